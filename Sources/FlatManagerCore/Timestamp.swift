@@ -1,0 +1,135 @@
+import Foundation
+
+/// A wall-clock instant in UTC with microsecond precision, as the database stores it.
+///
+/// Upstream serialises these "naive" timestamps without a zone (`2024-05-01T12:30:05.123456`) and `start_after` as
+/// a `{secs_since_epoch, nanos_since_epoch}` object; both forms are produced here so every type agrees.
+public struct Timestamp: Sendable, Hashable, Comparable, Codable {
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    public var microsecondsSinceEpoch: Int64
+
+    public init(microsecondsSinceEpoch: Int64) {
+        self.microsecondsSinceEpoch = microsecondsSinceEpoch
+    }
+
+    public init(date: Date) {
+        self.microsecondsSinceEpoch = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    public init(secondsSinceEpoch: Int64) {
+        self.microsecondsSinceEpoch = secondsSinceEpoch * 1_000_000
+    }
+
+    /// The current time, truncated to microseconds.
+    public static func now() -> Timestamp { Timestamp(date: Date()) }
+
+    public var date: Date { Date(timeIntervalSince1970: Double(microsecondsSinceEpoch) / 1_000_000) }
+    public var secondsSinceEpoch: Int64 { microsecondsSinceEpoch.floorDivided(by: 1_000_000) }
+
+    public func adding(seconds: Int64) -> Timestamp {
+        Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000)
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` plus `.` and 3 or 6 fraction digits when the fraction is not zero (the shortest exact group).
+    public var naiveString: String {
+        let seconds = secondsSinceEpoch
+        let micros = Int(microsecondsSinceEpoch - seconds * 1_000_000)
+        let (year, month, day) = Self.civilDate(daysSinceEpoch: seconds.floorDivided(by: 86_400))
+        let secondOfDay = Int(seconds - seconds.floorDivided(by: 86_400) * 86_400)
+        var text = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day, secondOfDay / 3600, (secondOfDay / 60) % 60,
+            secondOfDay % 60)
+        if micros != 0 {
+            text += micros % 1000 == 0 ? String(format: ".%03d", micros / 1000) : String(format: ".%06d", micros)
+        }
+        return text
+    }
+
+    /// Parses the naive form (fraction of up to 9 digits; extra precision below microseconds is dropped).
+    public init?(naiveString text: String) {
+        let parts = text.split(separator: "T", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        let dateParts = parts[0].split(separator: "-").compactMap { Int($0) }
+        let timeAndFraction = parts[1].split(separator: ".", maxSplits: 1)
+        let timeParts = timeAndFraction[0].split(separator: ":").compactMap { Int($0) }
+        guard dateParts.count == 3, timeParts.count == 3 else { return nil }
+        var micros: Int64 = 0
+        if timeAndFraction.count == 2 {
+            let digits = String(timeAndFraction[1].prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0)
+            guard let value = Int64(digits) else { return nil }
+            micros = value
+        }
+        let days = Self.daysSinceEpoch(year: dateParts[0], month: dateParts[1], day: dateParts[2])
+        let seconds = Int64(days) * 86_400 + Int64(timeParts[0] * 3600 + timeParts[1] * 60 + timeParts[2])
+        self.microsecondsSinceEpoch = seconds * 1_000_000 + micros
+    }
+
+    // Howard Hinnant's civil-from-days algorithm: no Calendar, no time zone database involved.
+    static func civilDate(daysSinceEpoch: Int64) -> (Int, Int, Int) {
+        let z = daysSinceEpoch + 719_468
+        let era = z.floorDivided(by: 146_097)
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return (Int(year), Int(month), Int(day))
+    }
+
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = y.floorDivided(by: 400)
+        let yoe = y - era * 400
+        let m = Int64(month)
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Timestamp(naiveString: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "Invalid timestamp \(text)")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(naiveString)
+    }
+}
+
+/// The `{"secs_since_epoch": n, "nanos_since_epoch": n}` object upstream uses for a job's `start_after`.
+public struct SystemTimeObject: Codable, Sendable, Equatable {
+    public var secsSinceEpoch: Int64
+    public var nanosSinceEpoch: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case secsSinceEpoch = "secs_since_epoch"
+        case nanosSinceEpoch = "nanos_since_epoch"
+    }
+
+    public init(_ timestamp: Timestamp) {
+        secsSinceEpoch = timestamp.secondsSinceEpoch
+        nanosSinceEpoch = (timestamp.microsecondsSinceEpoch - secsSinceEpoch * 1_000_000) * 1000
+    }
+
+    public var timestamp: Timestamp {
+        Timestamp(microsecondsSinceEpoch: secsSinceEpoch * 1_000_000 + nanosSinceEpoch / 1000)
+    }
+}
+
+extension Int64 {
+    func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}
