@@ -1,0 +1,48 @@
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import OSTree
+
+/// Runs one configured check hook against a committed build (server.md §4.4).
+struct CheckJob: JobHandler {
+    static let kind = JobKind.check
+    let buildID: Int32
+    let name: String
+
+    func run(in context: JobContext) async throws(JobError) -> String {
+        let store = context.store
+        let buildID = buildID
+        guard let build = try await context.db({ try await store.build(id: buildID) }) else {
+            throw JobError("Can't load build \(buildID)")
+        }
+        let repo = try context.environment.repoConfig(build.repo)
+        guard let hook = repo.hooks.checks[name] else { throw JobError("The '\(name)' check hook is not defined") }
+        guard !hook.command.isEmpty else { throw JobError("The '\(name)' check hook is defined, but it has no command") }
+        await context.log("Running check command")
+        let status = try await runHook(hook, in: context)
+        let jobID = context.job.id
+        _ = try await context.db {
+            try await store.setCheckStatus(jobID: jobID, status: status, results: nil, onlyIfPendingUnlessFailed: true)
+        }
+        await context.log("Check status updated to \(status.name)")
+        return "{}"
+    }
+
+    func runHook(_ hook: CheckHook, in context: JobContext) async throws(JobError) -> CheckStatus {
+        let command = Command.hook(
+            argv: hook.command, workingDirectory: context.environment.buildDirectory(buildID),
+            environment: ["FLAT_MANAGER_BUILD_ID": "\(buildID)", "FLAT_MANAGER_JOB_ID": "\(context.job.id)"])
+        do {
+            _ = try await context.environment.runner.run(command)
+            await context.log("Check command exited successfully")
+            return .passed
+        } catch CommandError.failed(let description, let exitCode, let stderr) {
+            let message =
+                "Check command \(description) exited unsuccessfully: exit status \(exitCode), stderr: \(stderr)"
+            await context.log(message)
+            return hook.reviewable ? .reviewRequired(message) : .failed(message)
+        } catch {
+            throw JobError("\(error)")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import OSTree
+
+/// Imports the uploaded commits into the build repository (server.md §4.3).
+struct CommitJob: JobHandler {
+    static let kind = JobKind.commit
+    let buildID: Int32
+    let endOfLife: String?
+    let endOfLifeRebase: String?
+    let tokenType: Int32?
+
+    func run(in context: JobContext) async throws(JobError) -> String {
+        let store = context.store
+        let buildID = buildID
+        guard let build = try await context.db({ try await store.build(id: buildID) }) else {
+            throw JobError("Can't load build \(buildID)")
+        }
+        let refs = try await context.db { try await store.buildRefs(buildID: buildID) }
+        let outcome: Store.CommitOutcome
+        let committed: [(String, String)]
+        do throws(JobError) {
+            // Upstream leaves the build in committing on these early failures; the spec lets us fail it instead,
+            // which the 0.4.2 client needs (it polls while repo_state is 1).
+            let repo = try context.environment.repoConfig(build.repo)
+            guard !refs.isEmpty else { throw JobError("No refs in build") }
+            committed = try await commit(refs: refs, in: context)
+            let checks = repo.hooks.checks.keys.sorted()
+            outcome = checks.isEmpty ? .ready : .validating(checks: checks)
+        } catch {
+            _ = try await context.db { try await store.finishCommit(buildID: buildID, outcome: .failed(error.description)) }
+            throw error
+        }
+        guard try await context.db({ try await store.finishCommit(buildID: buildID, outcome: outcome) }) else {
+            throw JobError("Expected repo to be in Committing state at the end of the commit job")
+        }
+        return "{\"refs\":\(refsJSON(committed))}"
+    }
+
+    func commit(refs: [BuildRef], in context: JobContext) async throws(JobError) -> [(String, String)] {
+        let env = context.environment
+        let buildDir = env.buildDirectory(buildID)
+        let uploadDir = buildDir + "/upload"
+        let rebase = endOfLifeRebase.flatMap { target in
+            refs.first { $0.refName.hasPrefix("app/") }.flatMap { RefName($0.refName)?.id }.map { "\($0)=\(target)" }
+        }
+        var committed: [(String, String)] = []
+        for ref in refs {
+            await context.log("Committing ref \(ref.refName) (\(ref.commit))")
+            try await context.run(
+                .flatpakCommitToBuild(
+                    upload: uploadDir, build: buildDir, ref: ref.refName, commit: ref.commit, gpg: env.buildSigning,
+                    endOfLife: endOfLife, endOfLifeRebase: rebase, tokenType: tokenType))
+            let newCommit = try readRef(repo: buildDir, ref: ref.refName)
+            committed.append((ref.refName, newCommit))
+            try writeFlatpakRef(for: ref.refName, buildDir: buildDir, env: env)
+        }
+        await context.log("running build-update-repo")
+        try await context.run(.flatpakUpdateBuildRepo(build: buildDir, gpg: env.buildSigning))
+        await context.log("extracting appstream")
+        try await extractAppstream(repo: buildDir, in: context)
+        await context.log("Removing upload directory")
+        do {
+            try FileManager.default.removeItem(atPath: uploadDir)
+        } catch {
+            throw JobError("Cannot remove \(uploadDir): \(error.localizedDescription)")
+        }
+        return committed
+    }
+
+    func writeFlatpakRef(for refName: String, buildDir: String, env: JobEnvironment) throws(JobError) {
+        guard let ref = RefName(refName), let id = ref.id else { return }
+        let isRuntime: Bool
+        let branch: String
+        switch ref {
+        case .app(_, _, let b):
+            isRuntime = false
+            branch = b
+        case .runtime(let id, _, let b):
+            let hidden = [".Debug", ".Locale", ".Sources", ".Docs"]
+            if hidden.contains(where: { id.hasSuffix($0) }) { return }
+            isRuntime = true
+            branch = b
+        case .screenshots:
+            return
+        }
+        let text = FlatpakRef.build(
+            id: id, branch: branch, isRuntime: isRuntime, buildID: buildID, baseURL: env.config.baseURL,
+            gpgKey: env.exportedKeys.buildKey, runtimeRepoURL: nil)
+        try FileManager.default.writeText(text, to: "\(buildDir)/\(id).flatpakref")
+    }
+}
+
+/// The commit a ref points at, or a job error when the ref is missing.
+func readRef(repo: String, ref: String) throws(JobError) -> String {
+    do {
+        guard let commit = try Refs.read(repo: repo, ref: ref) else { throw JobError("Ref \(ref) missing in \(repo)") }
+        return commit
+    } catch let error as JobError {
+        throw error
+    } catch {
+        throw JobError("Cannot read ref \(ref) in \(repo): \(error)")
+    }
+}
+
+/// Checks out every `appstream/<arch>` branch into `<repo>/appstream/<arch>` (server.md §4.3 step 6, §4.6 step 5).
+func extractAppstream(repo: String, in context: JobContext) async throws(JobError) {
+    try FileManager.default.makeDirectory(repo + "/appstream")
+    let refs: [String]
+    do {
+        refs = try Refs.list(repo: repo, prefix: "appstream")
+    } catch {
+        throw JobError("Cannot list appstream refs of \(repo): \(error)")
+    }
+    for ref in refs {
+        let arch = ref.split(separator: "/").last.map(String.init) ?? ref
+        try await context.run(.ostreeCheckoutAppstream(repo: repo, ref: ref, destination: "\(repo)/appstream/\(arch)"))
+    }
+}

@@ -1,0 +1,129 @@
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs queued jobs: one serial loop per repository, `commit-workers` loops for the global queue (see the theory of
+/// operations in JobSystem.swift). On graceful shutdown it stops claiming and waits for running jobs to finish.
+public final class JobDispatcher: Service, Sendable {
+    let environment: JobEnvironment
+    /// Identifies this process as a lease owner: `host:pid:start`.
+    public let owner: String
+    let leaseSeconds: Int
+    let pollInterval: Duration
+    let wakeups: Mutex<[Store.QueueSelector: Int]>
+
+    public init(environment: JobEnvironment, owner: String, leaseSeconds: Int = 60, pollInterval: Duration = .seconds(10))
+    {
+        self.environment = environment
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+        self.pollInterval = pollInterval
+        self.wakeups = Mutex([:])
+    }
+
+    /// Wakes the loops of a queue now instead of at their next poll (called after the API creates a job).
+    public func kick(_ queue: Store.QueueSelector) {
+        wakeups.withLock { $0[queue, default: 0] += 1 }
+    }
+
+    public func run() async throws {
+        let queues: [(Store.QueueSelector, Bool)] =
+            Array(repeating: (.global, true), count: environment.config.commitWorkers)
+            + environment.config.repoNames.map { (.repo($0), false) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.renewLeasesUntilCancelled() }
+            try await withThrowingTaskGroup(of: Void.self) { workers in
+                for (queue, concurrent) in queues {
+                    workers.addTask { await self.work(queue: queue, allowConcurrent: concurrent) }
+                }
+                try await workers.waitForAll()
+            }
+            // Every worker has finished its current job: leases need no more renewal.
+            group.cancelAll()
+        }
+    }
+
+    func work(queue: Store.QueueSelector, allowConcurrent: Bool) async {
+        let logger = environment.logger
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if let job = try await environment.store.claimNextJob(
+                    queue: queue, owner: owner, leaseSeconds: leaseSeconds, allowConcurrent: allowConcurrent)
+                {
+                    await execute(job)
+                    continue
+                }
+            } catch {
+                logger.error("Cannot claim a job for \(queue): \(String(reflecting: error))")
+            }
+            await waitForWork(queue)
+        }
+    }
+
+    /// Sleeps until the poll interval passes, the queue is kicked, or shutdown begins.
+    func waitForWork(_ queue: Store.QueueSelector) async {
+        let seen = wakeups.withLock { $0[queue, default: 0] }
+        let step = Duration.milliseconds(200)
+        var waited = Duration.zero
+        while waited < pollInterval, !Task.isShuttingDownGracefully, !Task.isCancelled {
+            if wakeups.withLock({ $0[queue, default: 0] }) != seen { return }
+            try? await Task.sleep(for: step)
+            waited += step
+        }
+    }
+
+    func renewLeasesUntilCancelled() async throws {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(max(1, leaseSeconds / 3)))
+            if Task.isCancelled { return }
+            do {
+                try await environment.store.renewLeases(owner: owner, leaseSeconds: leaseSeconds)
+            } catch {
+                environment.logger.error("Cannot renew job leases: \(String(reflecting: error))")
+            }
+        }
+    }
+
+    /// Runs one claimed job to its end and records the outcome; it is not interrupted by shutdown.
+    public func execute(_ job: Job) async {
+        let context = JobContext(job: job, environment: environment)
+        let store = environment.store
+        do {
+            let handler = try JobHandlers.handler(for: job)
+            let results = try await handler.run(in: context)
+            try await store.finishJob(id: job.id, status: .ended, results: results)
+        } catch {
+            let message = (error as? JobError)?.description ?? String(reflecting: error)
+            await context.log("Job failed: \(message)")
+            do {
+                try await store.finishJob(
+                    id: job.id, status: .broken, results: "{\"error-message\":\(JSONText.string(message))}")
+            } catch {
+                environment.logger.error("#\(job.id): cannot record the failure: \(String(reflecting: error))")
+            }
+        }
+        if job.kind == .commit || job.kind == .check { kick(.global) }
+        if let repo = job.repo { kick(.repo(repo)) }
+    }
+
+    /// The lease owner name of this process.
+    public static func processOwner() -> String {
+        let host = ProcessInfo.processInfo.hostName
+        return "\(host):\(getpid()):\(Int64(Date().timeIntervalSince1970 * 1000))"
+    }
+
+    /// Whether a lease owner (`host:pid:start`) may still be running; owners on other hosts are assumed alive (their
+    /// leases expire instead).
+    public static func isOwnerAlive(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":")
+        guard parts.count == 3, let pid = Int32(parts[1]) else { return false }
+        guard String(parts[0]) == ProcessInfo.processInfo.hostName else { return true }
+        if pid == getpid() { return false }
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        return cmdline.contains("flat-manager")
+    }
+}

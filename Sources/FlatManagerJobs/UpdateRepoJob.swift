@@ -1,0 +1,118 @@
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import OSTree
+
+/// Regenerates appstream, static deltas and the signed summary of a main repository (server.md §4.6).
+struct UpdateRepoJob: JobHandler {
+    static let kind = JobKind.updateRepo
+    let repo: String
+
+    /// How long a retired delta stays downloadable from `deltas/.tmp` (server.md §4.6 step 4).
+    static let retiredDeltaLifetime: TimeInterval = 3600
+
+    func run(in context: JobContext) async throws(JobError) -> String {
+        let env = context.environment
+        let repo = try env.repoConfig(repo)
+        let signing = env.signing(for: repo)
+        await context.log("Regenerating appstream branches")
+        try await context.run(
+            .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: true, noUpdateAppstream: false))
+        let (wanted, existing) = try planDeltas(repo: repo)
+        await context.log("Generating deltas")
+        await DeltaGeneration.generate(
+            wanted.subtracting(existing).sorted { $0.name < $1.name }, repo: repo.path,
+            parallelism: env.config.localDeltaThreads, context: context)
+        await context.log("All deltas generated")
+        await context.log("Cleaning out old deltas")
+        try await retire(existing.subtracting(wanted).sorted { $0.name < $1.name }, repo: repo.path, context: context)
+        await context.log("Extracting appstream branches")
+        try await extractAppstream(repo: repo.path, in: context)
+        await context.log("Updating summary")
+        try await context.run(
+            .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: false, noUpdateAppstream: true))
+        if let script = repo.postPublishScript {
+            await context.log("Running post-publish script")
+            try await context.run(.hook(argv: [script, repo.name, repo.path], workingDirectory: nil, environment: [:]))
+        }
+        return "{}"
+    }
+
+    func planDeltas(repo: RepoConfig) throws(JobError) -> (wanted: Set<Delta>, existing: Set<Delta>) {
+        do {
+            return (try DeltaPlanning.wantedDeltas(repo: repo.path, config: repo),
+                try DeltaPlanning.existingDeltas(repo: repo.path))
+        } catch {
+            throw JobError("Cannot compute deltas of \(repo.path): \(error)")
+        }
+    }
+
+    /// Moves unwanted deltas to `deltas/.tmp/<xx>/<rest>` and removes the ones retired over an hour ago.
+    func retire(_ deltas: [Delta], repo: String, context: JobContext) async throws(JobError) {
+        let fm = FileManager.default
+        let tmp = repo + "/deltas/.tmp"
+        try fm.makeDirectory(tmp)
+        for delta in deltas {
+            let relative = String(delta.directory.dropFirst("deltas/".count))
+            await context.log(" Queuing delta \(relative) for deletion")
+            let target = "\(tmp)/\(relative)"
+            do {
+                try fm.createDirectory(
+                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
+                try fm.moveItem(atPath: "\(repo)/\(delta.directory)", toPath: target)
+                try fm.setAttributes([.modificationDate: Date()], ofItemAtPath: target)
+            } catch {
+                // A delta that vanished meanwhile is not a reason to fail the update (0.5 behaviour).
+                if !fm.fileExists(atPath: "\(repo)/\(delta.directory)") { continue }
+                throw JobError("Cannot retire delta \(relative): \(error.localizedDescription)")
+            }
+        }
+        await removeExpiredDeltas(in: tmp, context: context)
+    }
+
+    func removeExpiredDeltas(in tmp: String, context: JobContext) async {
+        let fm = FileManager.default
+        let cutoff = Date().addingTimeInterval(-Self.retiredDeltaLifetime)
+        for prefix in (try? fm.contentsOfDirectory(atPath: tmp)) ?? [] where prefix.count == 2 {
+            for rest in (try? fm.contentsOfDirectory(atPath: "\(tmp)/\(prefix)")) ?? [] {
+                let path = "\(tmp)/\(prefix)/\(rest)"
+                guard let modified = try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date,
+                    modified < cutoff
+                else { continue }
+                await context.log(" Deleting old delta \(prefix)/\(rest)")
+                try? fm.removeItem(atPath: path)
+            }
+        }
+    }
+}
+
+/// Local static-delta generation with bounded parallelism; failures are logged, never fail the update.
+enum DeltaGeneration {
+    static func generate(_ deltas: [Delta], repo: String, parallelism: Int, context: JobContext) async {
+        let runner = context.environment.deltaRunner
+        await withTaskGroup(of: (Delta, String?).self) { group in
+            var pending = deltas[...]
+            func startNext() {
+                guard let delta = pending.popFirst() else { return }
+                group.addTask {
+                    do {
+                        _ = try await runner.run(.flatpakGenerateDelta(repo: repo, from: delta.from, to: delta.to))
+                        return (delta, nil)
+                    } catch {
+                        return (delta, "\(error)")
+                    }
+                }
+            }
+            for _ in 0..<max(1, parallelism) { startNext() }
+            while let (delta, failure) = await group.next() {
+                if let failure {
+                    await context.log(" failed to generate \(delta.displayName): \(failure)")
+                } else {
+                    await context.log(" \(delta.displayName)")
+                }
+                startNext()
+            }
+        }
+    }
+}
