@@ -1,0 +1,169 @@
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OSTree
+
+/// Serves the main repositories under `/repo/<name>/…` and build repositories under `/build-repo/<id>/…`
+/// (api.md §7) as plain static files.
+struct FileController {
+    let services: APIServices
+    let responder: StaticFileResponder
+
+    init(services: APIServices) {
+        self.services = services
+        self.responder = StaticFileResponder(logger: services.logger)
+    }
+
+    static let otherMethods: [HTTPRequest.Method] = [.post, .put, .delete, .patch, .options, .connect, .trace]
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        for path in ["repo/**", "build-repo/:id/**"] {
+            router.get(RouterPath(path), use: path.hasPrefix("repo") ? serveRepo : serveBuildRepo)
+            router.head(RouterPath(path), use: path.hasPrefix("repo") ? serveRepo : serveBuildRepo)
+            for method in Self.otherMethods {
+                router.on(RouterPath(path), method: method) { _, _ -> Response in
+                    throw APIError.plain(.methodNotAllowed, "")
+                }
+            }
+        }
+    }
+
+    /// The percent-decoded, normalised segments after `prefixCount` path components of the raw request path.
+    func segments(of request: Request, droppingFirst prefixCount: Int) throws(APIError) -> [String] {
+        let raw = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).dropFirst(prefixCount)
+        var decoded: [String] = []
+        for segment in raw {
+            guard let text = String(segment).removingPercentEncoding else {
+                throw .plain(.badRequest, "Invalid percent-encoding")
+            }
+            decoded.append(text)
+        }
+        do {
+            return try RepoPath.normalize(decoded.joined(separator: "/"))
+        } catch {
+            throw Self.apiError(error)
+        }
+    }
+
+    static func apiError(_ error: FileServingError) -> APIError {
+        switch error {
+        case .badPath(let reason): .plain(.badRequest, reason)
+        case .notFound: .plain(.notFound, "File not found")
+        case .isDirectory: .plain(.notFound, "Ignoring directory")
+        }
+    }
+
+    @Sendable func serveRepo(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let segments = try segments(of: request, droppingFirst: 1)
+        guard let name = segments.first, let repo = services.config.repos[name] else {
+            throw APIError.generic("No such repo")
+        }
+        let rest = Array(segments.dropFirst())
+        var extraHeaders: HTTPFields = [:]
+        let path = try resolve(root: repo.path, rest, alsoAllowed: [])
+        if let path, rest.last == "superblock" || rest.last?.hasSuffix(".commit") == true {
+            extraHeaders = try DownloadProtection.check(file: path, repo: repo, claims: context.claims)
+        }
+        if let path {
+            return try await serve(request, path: path, extraHeaders: extraHeaders)
+        }
+        // Retired deltas stay downloadable from deltas/.tmp for an hour (the intent of upstream's fallback).
+        if rest.first == "deltas", rest.count > 1,
+            let retired = try resolve(root: repo.path, ["deltas", ".tmp"] + rest.dropFirst(), alsoAllowed: [])
+        {
+            return try await serve(request, path: retired, extraHeaders: [:])
+        }
+        throw APIError.plain(.notFound, "File not found")
+    }
+
+    @Sendable func serveBuildRepo(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try buildID(context)
+        guard let build = try await services.store.build(id: id) else { throw APIError.notFound }
+        if !build.publicDownload {
+            let claims = try context.requireClaims()
+            try claims.require(repo: build.repo)
+            try claims.require(sub: "build/\(id)", scope: .download)
+            try claims.requireAccess(to: build)
+        }
+        let rest = try segments(of: request, droppingFirst: 2)
+        let buildDir = "\(services.config.buildRepoBase)/\(id)"
+        guard let repo = services.config.repos[build.repo] else { throw APIError.plain(.notFound, "File not found") }
+        if let path = try resolve(root: buildDir, rest, alsoAllowed: [repo.path]) {
+            return try await serve(request, path: path, extraHeaders: [:])
+        }
+        // Objects shared with the main repo are found through the build's `parent` link (server.md §7.4).
+        if let path = try resolve(root: repo.path, rest, alsoAllowed: []) {
+            return try await serve(request, path: path, extraHeaders: [:])
+        }
+        throw APIError.plain(.notFound, "File not found")
+    }
+
+    /// The confined file for `segments` under `root`, nil when it does not exist; directories are 404.
+    func resolve(root: String, _ segments: [String], alsoAllowed: [String]) throws(APIError) -> String? {
+        guard !segments.isEmpty else { throw .plain(.notFound, "Ignoring directory") }
+        do {
+            return try ConfinedPath.resolve(root: root, segments: segments, alsoAllowed: alsoAllowed)
+        } catch .notFound {
+            return nil
+        } catch {
+            throw Self.apiError(error)
+        }
+    }
+
+    func serve(_ request: Request, path: String, extraHeaders: HTTPFields) async throws -> Response {
+        do {
+            return try await responder.respond(to: request, path: path, extraHeaders: extraHeaders)
+        } catch let error as FileServingError {
+            throw Self.apiError(error)
+        }
+    }
+}
+
+/// Token-protected downloads by commit token type (api.md §7.3).
+enum DownloadProtection {
+    /// Headers to add to the response (`Cache-Control: no-store` for protected files); throws 403 when refused.
+    static func check(file: String, repo: RepoConfig, claims: Claims?) throws -> HTTPFields {
+        guard let data = FileManager.default.contents(atPath: file) else { return [:] }
+        let commit: CommitObject
+        do {
+            commit =
+                file.hasSuffix("superblock")
+                ? try DeltaSuperblock(data: [UInt8](data)).commit : try CommitObject(data: [UInt8](data))
+        } catch {
+            return [:]  // Unparsable files are served without checks, as upstream.
+        }
+        let tokenType = commit.tokenType ?? repo.defaultTokenType
+        guard repo.requireAuthForTokenTypes.contains(tokenType) else { return [:] }
+        let headers: HTTPFields = [.cacheControl: "no-store"]
+        guard let bindings = commit.refBinding else { throw ProtectedError(headers: headers, error: .internalError) }
+        var lastError: PermissionError?
+        for ref in bindings {
+            let parts = ref.split(separator: "/")
+            guard parts.count > 2, parts[0] == "app" || parts[0] == "runtime" else { continue }
+            guard let claims else {
+                lastError = .noToken
+                continue
+            }
+            do {
+                try claims.require(prefixFor: String(parts[1]))
+                return headers
+            } catch {
+                lastError = error
+            }
+        }
+        if let lastError { throw ProtectedError(headers: headers, error: .insufficient(lastError)) }
+        return headers
+    }
+
+    /// A refusal that still carries `Cache-Control: no-store`.
+    struct ProtectedError: Error, HTTPResponseError {
+        let headers: HTTPFields
+        let error: APIError
+        var status: HTTPResponse.Status { error.response().status }
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            error.response(extraHeaders: headers)
+        }
+    }
+}

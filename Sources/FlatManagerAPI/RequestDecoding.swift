@@ -1,0 +1,132 @@
+import CompressNIO
+import FlatManagerCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOFoundationEssentialsCompat
+
+/// Size limits of JSON request bodies, applied to the decoded body (api.md §1.3; 0.5's default).
+enum BodyLimit {
+    static let json = 2 * 1024 * 1024
+    static let missingObjects = 10 * 1024 * 1024
+}
+
+extension Request {
+    /// Decodes a JSON body the way upstream's framework does: a JSON content type is required, `Content-Encoding`
+    /// gzip/deflate is undone first, the limit applies to the decoded bytes; failures are plain-text 400/413.
+    /// With `emptyAsObject`, an absent or empty body reads as `{}` (job GETs: the 0.5 client sends none).
+    mutating func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int = BodyLimit.json, emptyAsObject: Bool = false)
+        async throws(APIError) -> T
+    {
+        var bytes = try await collectBody(limit: limit)
+        if bytes.readableBytes == 0 && emptyAsObject {
+            bytes = ByteBuffer(string: "{}")
+        } else {
+            guard let contentType = headers[.contentType], Self.isJSON(contentType) else {
+                throw .badBody("Content type error")
+            }
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: bytes))
+        } catch {
+            throw .badBody("Json deserialize error: \(Self.describe(error))")
+        }
+    }
+
+    /// The whole body, decompressed, refusing more than `limit` bytes with 413.
+    mutating func collectBody(limit: Int) async throws(APIError) -> ByteBuffer {
+        var raw: ByteBuffer
+        do {
+            raw = try await body.collect(upTo: limit)
+        } catch {
+            throw .plain(.contentTooLarge, "Payload too large")
+        }
+        let encoding = headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"
+        let algorithm: CompressionAlgorithm
+        switch encoding {
+        case "identity", "": return raw
+        case "gzip", "x-gzip": algorithm = .gzip()
+        case "deflate": algorithm = .zlib()
+        default: throw .plain(.unsupportedMediaType, "Unsupported content encoding \(encoding)")
+        }
+        guard raw.readableBytes > 0 else { return raw }
+        do {
+            return try raw.decompress(with: algorithm, maxSize: limit)
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            throw .plain(.contentTooLarge, "Payload too large")
+        } catch {
+            throw .badBody("Cannot decode the \(encoding) request body")
+        }
+    }
+
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let parts = mediaType.split(separator: "/")
+        guard parts.count == 2 else { return false }
+        return parts[1] == "json" || parts[1].hasSuffix("+json")
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing field `\(key.stringValue)`"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "invalid type at `\(context.codingPath.map(\.stringValue).joined(separator: "."))`"
+        default: "invalid JSON"
+        }
+    }
+}
+
+/// Builds JSON responses with `Content-Type: application/json` (the 0.4.2 client refuses anything else).
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func make(
+        _ value: some Encodable, status: HTTPResponse.Status = .ok, location: String? = nil, gzip: Bool = false
+    ) throws(APIError) -> Response {
+        var bytes: ByteBuffer
+        do {
+            bytes = ByteBuffer(data: try encoder.encode(value))
+        } catch {
+            throw .internalError
+        }
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let location { headers[.location] = location }
+        if gzip, let compressed = try? bytes.compress(with: .gzip()) {
+            bytes = compressed
+            headers[.contentEncoding] = "gzip"
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: bytes))
+    }
+
+    /// 204 with an empty body (tokens/revoke, check review).
+    static func noContent() -> Response { Response(status: .noContent) }
+}
+
+extension Request {
+    /// The absolute URL of `path` as the client sees this server (api.md §1.5): `Forwarded`, then
+    /// `X-Forwarded-Proto`/`-Host`, then `Host`, then the configured host.
+    func absoluteURL(_ path: String, fallbackHost: String) -> String {
+        var scheme: String?
+        var host: String?
+        if let name = HTTPField.Name("Forwarded"), let forwarded = headers[name] {
+            for pair in forwarded.split(separator: ",").first?.split(separator: ";") ?? [] {
+                let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2 else { continue }
+                let value = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                if kv[0].lowercased() == "proto" { scheme = value }
+                if kv[0].lowercased() == "host" { host = value }
+            }
+        }
+        func first(_ name: String) -> String? {
+            HTTPField.Name(name).flatMap { headers[$0] }?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        scheme = scheme ?? first("X-Forwarded-Proto") ?? uri.scheme?.rawValue ?? "http"
+        host = host ?? first("X-Forwarded-Host") ?? head.authority ?? uri.host.map { String($0) } ?? fallbackHost
+        return "\(scheme ?? "http")://\(host ?? fallbackHost)\(path)"
+    }
+}

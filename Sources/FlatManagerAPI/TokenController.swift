@@ -1,0 +1,64 @@
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import Hummingbird
+
+/// Token usage, revocation and subsetting (api.md §4.1–4.3, §9.6–9.7).
+struct TokenController {
+    let services: APIServices
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("tokens/get_list", use: list)
+        group.post("tokens/revoke", use: revoke)
+        group.post("token_subset", use: subset)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        try context.requireClaims().require(sub: "", scope: .tokenmanagement)
+        let body = try await request.decodeJSON(TokenIDsRequest.self)
+        return try JSONResponse.make(try await services.store.tokenUsages(body.tokenIDs))
+    }
+
+    @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        try context.requireClaims().require(sub: "", scope: .tokenmanagement)
+        let body = try await request.decodeJSON(TokenIDsRequest.self)
+        try await services.store.revokeTokens(body.tokenIDs)
+        return JSONResponse.noContent()
+    }
+
+    @Sendable func subset(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let parent = try context.requireClaims()
+        let body = try await request.decodeJSON(TokenSubsetRequest.self)
+        let now = Int64(Date().timeIntervalSince1970)
+        guard let claims = Self.subset(of: parent, request: body, now: now) else {
+            throw APIError.insufficient(PermissionError("No token presented"))
+        }
+        return try JSONResponse.make(TokenResponse(token: services.mainSigner.sign(claims, style: .complete)))
+    }
+
+    /// The narrower claims of api.md §9.7, or nil when the request would widen the parent in any way.
+    static func subset(of parent: Claims, request: TokenSubsetRequest, now: Int64) -> Claims? {
+        let exp = now + max(request.duration, 0)
+        guard exp <= parent.exp,
+            TokenMatching.subjectMatches(tokenSub: parent.sub, required: request.sub),
+            request.scope.allSatisfy(parent.scope.contains)
+        else { return nil }
+        if let prefixes = request.prefixes {
+            // An empty parent list grants nothing here on purpose (upstream): such a token can only mint `[]`.
+            guard !parent.prefixes.isEmpty,
+                prefixes.allSatisfy({ TokenMatching.idMatches($0, prefixes: parent.prefixes, apps: []) })
+            else { return nil }
+        }
+        if let apps = request.apps, !apps.allSatisfy(parent.apps.contains) { return nil }
+        if let repos = request.repos, !repos.allSatisfy({ TokenMatching.repoMatches($0, repos: parent.repos) }) {
+            return nil
+        }
+        return Claims(
+            sub: request.sub, exp: exp, name: (parent.name ?? "") + "/" + request.name, jti: parent.jti,
+            scope: request.scope, prefixes: request.prefixes ?? parent.prefixes, apps: request.apps ?? parent.apps,
+            repos: request.repos ?? parent.repos, branches: parent.branches, tokenType: parent.tokenType)
+    }
+}
