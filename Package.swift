@@ -91,6 +91,7 @@ let package = Package(
                 "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

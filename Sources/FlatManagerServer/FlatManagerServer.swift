@@ -1,0 +1,142 @@
+import ArgumentParser
+import FlatManagerAPI
+import FlatManagerCore
+import FlatManagerJobs
+import FlatManagerStore
+import Foundation
+import Hummingbird
+import Logging
+import OSTree
+import ServiceLifecycle
+import UnixSignals
+
+/// `flat-manager`: loads the configuration, migrates the database, and runs the job dispatcher and the HTTP server
+/// in one service group until SIGTERM (graceful) or SIGINT.
+@main
+struct FlatManagerServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flat-manager",
+        abstract: "Serve and maintain a Flatpak repository (flat-manager compatible).",
+        version: "0.5.0-swift")
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: environment["FLAT_MANAGER_LOG"] ?? "info") ?? .info
+            return handler
+        }
+        let logger = Logger(label: "flat-manager")
+        let cwd = FileManager.default.currentDirectoryPath
+        Startup.loadDotEnv(from: cwd, logger: logger)
+        let configPath = ProcessInfo.processInfo.environment["REPO_CONFIG"] ?? "config.json"
+        let config: Config
+        do {
+            config = try Config.load(path: configPath, workingDirectory: cwd)
+        } catch {
+            logger.critical("Failed to read config file \(configPath): \(error)")
+            throw ExitCode.failure
+        }
+        try await Startup.run(config: config, workingDirectory: cwd, logger: logger)
+    }
+}
+
+/// The start-up sequence of server.md §7.1, with every piece passed down as a value.
+enum Startup {
+    /// Exports the `.env` variables not already set (upstream's dotenv behaviour).
+    static func loadDotEnv(from directory: String, logger: Logger) {
+        guard let path = DotEnv.find(from: directory), let text = try? String(contentsOfFile: path, encoding: .utf8)
+        else { return }
+        for (key, value) in DotEnv.parse(text) where ProcessInfo.processInfo.environment[key] == nil {
+            setenv(key, value, 0)
+        }
+        logger.debug("Loaded \(path)")
+    }
+
+    static func run(config: Config, workingDirectory: String, logger: Logger) async throws {
+        let runner = CommandRunner()
+        let keys = try await exportKeys(config: config, runner: runner, logger: logger)
+        let store = try await Store.open(
+            databaseURL: config.databaseURL, workingDirectory: workingDirectory, logger: logger)
+        do {
+            try await store.migrate()
+            let owner = JobDispatcher.processOwner()
+            let repos = try await store.recoverInterruptedJobs(owner: owner, isOwnerAlive: JobDispatcher.isOwnerAlive)
+            for repo in repos { logger.info("Queued a repository update for \(repo) after an interrupted one") }
+        } catch {
+            logger.critical("Database start-up failed: \(String(reflecting: error))")
+            try? await store.close()
+            throw ExitCode.failure
+        }
+        let jobEnvironment = JobEnvironment(
+            store: store, config: config, runner: runner, deltaRunner: CommandRunner(timeout: .seconds(3600)),
+            exportedKeys: keys, logger: logger)
+        let dispatcher = JobDispatcher(environment: jobEnvironment, owner: JobDispatcher.processOwner())
+        guard let services = APIServices(config: config, store: store, dispatcher: dispatcher, logger: logger) else {
+            throw ExitCode.failure
+        }
+        let app = Application(
+            router: makeRouter(services: services),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "flat-manager"),
+            onServerRunning: { channel in
+                logger.info("Listening on \(channel.localAddress?.description ?? "?")")
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: StoreService(store: store)), .init(service: dispatcher), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    /// Base64 of the public keys of the configured signing keys, for flatpakref files (server.md §1.6, fixed to use
+    /// each repo's own key). An unusable key stops the start-up, naming it.
+    static func exportKeys(config: Config, runner: CommandRunner, logger: Logger) async throws -> ExportedKeys {
+        func export(_ keys: [String], key: String) async throws -> String? {
+            guard !keys.isEmpty else { return nil }
+            let command = Command.gpgExport(binary: config.gpgBinary, homedir: config.gpgHomedir, keys: keys)
+            let output: CommandOutput
+            do {
+                output = try await runner.run(command)
+            } catch {
+                logger.critical("Cannot export GPG key \(keys.joined(separator: " ")) (config key '\(key)'): \(error)")
+                throw ExitCode.failure
+            }
+            let base64 = armoredBody(output.stdout)
+            if base64.isEmpty {
+                logger.critical("GPG key \(keys.joined(separator: " ")) (config key '\(key)') is not in the keyring")
+                throw ExitCode.failure
+            }
+            return base64
+        }
+        var exported = ExportedKeys(buildKey: try await export(config.buildGPGKeys, key: "build-gpg-key"))
+        for (name, repo) in config.repos {
+            exported.repoKeys[name] = try await export(repo.gpgKeys, key: "repos.\(name).gpg-key")
+        }
+        return exported
+    }
+
+    /// The base64 payload of ASCII-armoured gpg output (headers and the `=` checksum line dropped).
+    static func armoredBody(_ text: String) -> String {
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        guard let begin = lines.firstIndex(where: { $0.hasPrefix("-----BEGIN") }) else {
+            return text.filter { !$0.isWhitespace }
+        }
+        lines = Array(lines[(begin + 1)...])
+        if let blank = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            lines = Array(lines[(blank + 1)...])
+        }
+        return lines.prefix { !$0.hasPrefix("=") && !$0.hasPrefix("-----END") }.joined()
+    }
+}
+
+/// Keeps the database open until every other service has stopped, then closes it.
+struct StoreService: Service {
+    let store: Store
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await store.close()
+    }
+}
