@@ -1,0 +1,136 @@
+import FlatManagerCore
+import FlatManagerJobs
+import FlatManagerStore
+import Foundation
+import OSTree
+import Testing
+
+@Suite("Commit and publish jobs")
+struct CommitAndPublishJobTests {
+    @Test("a commit runs build-commit-from per ref, updates the build repo, and leaves the build ready")
+    func commitSucceeds() async throws {
+        let harness = try await JobHarness.make()
+        defer { Task { await harness.close() } }
+        let build = try await harness.makeBuild(refs: ["app/org.test.Hello/x86_64/stable", "runtime/org.test.Hello.Locale/x86_64/stable"])
+        guard case .done(let job) = try await harness.store.beginCommit(
+            buildID: build.id, contents: .commit(build: build.id, endOfLife: "gone", endOfLifeRebase: "org.test.New", tokenType: 2))
+        else { Issue.record("commit refused"); return }
+
+        try await harness.drain(.global)
+
+        let finished = try #require(try await harness.store.job(id: job.id))
+        #expect(finished.status == .ended)
+        #expect(finished.results?.contains("app/org.test.Hello/x86_64/stable") == true)
+        #expect(finished.log.hasPrefix("Committing ref app/org.test.Hello/x86_64/stable"))
+        #expect(finished.log.contains("Removing upload directory"))
+        #expect(try await harness.store.build(id: build.id)?.repoState == .ready)
+        let commits = harness.runner.recorded.filter { $0.arguments.first == "build-commit-from" }
+        #expect(commits.count == 2)
+        #expect(commits.first?.arguments.contains("--end-of-life-rebase=org.test.Hello=org.test.New") == true)
+        #expect(commits.first?.arguments.contains("--token-type=2") == true)
+        let buildDir = "\(harness.config.buildRepoBase)/\(build.id)"
+        #expect(FileManager.default.fileExists(atPath: buildDir + "/org.test.Hello.flatpakref"))
+        #expect(!FileManager.default.fileExists(atPath: buildDir + "/org.test.Hello.Locale.flatpakref"))
+        #expect(!FileManager.default.fileExists(atPath: buildDir + "/upload"))
+    }
+
+    @Test("a failing command fails the commit job and the build, with the command's stderr")
+    func commitFails() async throws {
+        let harness = try await JobHarness.make(runner: FakeRunner(failing: "--untrusted"))
+        defer { Task { await harness.close() } }
+        let build = try await harness.makeBuild(refs: ["app/org.test.Hello/x86_64/stable"])
+        guard case .done(let job) = try await harness.store.beginCommit(
+            buildID: build.id, contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+        else { Issue.record("commit refused"); return }
+
+        try await harness.drain(.global)
+
+        let finished = try #require(try await harness.store.job(id: job.id))
+        #expect(finished.status == .broken)
+        #expect(finished.results?.contains("simulated failure") == true)
+        #expect(finished.log.contains("Job failed: "))
+        let failed = try #require(try await harness.store.build(id: build.id))
+        #expect(failed.repoState == .failed)
+        #expect(failed.repoStateReason?.contains("simulated failure") == true)
+    }
+
+    @Test("a build without refs fails instead of staying in committing")
+    func commitWithoutRefs() async throws {
+        let harness = try await JobHarness.make()
+        defer { Task { await harness.close() } }
+        let build = try await harness.makeBuild(refs: [])
+        _ = try await harness.store.beginCommit(
+            buildID: build.id, contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+
+        try await harness.drain(.global)
+
+        let failed = try #require(try await harness.store.build(id: build.id))
+        #expect(failed.repoState == .failed)
+        #expect(failed.repoStateReason == "No refs in build")
+    }
+
+    @Test("configured checks put the build in validating with one pending check each")
+    func commitWithChecks() async throws {
+        let harness = try await JobHarness.make(
+            repoExtra: #", "hooks": {"checks": {"lint": {"command": ["true"]}, "size": {"command": ["true"], "reviewable": true}}}"#)
+        defer { Task { await harness.close() } }
+        let build = try await harness.makeBuild(refs: ["app/org.test.Hello/x86_64/stable"])
+        _ = try await harness.store.beginCommit(
+            buildID: build.id, contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+        let commitJob = try #require(try await harness.store.claimNextJob(queue: .global, owner: "test:1:1", leaseSeconds: 60, allowConcurrent: true))
+
+        await harness.dispatcher.execute(commitJob)
+
+        #expect(try await harness.store.build(id: build.id)?.repoState == .validating)
+        let checks = try await harness.store.checks(buildID: build.id)
+        #expect(checks.map(\.checkName).sorted() == ["lint", "size"])
+        #expect(checks.allSatisfy { $0.status == .pending })
+    }
+
+    @Test("a publish imports the build, writes the flatpakref and queues one update-repo job")
+    func publishQueuesUpdate() async throws {
+        let harness = try await JobHarness.make()
+        defer { Task { await harness.close() } }
+        let build = try await harness.makeBuild(refs: ["app/org.test.Hello/x86_64/stable"])
+        _ = try await harness.store.beginCommit(
+            buildID: build.id, contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+        try await harness.drain(.global)
+        guard case .done(let publish) = try await harness.store.beginPublish(buildID: build.id) else {
+            Issue.record("publish refused")
+            return
+        }
+        let claimed = try #require(try await harness.store.claimNextJob(queue: .repo("stable"), owner: "test:1:1", leaseSeconds: 60, allowConcurrent: false))
+        #expect(claimed.id == publish.id)
+
+        await harness.dispatcher.execute(claimed)
+
+        let finished = try #require(try await harness.store.job(id: publish.id))
+        #expect(finished.status == .ended)
+        let results = try JSONSerialization.jsonObject(with: Data((finished.results ?? "").utf8)) as? [String: Any]
+        let updateID = try #require(results?["update-repo-job"] as? Int)
+        #expect(finished.log.contains("Queued repository update job \(updateID)"))
+        #expect(try await harness.store.build(id: build.id)?.publishedState == .published)
+        #expect(FileManager.default.fileExists(atPath: "\(harness.directory)/repo/appstream/org.test.Hello.flatpakref"))
+        let update = try #require(try await harness.store.job(id: Int32(updateID)))
+        #expect(update.kind == .updateRepo)
+    }
+
+    @Test("an update-repo job regenerates appstream and the summary in upstream's order")
+    func updateRepo() async throws {
+        let harness = try await JobHarness.make()
+        defer { Task { await harness.close() } }
+        let (_, job) = try await harness.store.queueUpdateRepo(repo: "stable", startingJob: nil, delaySeconds: 0)
+
+        try await harness.drain(.repo("stable"))
+
+        let finished = try #require(try await harness.store.job(id: job.id))
+        #expect(finished.status == .ended)
+        let lines = finished.log.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Regenerating appstream branches")
+        #expect(lines.last == "Updating summary")
+        let updates = harness.runner.recorded.filter { $0.arguments.first == "build-update-repo" }
+        #expect(updates.count == 2)
+        #expect(updates.first?.arguments.contains("--no-update-summary") == true)
+        #expect(updates.last?.arguments.contains("--no-update-appstream") == true)
+    }
+}
