@@ -136,8 +136,10 @@ enum JobHandlers {
             return UpdateRepoJob(repo: repo)
         case .check(let build, let name):
             return CheckJob(buildID: build, name: name)
-        case .republish, .prune:
-            throw JobError("Job kind \(job.kind.displayName) is not supported by this server yet")
+        case .republish(let app, let eol, let rebase):
+            return RepublishJob(app: app, endOfLife: eol, endOfLifeRebase: rebase)
+        case .prune:
+            return PruneJob()
         }
     }
 }

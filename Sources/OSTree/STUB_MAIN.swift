@@ -15,6 +15,9 @@ public struct Command: Sendable, Equatable {
     public static func flatpakPublish(build: String, repo: String, gpg: GPGSigning, extraCollectionIDs: [String]) -> Command { fatalError() }
     public static func flatpakUpdateRepo(repo: String, gpg: GPGSigning, noUpdateSummary: Bool, noUpdateAppstream: Bool) -> Command { fatalError() }
     public static func flatpakGenerateDelta(repo: String, from: String?, to: String) -> Command { fatalError() }
+    public static func flatpakRepublishImport(src: String, tmp: String, ref: String) -> Command { fatalError() }
+    public static func flatpakRepublishExport(tmp: String, repo: String, gpg: GPGSigning, endOfLife: String?, endOfLifeRebase: String?) -> Command { fatalError() }
+    public static func flatpakPrune(repo: String, dryRun: Bool) -> Command { fatalError() }
     public static func gpgExport(binary: String, homedir: String?, keys: [String]) -> Command { fatalError() }
     public static func hook(argv: [String], workingDirectory: String?, environment: [String: String]) -> Command { fatalError() }
 }

@@ -1,0 +1,47 @@
+import FlatManagerCore
+import FlatManagerJobs
+import FlatManagerStore
+import Foundation
+import Hummingbird
+
+/// Repository-wide operations: republish an app (api.md §4.18) and prune (0.5, §4.21).
+struct RepoController {
+    let services: APIServices
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("repo/:repo/republish", use: republish)
+        group.post("prune", use: prune)
+    }
+
+    @Sendable func republish(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let claims = try context.requireClaims()
+        try claims.require(sub: "build", scope: .republish)
+        let body = try await request.decodeJSON(RepublishRequest.self)
+        let repo = context.parameters.get("repo") ?? ""
+        try claims.require(prefixFor: body.app)
+        try claims.require(repo: repo)
+        // Upstream lets an unknown repo through and the job never runs; refusing it is clearer.
+        guard services.config.repos[repo] != nil else { throw APIError.generic("No such repo") }
+        let job = try await services.store.createJob(
+            kind: .republish,
+            contents: .republish(app: body.app, endOfLife: body.endoflife, endOfLifeRebase: body.endoflifeRebase),
+            repo: repo, startAfter: nil)
+        services.dispatcher.kick(.repo(repo))
+        let location = request.absoluteURL("/api/v1/job/\(job.id)", fallbackHost: services.fallbackHost)
+        return try JSONResponse.make(job, location: location)
+    }
+
+    @Sendable func prune(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let claims = try context.requireClaims()
+        guard claims.has(.tokenmanagement) else {
+            throw PermissionError("Not matching scope 'tokenmanagement' in token")
+        }
+        let body = try await request.decodeJSON(PruneRequest.self)
+        guard services.config.repos[body.repo] != nil else { throw APIError.generic("No such repo") }
+        let job = try await services.store.createJob(kind: .prune, contents: .prune, repo: body.repo, startAfter: nil)
+        services.dispatcher.kick(.repo(body.repo))
+        return try JSONResponse.make(job)
+    }
+}

@@ -1,0 +1,83 @@
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import OSTree
+
+/// Re-commits the refs of one app in a main repository through the publish hook, optionally marking them
+/// end-of-life, then queues a repository update (server.md §4.7).
+struct RepublishJob: JobHandler {
+    static let kind = JobKind.republish
+    let app: String
+    let endOfLife: String?
+    let endOfLifeRebase: String?
+
+    func run(in context: JobContext) async throws(JobError) -> String {
+        guard let repoName = context.job.repo else { throw JobError("Republish job requires a repo") }
+        let env = context.environment
+        let repo = try env.repoConfig(repoName)
+        let tmp = try makeTemporaryRepo(in: repo)
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let refs: [String]
+        do {
+            refs = try Refs.list(repo: repo.path, prefix: "app/\(app)")
+        } catch {
+            throw JobError("Failed to list refs of \(app) in \(repo.path): \(error)")
+        }
+        for ref in refs {
+            await context.log("Re-publishing \(ref)")
+            try await context.run(.flatpakRepublishImport(src: repo.path, tmp: tmp, ref: ref))
+        }
+        if !repo.hooks.publish.isEmpty {
+            await context.log("Running publish hook")
+            try await context.run(
+                .hook(argv: repo.hooks.publish, workingDirectory: tmp, environment: ["FLAT_MANAGER_IS_REPUBLISH": "true"]))
+        }
+        await context.log("Republishing refs to repo \(repo.name)")
+        try await context.run(
+            .flatpakRepublishExport(
+                tmp: tmp, repo: repo.path, gpg: env.signing(for: repo), endOfLife: endOfLife,
+                endOfLifeRebase: endOfLifeRebase.map { "\(app)=\($0)" }))
+        let delay = env.config.delayUpdateSecs
+        let jobID = context.job.id
+        let (isNew, update) = try await context.db {
+            try await context.store.queueUpdateRepo(repo: repo.name, startingJob: jobID, delaySeconds: delay)
+        }
+        await context.log(updateQueuedLine(isNew: isNew, jobID: update.id, delay: delay))
+        return "{\"update-repo-job\":\(update.id)}"
+    }
+
+    /// A fresh archive repository under `<repo>/tmp/republish-repos/` whose parent is the main repo.
+    func makeTemporaryRepo(in repo: RepoConfig) throws(JobError) -> String {
+        let base = repo.path + "/tmp/republish-repos"
+        try FileManager.default.makeDirectory(base)
+        let path = "\(base)/.tmp\(UUID().uuidString.prefix(8))"
+        do {
+            try RepoLayout.createBuildRepository(at: path, parent: repo.path, collectionID: nil)
+        } catch {
+            throw JobError("Failed to create temporary repo \(path): \(error)")
+        }
+        return path
+    }
+}
+
+/// Removes objects no longer reachable within a depth of 3 commits per ref, after a dry run (0.5, server.md §8).
+struct PruneJob: JobHandler {
+    static let kind = JobKind.prune
+
+    func run(in context: JobContext) async throws(JobError) -> String {
+        guard let repoName = context.job.repo else { throw JobError("Prune job requires a repo") }
+        let repo = try context.environment.repoConfig(repoName)
+        await context.log("Running prune dry-run")
+        _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: true), label: "Dry-run", context)
+        await context.log("Running actual prune")
+        _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: false), label: "Prune", context)
+        return "{}"
+    }
+
+    func runLogged(_ command: Command, label: String, _ context: JobContext) async throws(JobError) -> CommandOutput {
+        let output = try await context.run(command)
+        await context.log("\(label) stdout:\n\(output.stdout)")
+        await context.log("\(label) stderr:\n\(output.stderr)")
+        return output
+    }
+}
