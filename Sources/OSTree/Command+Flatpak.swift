@@ -1,0 +1,117 @@
+/// The flatpak, ostree and gpg command lines of server.md §4–§5 and §8, argument for argument.
+extension Command {
+    /// Commit job, one uploaded ref into the build repo (server.md §4.3 step 2.2).
+    /// `endOfLifeRebase` is the whole value `OLD=NEW`.
+    public static func flatpakCommitToBuild(
+        upload: String, build: String, ref: String, commit: String, gpg: GPGSigning,
+        endOfLife: String? = nil, endOfLifeRebase: String? = nil, tokenType: Int32? = nil
+    ) -> Command {
+        var arguments = [
+            "build-commit-from", "--timestamp=NOW", "--no-update-summary", "--untrusted", "--force",
+            "--disable-fsync",
+        ]
+        arguments += gpg.arguments
+        arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
+        if let tokenType { arguments.append("--token-type=\(tokenType)") }
+        arguments += ["--src-repo=\(upload)", "--src-ref=\(commit)", build, ref]
+        return Command(executable: "flatpak", arguments: arguments)
+    }
+
+    /// Commit job, after all refs: appstream branches and signed summary of the build repo (§4.3 step 5).
+    public static func flatpakUpdateBuildRepo(build: String, gpg: GPGSigning) -> Command {
+        Command(executable: "flatpak", arguments: ["build-update-repo", build] + gpg.arguments)
+    }
+
+    /// Appstream extraction (§4.3 step 6, §4.6 step 5). The destination's parent must exist.
+    public static func ostreeCheckoutAppstream(repo: String, ref: String, destination: String) -> Command {
+        Command(
+            executable: "ostree",
+            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs", ref, destination])
+    }
+
+    /// Screenshot extraction into `REPO/media` (§4.5 step 5; upstream's option order differs from appstream's).
+    public static func ostreeCheckoutScreenshots(repo: String, ref: String, destination: String) -> Command {
+        Command(
+            executable: "ostree",
+            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", "--union", ref, destination])
+    }
+
+    /// Publish job: import the build's app and runtime refs into the main repo (§4.5 step 2).
+    /// `extraCollectionIDs` are already prefixed (`<collection-id>.<extra id>`).
+    public static func flatpakPublish(
+        build: String, repo: String, gpg: GPGSigning, extraCollectionIDs: [String] = []
+    ) -> Command {
+        var arguments = ["build-commit-from", "--force", "--no-update-summary"] + gpg.arguments
+        arguments += extraCollectionIDs.map { "--extra-collection-id=\($0)" }
+        arguments += ["--src-repo=\(build)", repo]
+        return Command(executable: "flatpak", arguments: arguments)
+    }
+
+    /// Update-repo job: step 1 (`noUpdateSummary`) regenerates appstream, step 6 (`noUpdateAppstream`) the summary.
+    public static func flatpakUpdateRepo(
+        repo: String, gpg: GPGSigning, noUpdateSummary: Bool = false, noUpdateAppstream: Bool = false
+    ) -> Command {
+        var arguments = ["build-update-repo"]
+        if noUpdateSummary { arguments.append("--no-update-summary") }
+        if noUpdateAppstream { arguments.append("--no-update-appstream") }
+        arguments += gpg.arguments
+        arguments.append(repo)
+        return Command(executable: "flatpak", arguments: arguments)
+    }
+
+    /// Local static delta generation (§5.5): option and value as separate argv elements, no signing.
+    public static func flatpakGenerateDelta(repo: String, from: String?, to: String) -> Command {
+        var arguments = ["build-update-repo", "--generate-static-delta-to", to]
+        if let from { arguments += ["--generate-static-delta-from", from] }
+        arguments.append(repo)
+        return Command(executable: "flatpak", arguments: arguments)
+    }
+
+    /// Republish step 4: copy one ref of the main repo into the temporary repo, unsigned (§4.7).
+    public static func flatpakRepublishImport(src: String, tmp: String, ref: String) -> Command {
+        Command(
+            executable: "flatpak",
+            arguments: [
+                "build-commit-from", "--force", "--no-update-summary", "--disable-fsync", "--src-repo=\(src)",
+                "--src-ref=\(ref)", tmp, ref,
+            ])
+    }
+
+    /// Republish step 6: import the temporary repo back, without `--force` (§4.7).
+    /// `endOfLifeRebase` is the whole value `<app id>=<target>`.
+    public static func flatpakRepublishExport(
+        tmp: String, repo: String, gpg: GPGSigning, endOfLife: String? = nil, endOfLifeRebase: String? = nil
+    ) -> Command {
+        var arguments = ["build-commit-from", "--no-update-summary"] + gpg.arguments
+        arguments += ["--src-repo=\(tmp)", repo]
+        arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
+        return Command(executable: "flatpak", arguments: arguments)
+    }
+
+    /// The 0.5 prune job (server.md §8): a dry run first, then the real prune, depth 3 hard-coded.
+    public static func flatpakPrune(repo: String, dryRun: Bool) -> Command {
+        Command(
+            executable: "flatpak",
+            arguments: [
+                "build-update-repo", "-v", "--no-update-summary", "--no-update-appstream",
+                dryRun ? "--prune-dry-run" : "--prune", "--prune-depth=3", repo,
+            ])
+    }
+
+    /// Export public keys (§1.6). gpg exits 0 with empty output for unknown ids: callers check for that.
+    public static func gpgExport(binary: String = "gpg", homedir: String?, keys: [String]) -> Command {
+        Command(executable: binary, arguments: (homedir.map { ["--homedir=\($0)"] } ?? []) + ["--export"] + keys)
+    }
+
+    /// A configured hook (`[program, args...]`, §1.5). An empty `argv` gives a command that fails to launch,
+    /// so callers should treat "no hook" before getting here.
+    public static func hook(argv: [String], workingDirectory: String?, environment: [String: String]) -> Command {
+        Command(
+            executable: argv.first ?? "", arguments: Array(argv.dropFirst()), workingDirectory: workingDirectory,
+            environment: environment)
+    }
+
+    private static func endOfLifeArguments(endOfLife: String?, endOfLifeRebase: String?) -> [String] {
+        (endOfLife.map { ["--end-of-life=\($0)"] } ?? []) + (endOfLifeRebase.map { ["--end-of-life-rebase=\($0)"] } ?? [])
+    }
+}

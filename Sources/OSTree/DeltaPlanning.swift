@@ -1,0 +1,100 @@
+import FlatManagerCore
+import Foundation
+
+/// Which static deltas a repository should have and which it has (server.md §5.2–5.3).
+public enum DeltaPlanning {
+    /// The delta depth of one ref (§5.2 table).
+    public static func depth(ofRef ref: String, config: RepoConfig) -> Int {
+        if ref == "ostree-metadata" { return 0 }
+        if ref.hasPrefix("appstream/") { return 1 }
+        if ref.hasPrefix("appstream2/") { return config.appstreamDeltaDepth }
+        let parts = ref.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, parts[0] == "app" || parts[0] == "runtime" else { return 0 }
+        let rule = config.deltas.first { rule in
+            rule.id.contains { globMatches($0, parts[1]) }
+                && (rule.arch.isEmpty || rule.arch.contains { globMatches($0, parts[2]) })
+        }
+        return rule?.depth ?? 0
+    }
+
+    /// Every delta wanted for the refs under `repo/refs/heads`: from scratch to each ref's commit, then from each
+    /// ancestor present locally, up to the ref's depth.
+    public static func wantedDeltas(repo: String, config: RepoConfig) throws -> Set<Delta> {
+        var wanted: Set<Delta> = []
+        for ref in try Refs.list(repo: repo) {
+            let depth = depth(ofRef: ref, config: config)
+            guard depth > 0, let to = try Refs.read(repo: repo, ref: ref) else { continue }
+            wanted.formUnion(try deltas(repo: repo, to: to, depth: depth))
+        }
+        return wanted
+    }
+
+    /// The walk of §5.2 for one target commit.
+    static func deltas(repo: String, to: String, depth: Int) throws -> [Delta] {
+        guard let target = try loadCommitIfPresent(repo: repo, checksum: to) else { return [] }
+        var result = [Delta(from: nil, to: to)]
+        var current = target.parent
+        var step = 1
+        while step < depth, let from = current, let commit = try loadCommitIfPresent(repo: repo, checksum: from) {
+            result.append(Delta(from: from, to: to))
+            current = commit.parent
+            step += 1
+        }
+        return result
+    }
+
+    /// The commit object, or `nil` if it is not in the repo (history is often pruned or never pulled).
+    static func loadCommitIfPresent(repo: String, checksum: String) throws -> CommitObject? {
+        guard Hex.isChecksum(checksum) else { return nil }
+        let path = repo + "/" + ObjectName(checksum: checksum, type: .commit).relativePath
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try CommitObject(data: [UInt8](data))
+    }
+
+    /// Every directory `deltas/<xx>/<rest>` whose name `<xx><rest>` decodes as a delta; others (`.tmp`) are ignored.
+    public static func existingDeltas(repo: String) throws -> Set<Delta> {
+        let root = repo + "/deltas"
+        var result: Set<Delta> = []
+        for first in subdirectories(of: root) {
+            for rest in subdirectories(of: root + "/" + first) {
+                if let delta = Delta(name: first + rest) { result.insert(delta) }
+            }
+        }
+        return result
+    }
+
+    private static func subdirectories(of path: String) -> [String] {
+        let files = FileManager.default
+        guard let entries = try? files.contentsOfDirectory(atPath: path) else { return [] }
+        return entries.filter { entry in
+            var isDirectory: ObjCBool = false
+            return files.fileExists(atPath: path + "/" + entry, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+    }
+
+    /// The glob of §1.5: only `*` is special and it must consume at least one character; whole-string match.
+    public static func globMatches(_ pattern: String, _ text: String) -> Bool {
+        let pattern = Array(pattern.unicodeScalars)
+        let text = Array(text.unicodeScalars)
+        // matches[j] = pattern[i...] matches text[j...], computed from the end of the pattern backwards.
+        var matches = [Bool](repeating: false, count: text.count + 1)
+        matches[text.count] = true
+        for index in stride(from: pattern.count - 1, through: 0, by: -1) {
+            var next = [Bool](repeating: false, count: text.count + 1)
+            if pattern[index] == "*" {
+                // "*" takes text[j..<k] for some k > j: true if any later position matches.
+                var anyLater = false
+                for position in stride(from: text.count, through: 0, by: -1) {
+                    next[position] = anyLater
+                    anyLater = anyLater || matches[position]
+                }
+            } else {
+                for position in 0..<text.count where text[position] == pattern[index] {
+                    next[position] = matches[position + 1]
+                }
+            }
+            matches = next
+        }
+        return matches[0]
+    }
+}

@@ -1,0 +1,99 @@
+import FlatManagerCore
+import Foundation
+import OSTree
+import Testing
+
+@Suite("Glob matching")
+struct GlobTests {
+    @Test(arguments: [
+        ("*", "a", true), ("*", "", false), ("org.gnome.*", "org.gnome.Maps", true), ("org.gnome.*", "org.gnome.", false),
+        ("foo*", "foo", false), ("*foo", "foo", false), ("a*b", "ab", false), ("a*b", "axb", true),
+        ("a*b*c", "aXbYc", true), ("a*b*c", "abc", false), ("*.*", "x.y.z", true), ("abc", "abc", true),
+        ("abc", "abcd", false), ("x86_64", "aarch64", false), ("*64", "x86_64", true), ("**", "a", false),
+        ("**", "ab", true), ("a?c", "abc", false), ("a?c", "a?c", true),
+    ])
+    func matchesLikeTheSpec(_ pattern: String, _ text: String, _ expected: Bool) {
+        #expect(DeltaPlanning.globMatches(pattern, text) == expected)
+    }
+}
+
+@Suite("Delta planning", .enabled(if: TestSupport.hasOSTree))
+struct DeltaPlanningTests {
+    /// A repo whose `app/org.test.App/x86_64/stable` has three commits; returns them oldest first.
+    static func history(in directory: String) async throws -> (repo: String, commits: [String]) {
+        let repo = directory + "/repo"
+        try await TestSupport.run("ostree", "init", "--repo=\(repo)", "--mode=archive-z2")
+        var commits: [String] = []
+        for content in ["one", "two", "three"] {
+            commits.append(
+                try await TestSupport.commitAgain(
+                    repo: repo, ref: "app/org.test.App/x86_64/stable", in: directory, content: content))
+        }
+        return (repo, commits)
+    }
+
+    static func config(_ repo: String, depth: Int) throws -> RepoConfig {
+        try TestSupport.repoConfig(
+            path: repo, extra: "\"deltas\": [{\"id\": [\"org.other.*\"], \"depth\": 9}, {\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": \(depth)}]")
+    }
+
+    @Test func depthOneWantsOnlyTheFromScratchDelta() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let (repo, commits) = try await Self.history(in: directory)
+
+            let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 1))
+
+            #expect(wanted == [Delta(from: nil, to: commits[2])])
+        }
+    }
+
+    @Test func depthThreeWantsDeltasFromParentAndGrandparent() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let (repo, commits) = try await Self.history(in: directory)
+
+            let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 3))
+
+            #expect(wanted == [Delta(from: nil, to: commits[2]), Delta(from: commits[1], to: commits[2]), Delta(from: commits[0], to: commits[2])])
+        }
+    }
+
+    @Test func aMissingAncestorStopsTheWalk() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let (repo, commits) = try await Self.history(in: directory)
+            try FileManager.default.removeItem(atPath: repo + "/" + ObjectName(checksum: commits[1], type: .commit).relativePath)
+
+            let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 3))
+
+            #expect(wanted == [Delta(from: nil, to: commits[2])])
+        }
+    }
+
+    @Test func depthsFollowTheRefKind() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            try await TestSupport.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
+            let config = try TestSupport.repoConfig(
+                path: directory,
+                extra: "\"appstream-delta-depth\": 4, \"deltas\": [{\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": 2}]")
+
+            #expect(DeltaPlanning.depth(ofRef: "ostree-metadata", config: config) == 0)
+            #expect(DeltaPlanning.depth(ofRef: "appstream/x86_64", config: config) == 1)
+            #expect(DeltaPlanning.depth(ofRef: "appstream2/x86_64", config: config) == 4)
+            #expect(DeltaPlanning.depth(ofRef: "app/org.test.App/x86_64/stable", config: config) == 2)
+            #expect(DeltaPlanning.depth(ofRef: "runtime/org.test.App/aarch64/stable", config: config) == 0)
+            #expect(DeltaPlanning.depth(ofRef: "app/org.test.App/x86_64", config: config) == 0)
+            #expect(DeltaPlanning.depth(ofRef: "screenshots/x86_64", config: config) == 0)
+        }
+    }
+
+    @Test func existingDeltasAreTheDecodableDirectoriesTwoLevelsDown() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
+            try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commit, repo)
+            try FileManager.default.createDirectory(atPath: repo + "/deltas/.tmp/ab/cdef", withIntermediateDirectories: true)
+
+            let existing = try DeltaPlanning.existingDeltas(repo: repo)
+
+            #expect(existing == [Delta(from: nil, to: commit)])
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import OSTree
+import Testing
+
+@Suite("RepoLayout and Refs")
+struct RepoLayoutTests {
+    @Test func createsTheDirectoriesParentLinkAndConfigOfABuildRepo() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let main = directory + "/main"
+            try FileManager.default.createDirectory(atPath: main, withIntermediateDirectories: true)
+
+            try RepoLayout.createBuildRepository(at: directory + "/builds/7", parent: main, collectionID: "org.test.Build7")
+
+            let build = directory + "/builds/7"
+            for sub in ["extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp/cache"] {
+                var isDirectory: ObjCBool = false
+                #expect(FileManager.default.fileExists(atPath: build + "/" + sub, isDirectory: &isDirectory) && isDirectory.boolValue)
+            }
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: build + "/parent") == main)
+            let config = try String(contentsOfFile: build + "/config", encoding: .utf8)
+            #expect(
+                config == "[core]\nrepo_version=1\nmode=archive-z2\nmin-free-space-size=500MB\n"
+                    + "collection-id=org.test.Build7\nparent=\(main)")
+        }
+    }
+
+    @Test func leavesOutTheCollectionIDWhenThereIsNone() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            try RepoLayout.createBuildRepository(at: directory + "/upload", parent: directory, collectionID: nil)
+            let config = try String(contentsOfFile: directory + "/upload/config", encoding: .utf8)
+            #expect(!config.contains("collection-id"))
+            #expect(config.hasSuffix("parent=\(directory)"))
+        }
+    }
+
+    @Test func refusesToCreateARepoTwice() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            try RepoLayout.createBuildRepository(at: directory + "/b", parent: directory, collectionID: nil)
+            #expect(throws: RepoError.alreadyExists(path: directory + "/b")) {
+                try RepoLayout.createBuildRepository(at: directory + "/b", parent: directory, collectionID: nil)
+            }
+        }
+    }
+
+    @Test(.enabled(if: TestSupport.hasOSTree))
+    func ostreeAcceptsTheBuildRepoAndPullsIntoIt() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let (main, commit) = try await TestSupport.makeContentRepo(in: directory)
+            let build = directory + "/build"
+            try RepoLayout.createBuildRepository(at: build, parent: main, collectionID: "org.test.Build1")
+
+            let refs = try await TestSupport.run("ostree", "--repo=\(build)", "refs")
+            try await TestSupport.run("ostree", "--repo=\(build)", "pull-local", main, "test/ref")
+
+            #expect(refs.isEmpty)
+            #expect(try Refs.read(repo: build, ref: "test/ref") == commit)
+            let shown = try await TestSupport.run("ostree", "--repo=\(build)", "rev-parse", "test/ref")
+            #expect(shown == commit + "\n")
+        }
+    }
+
+    @Test func readsAndListsRefsUnderAPrefixDirectory() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let heads = directory + "/refs/heads"
+            let commit = String(repeating: "a", count: 64)
+            for ref in ["app/org.x/x86_64/stable", "app/org.x/aarch64/stable", "appstream/x86_64", "appstream2/x86_64",
+                "app/org.xy/x86_64/stable"]
+            {
+                try TestSupport.write(commit + "\n", to: heads + "/" + ref)
+            }
+
+            #expect(try Refs.read(repo: directory, ref: "appstream/x86_64") == commit)
+            #expect(try Refs.read(repo: directory, ref: "appstream/arm") == nil)
+            #expect(try Refs.list(repo: directory, prefix: "appstream") == ["appstream/x86_64"])
+            #expect(try Refs.list(repo: directory, prefix: "app/org.x") == ["app/org.x/aarch64/stable", "app/org.x/x86_64/stable"])
+            #expect(try Refs.list(repo: directory, prefix: "runtime").isEmpty)
+            #expect(try Refs.list(repo: directory).count == 5)
+            #expect(try Refs.list(repo: directory) == Refs.list(repo: directory).sorted())
+        }
+    }
+}
