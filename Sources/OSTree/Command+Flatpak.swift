@@ -98,9 +98,12 @@ extension Command {
             ])
     }
 
-    /// Export public keys (§1.6). gpg exits 0 with empty output for unknown ids: callers check for that.
+    /// Export public keys (§1.6), ASCII-armoured because command output is read as text; the armour's body is
+    /// the base64 of the binary keys. gpg exits 0 with empty output for unknown ids: callers check for that.
     public static func gpgExport(binary: String = "gpg", homedir: String?, keys: [String]) -> Command {
-        Command(executable: binary, arguments: (homedir.map { ["--homedir=\($0)"] } ?? []) + ["--export"] + keys)
+        Command(
+            executable: binary,
+            arguments: (homedir.map { ["--homedir=\($0)"] } ?? []) + ["--batch", "--armor", "--export"] + keys)
     }
 
     /// A configured hook (`[program, args...]`, §1.5). An empty `argv` gives a command that fails to launch,
