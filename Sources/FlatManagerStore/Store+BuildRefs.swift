@@ -21,7 +21,7 @@ extension Store {
                 RETURNING \(unsafeRaw: Self.refColumns)
                 """
             ).first()
-            return try decodeBuildRef(required(row))
+            return try decodeBuildRef(unwrapRow(row))
         }
     }
 

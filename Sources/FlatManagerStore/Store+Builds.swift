@@ -23,7 +23,7 @@ extension Store {
                 RETURNING \(unsafeRaw: Self.buildColumns)
                 """
             ).first()
-            return try decodeBuild(required(row))
+            return try decodeBuild(unwrapRow(row))
         }
     }
 
@@ -36,8 +36,12 @@ extension Store {
     /// (api.md §4.7, Q6). In id order.
     public func builds(appID: String?) async throws -> [Build] {
         try await withDatabase { db in
-            let filter: SQLQueryString =
-                appID.map { "app_id = \(bind: $0)" } ?? "app_id IS NULL"
+            let filter: SQLQueryString
+            if let appID {
+                filter = "app_id = \(bind: appID)"
+            } else {
+                filter = "app_id IS NULL"
+            }
             let rows = try await db.raw(
                 """
                 SELECT \(unsafeRaw: Self.buildColumns) FROM builds
@@ -98,14 +102,18 @@ extension Store {
         ).run()
     }
 
+    /// Unknown stored state values read as Failed("Unknown state") (server.md §2.3).
     func decodeBuild(_ row: any SQLRow) throws -> Build {
-        Build(
+        let repoState = RepoState(rawValue: try row.int16("repo_state"))
+        let publishedState = PublishedState(rawValue: try row.int16("published_state"))
+        return Build(
             id: try row.int32("id"),
-            created: try required(time(row, "created_at")),
-            repoState: RepoState(rawValue: try row.int16("repo_state")) ?? .failed,
-            repoStateReason: try row.optionalString("repo_state_reason"),
-            publishedState: PublishedState(rawValue: try row.int16("published_state")) ?? .failed,
-            publishedStateReason: try row.optionalString("published_state_reason"),
+            created: try unwrapRow(time(row, "created_at")),
+            repoState: repoState ?? .failed,
+            repoStateReason: repoState == nil ? "Unknown state" : try row.optionalString("repo_state_reason"),
+            publishedState: publishedState ?? .failed,
+            publishedStateReason: publishedState == nil
+                ? "Unknown state" : try row.optionalString("published_state_reason"),
             commitJobID: try row.optionalInt32("commit_job_id"),
             publishJobID: try row.optionalInt32("publish_job_id"),
             repo: try row.string("repo"),
@@ -120,7 +128,7 @@ extension Store {
 }
 
 /// The value, or a database error when a statement that must return a row returned none.
-func required<T>(_ value: T?, _ what: String = "row") throws -> T {
+func unwrapRow<T>(_ value: T?, _ what: String = "row") throws -> T {
     guard let value else { throw StoreError.database("Expected a \(what), got none") }
     return value
 }

@@ -44,7 +44,7 @@ extension Store {
                 """
             ).first()
             try await writeLease(jobID: id, owner: owner, expires: now.adding(seconds: Int64(leaseSeconds)), in: db)
-            return try decodeJob(required(row))
+            return try decodeJob(unwrapRow(row))
         }
     }
 
@@ -130,7 +130,7 @@ extension Store {
                 }
                 result = (isNew: true, job: created)
             }
-            let job = try required(result.job, "update-repo job")
+            let job = try unwrapRow(result.job, "update-repo job")
             if let startingJob {
                 try await addDependency(jobID: job.id, dependsOn: startingJob, in: db)
             }

@@ -59,7 +59,7 @@ extension Store {
             RETURNING \(unsafeRaw: Self.jobColumns)
             """
         ).first()
-        return try decodeJob(required(row))
+        return try decodeJob(unwrapRow(row))
     }
 
     func job(id: Int32, in db: any SQLDatabase, lock: Bool) async throws -> Job? {

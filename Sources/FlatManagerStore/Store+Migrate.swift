@@ -45,7 +45,7 @@ extension Store {
             ).first()
             guard existing == nil else { return false }
             for statement in statements {
-                try await db.raw(SQLQueryString(statement)).run()
+                try await db.raw("\(unsafeRaw: statement)").run()
             }
             try await db.raw(
                 "INSERT INTO __diesel_schema_migrations (version) VALUES (\(bind: migration.version))"

@@ -161,7 +161,7 @@ public final class Store: Sendable {
     func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = kind == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
         return try await withDatabase { db in
-            try await db.raw(SQLQueryString(begin)).run()
+            try await db.raw("\(unsafeRaw: begin)").run()
             do {
                 let result = try await body(db)
                 try await db.raw("COMMIT").run()
