@@ -1,0 +1,94 @@
+import FlatManagerCore
+import SQLKit
+
+extension Store {
+    static let jobColumns = "id, kind, status, contents, results, log, start_after, repo"
+
+    /// Queues a job (status New). `repo` selects the queue (nil: the global one).
+    public func createJob(kind: JobKind, contents: JobContents, repo: String?, startAfter: Timestamp?) async throws
+        -> Job
+    {
+        try await withDatabase { db in
+            try await insertJob(kind: kind, contents: contents, repo: repo, startAfter: startAfter, in: db)
+        }
+    }
+
+    /// The job with this id, if any.
+    public func job(id: Int32) async throws -> Job? {
+        try await withDatabase { db in try await job(id: id, in: db, lock: false) }
+    }
+
+    /// Jobs that are New or Started, by id (the status page).
+    public func activeJobs() async throws -> [Job] {
+        try await withDatabase { db in
+            let rows = try await db.raw(
+                """
+                SELECT \(unsafeRaw: Self.jobColumns) FROM jobs WHERE status <= \(bind: JobStatus.started.rawValue)
+                ORDER BY id
+                """
+            ).all()
+            return try rows.map(decodeJob)
+        }
+    }
+
+    /// Appends `text` to the job's log in its own statement, so clients following the log see it at once.
+    public func appendJobLog(id: Int32, text: String) async throws {
+        try await withDatabase { db in
+            try await db.raw("UPDATE jobs SET log = log || \(bind: text) WHERE id = \(bind: id)").run()
+        }
+    }
+
+    /// Ends a job (Ended or Broken) with its result JSON and gives up its lease.
+    public func finishJob(id: Int32, status: JobStatus, results: String) async throws {
+        try await transaction { db in
+            try await db.raw(
+                "UPDATE jobs SET status = \(bind: status.rawValue), results = \(bind: results) WHERE id = \(bind: id)"
+            ).run()
+            try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: id)").run()
+        }
+    }
+
+    func insertJob(kind: JobKind, contents: JobContents, repo: String?, startAfter: Timestamp?, in db: any SQLDatabase)
+        async throws -> Job
+    {
+        let row = try await db.raw(
+            """
+            INSERT INTO jobs (kind, status, contents, log, start_after, repo)
+            VALUES (\(bind: kind.rawValue), \(bind: JobStatus.new.rawValue), \(bind: contents.json), '',
+            \(bind: bind(startAfter)), \(bind: repo))
+            RETURNING \(unsafeRaw: Self.jobColumns)
+            """
+        ).first()
+        return try decodeJob(unwrapRow(row))
+    }
+
+    func job(id: Int32, in db: any SQLDatabase, lock: Bool) async throws -> Job? {
+        let row = try await db.raw(
+            "SELECT \(unsafeRaw: Self.jobColumns) FROM jobs WHERE id = \(bind: id)\(unsafeRaw: lock ? forUpdate : "")"
+        ).first()
+        return try row.map(decodeJob)
+    }
+
+    /// Records that `jobID` may not start before `dependsOn` has finished (Ended or Broken).
+    func addDependency(jobID: Int32, dependsOn: Int32, in db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            INSERT INTO job_dependencies (job_id, depends_on) VALUES (\(bind: jobID), \(bind: dependsOn))
+            ON CONFLICT (job_id, depends_on) DO NOTHING
+            """
+        ).run()
+    }
+
+    func decodeJob(_ row: any SQLRow) throws -> Job {
+        Job(
+            id: try row.int32("id"),
+            // Unknown kinds cannot be stored (chk_job_kind); read like Core's decoder does.
+            kind: JobKind(rawValue: try row.int16("kind")) ?? .commit,
+            status: JobStatus(rawValue: try row.int16("status")) ?? .broken,
+            contents: try row.string("contents"),
+            results: try row.optionalString("results"),
+            log: try row.string("log"),
+            startAfter: try time(row, "start_after"),
+            repo: try row.optionalString("repo"))
+    }
+}

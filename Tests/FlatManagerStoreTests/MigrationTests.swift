@@ -1,0 +1,91 @@
+import FlatManagerCore
+import SQLKit
+import Testing
+
+@testable import FlatManagerStore
+
+@Suite("Migrations")
+struct MigrationTests {
+    @Test("Running the migrator twice applies everything once and changes nothing the second time",
+        arguments: TestDatabase.kinds)
+    func migratingTwiceIsIdempotent(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let build = try await store.makeBuild()
+
+            try await store.migrate()
+
+            let applied = try await store.appliedMigrations()
+            #expect(applied == Set(Migrations.all.map(\.version)))
+            #expect(try await store.build(id: build.id) == build)
+        }
+    }
+
+    @Test("An upstream database gets only the missing migrations and keeps its data", arguments: TestDatabase.kinds)
+    func upstreamDatabaseIsTakenOver(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind, migrated: false) { store in
+            try await store.migrate(Migrations.upstream)
+            let build = try await store.makeBuild(appID: "org.example.App")
+            let ref = try await store.upsertBuildRef(
+                buildID: build.id, refName: "app/org.example.App/x86_64/stable", commit: "abc", buildLogURL: nil)
+            #expect(try await store.appliedMigrations().count == 16)
+
+            try await store.migrate()
+
+            let applied = try await store.appliedMigrations()
+            #expect(applied == Set(Migrations.all.map(\.version)))
+            #expect(try await store.build(id: build.id) == build)
+            #expect(try await store.buildRefs(buildID: build.id) == [ref])
+        }
+    }
+
+    @Test("The upstream list carries upstream's sixteen versions in order")
+    func upstreamVersionsAreUpstreams() {
+        let versions = Migrations.upstream.map(\.version)
+
+        #expect(versions.count == 16)
+        #expect(versions.first == "00000000000000")
+        #expect(versions.last == "20231102171702")
+        #expect(versions == versions.sorted())
+    }
+}
+
+@Suite("Database URL")
+struct DatabaseURLTests {
+    @Test("No URL means the SQLite file in the working directory")
+    func noURLMeansSQLite() {
+        #expect(DatabaseLocation.defaultSQLite(workingDirectory: "/srv/fm") == .sqlite(path: "/srv/fm/flat-manager.db"))
+    }
+
+    @Test("A TCP URL yields user, password, host, port and database")
+    func tcpURL() throws {
+        let location = try DatabaseLocation.parse("postgresql://fm:s%40cret@db.example:6543/repo")
+
+        guard case .postgres(let postgres) = location else {
+            Issue.record("not postgres: \(location)")
+            return
+        }
+        #expect(postgres.user == "fm")
+        #expect(postgres.password == "s@cret")
+        #expect(postgres.host == "db.example")
+        #expect(postgres.port == 6543)
+        #expect(postgres.database == "repo")
+        #expect(postgres.socketPath == nil)
+    }
+
+    @Test("A percent-encoded host names the unix socket directory")
+    func socketURL() throws {
+        let location = try DatabaseLocation.parse("postgres://%2Fvar%2Frun%2Fpostgresql/repo")
+
+        guard case .postgres(let postgres) = location else {
+            Issue.record("not postgres: \(location)")
+            return
+        }
+        #expect(postgres.socketPath == "/var/run/postgresql/.s.PGSQL.5432")
+        #expect(postgres.database == "repo")
+    }
+
+    @Test("Other schemes are refused")
+    func otherSchemesAreRefused() {
+        #expect(throws: StoreError.invalidURL("mysql://x/y")) { try DatabaseLocation.parse("mysql://x/y") }
+    }
+}

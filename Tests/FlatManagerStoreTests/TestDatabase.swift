@@ -1,0 +1,85 @@
+import FlatManagerCore
+import Foundation
+import Logging
+import SQLKit
+
+@testable import FlatManagerStore
+
+/// Fresh databases for tests: a temporary SQLite file always, a new PostgreSQL database per test when
+/// `FLAT_MANAGER_TEST_POSTGRES_URL` is set (scripts/with-postgres.sh sets it; CI always does).
+enum TestDatabase {
+    static let postgresURL = ProcessInfo.processInfo.environment["FLAT_MANAGER_TEST_POSTGRES_URL"]
+
+    /// The engines the parameterised tests run on: PostgreSQL joins only when a server is configured.
+    static let kinds: [DatabaseKind] = DatabaseKind.allCases.filter { $0 == .sqlite || postgresURL != nil }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "store-tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// Runs `body` with a store on a brand-new database (migrated unless `migrated` is false), closing it after.
+    static func withStore<T>(
+        _ kind: DatabaseKind, migrated: Bool = true, _ body: (Store) async throws -> T
+    ) async throws -> T {
+        let (store, cleanup) = try await open(kind)
+        do {
+            if migrated { try await store.migrate() }
+            let result = try await body(store)
+            try await store.close()
+            cleanup()
+            return result
+        } catch {
+            try? await store.close()
+            cleanup()
+            throw error
+        }
+    }
+
+    private static func open(_ kind: DatabaseKind) async throws -> (Store, () -> Void) {
+        switch kind {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-store-\(UUID())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let store = try await Store.open(databaseURL: nil, workingDirectory: directory.path, logger: logger)
+            return (store, { try? FileManager.default.removeItem(at: directory) })
+        case .postgres:
+            let url = try await createPostgresDatabase()
+            let store = try await Store.open(databaseURL: url, workingDirectory: "/", logger: logger)
+            return (store, {})
+        }
+    }
+
+    /// Creates a uniquely named database on the test server and returns its URL.
+    private static func createPostgresDatabase() async throws -> String {
+        guard let base = postgresURL, let slash = base.range(of: "/", options: .backwards) else {
+            throw StoreError.invalidURL(postgresURL ?? "")
+        }
+        let name = "fm_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let admin = try await Store.open(databaseURL: base, workingDirectory: "/", logger: logger)
+        do {
+            // Identifiers cannot be bound; the name is generated above.
+            try await admin.withDatabase { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        } catch {
+            try? await admin.close()
+            throw error
+        }
+        try await admin.close()
+        return base[..<slash.lowerBound] + "/" + name
+    }
+}
+
+extension Store {
+    /// Writes a build's states directly, to put it into any state a test needs.
+    func force(_ build: Build) async throws {
+        try await withDatabase { db in try await updateStates(of: build, in: db) }
+    }
+
+    /// A build with default settings.
+    func makeBuild(repo: String = "stable", appID: String? = nil) async throws -> Build {
+        try await createBuild(
+            repo: repo, appID: appID, publicDownload: appID == nil, buildLogURL: nil, tokenName: "test",
+            tokenType: "app", tokenBranches: ["stable"])
+    }
+}
