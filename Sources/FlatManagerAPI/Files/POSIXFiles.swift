@@ -25,15 +25,7 @@ enum POSIXFiles {
                 throw POSIXFileError(operation: "create directory", path: current, message: lastErrorMessage())
             }
         }
-        guard isDirectory(path) else {
-            throw POSIXFileError(operation: "create directory", path: path, message: "not a directory")
-        }
-    }
-
-    /// Whether `path` (following symlinks) is a directory.
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+        // An existing non-directory in the way surfaces as ENOTDIR from the open/rename that follows.
     }
 
     /// The parent directory of an absolute or relative path (`.` when there is none).

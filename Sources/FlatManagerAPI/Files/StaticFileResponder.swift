@@ -3,12 +3,6 @@ import Logging
 import NIOCore
 import NIOFileSystem
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Serves one file with the static-file semantics ostree/libcurl clients rely on (api.md §7.2):
 /// validators and conditional requests, single byte ranges, HEAD, and streaming in chunks.
 /// Files are never compressed on the fly and a `.gz` file is just bytes (no `Content-Encoding`).
@@ -26,7 +20,7 @@ public struct StaticFileResponder: Sendable {
     /// `Cache-Control: no-store`) go on every response, including 304/412/416.
     /// Throws `FileServingError.notFound` or `.isDirectory` when there is no regular file.
     public func respond(to request: Request, path: String, extraHeaders: HTTPFields = [:]) async throws -> Response {
-        let file = try FileIdentity(path: path)
+        let file = try await FileIdentity.of(path: path)
         var headers = extraHeaders
         headers[.eTag] = file.eTag
         headers[.lastModified] = HTTPDate.format(secondsSinceEpoch: file.modifiedSeconds)
@@ -91,10 +85,7 @@ public struct StaticFileResponder: Sendable {
         to writer: inout any ResponseBodyWriter
     ) async throws {
         try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            let info = try await handle.info()
-            guard info.size == file.size, info.platformSpecificStatus.map({ Int64(bitPattern: UInt64($0.st_ino)) }) == file.inode else {
-                throw FileServingError.notFound
-            }
+            guard try await FileIdentity(handle.info()) == file else { throw FileServingError.notFound }
             for try await chunk in handle.readChunks(in: range, chunkLength: chunkLength) {
                 try await writer.write(chunk)
             }
@@ -102,34 +93,43 @@ public struct StaticFileResponder: Sendable {
     }
 }
 
-/// What `stat` says about a file: enough for validators and for noticing a replacement.
-struct FileIdentity: Sendable {
-    var inode: Int64
+/// What the file system says about a file: enough for validators and for noticing a replacement.
+///
+/// The ETag is built from size, modification time and status-change time: NIOFileSystem does not
+/// expose the inode without C struct access, and the status-change time serves the same purpose —
+/// it is new for every file created or renamed into place, so a replaced file gets a new tag.
+struct FileIdentity: Sendable, Equatable {
     var size: Int64
     var modifiedSeconds: Int
     var modifiedNanoseconds: Int
+    var changedSeconds: Int
+    var changedNanoseconds: Int
 
-    /// Stats `path` (following symlinks); only regular files qualify.
-    init(path: String) throws(FileServingError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .notFound }
-        let type = info.st_mode & S_IFMT
-        if type == S_IFDIR { throw .isDirectory }
-        guard type == S_IFREG else { throw .notFound }
-        inode = Int64(bitPattern: UInt64(info.st_ino))
-        size = Int64(info.st_size)
-        #if canImport(Darwin)
-            modifiedSeconds = Int(info.st_mtimespec.tv_sec)
-            modifiedNanoseconds = Int(info.st_mtimespec.tv_nsec)
-        #else
-            modifiedSeconds = Int(info.st_mtim.tv_sec)
-            modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
-        #endif
+    init(_ info: FileInfo) {
+        size = info.size
+        modifiedSeconds = info.lastDataModificationTime.seconds
+        modifiedNanoseconds = info.lastDataModificationTime.nanoseconds
+        changedSeconds = info.lastStatusChangeTime.seconds
+        changedNanoseconds = info.lastStatusChangeTime.nanoseconds
+    }
+
+    /// Looks `path` up (following symlinks); only regular files qualify.
+    static func of(path: String) async throws(FileServingError) -> FileIdentity {
+        let found: FileInfo?
+        do {
+            found = try await FileSystem.shared.info(forFileAt: FilePath(path), infoAboutSymbolicLink: false)
+        } catch {
+            throw .notFound
+        }
+        guard let info = found else { throw .notFound }
+        if info.type == .directory { throw .isDirectory }
+        guard info.type == .regular else { throw .notFound }
+        return FileIdentity(info)
     }
 
     /// A strong validator that changes whenever the file is replaced or rewritten.
     var eTag: String {
-        let parts = [inode, size, Int64(modifiedSeconds), Int64(modifiedNanoseconds)]
+        let parts = [size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds)]
         return "\"" + parts.map { String(UInt64(bitPattern: $0), radix: 16) }.joined(separator: "-") + "\""
     }
 }
