@@ -1,0 +1,135 @@
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFileSystem
+
+/// Serves one file with the static-file semantics ostree/libcurl clients rely on (api.md §7.2):
+/// validators and conditional requests, single byte ranges, HEAD, and streaming in chunks.
+/// Files are never compressed on the fly and a `.gz` file is just bytes (no `Content-Encoding`).
+public struct StaticFileResponder: Sendable {
+    /// Size of the pieces a file is streamed in.
+    private static let chunkLength = ByteCount.kibibytes(128)
+
+    private let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Serves `path` (absolute, already confined) for GET or HEAD; `extraHeaders` (e.g.
+    /// `Cache-Control: no-store`) go on every response, including 304/412/416.
+    /// Throws `FileServingError.notFound` or `.isDirectory` when there is no regular file.
+    public func respond(to request: Request, path: String, extraHeaders: HTTPFields = [:]) async throws -> Response {
+        let file = try await FileIdentity.of(path: path)
+        var headers = extraHeaders
+        headers[.eTag] = file.eTag
+        headers[.lastModified] = HTTPDate.format(secondsSinceEpoch: file.modifiedSeconds)
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = FileContentType.forFile(path)
+        headers[.contentDisposition] = FileContentType.disposition(forFile: path)
+
+        switch Preconditions.evaluate(request.headers, file: file) {
+        case .proceed:
+            break
+        case .notModified:
+            // RFC 9110 §8.6: a 304 may carry only the length a 200 would have had, never 0.
+            headers[.contentLength] = String(file.size)
+            return Response(status: .notModified, headers: headers)
+        case .failed:
+            return Response(status: .preconditionFailed, headers: extraHeaders)
+        }
+        switch ByteRange.select(request.headers, file: file) {
+        case .unsatisfiable:
+            var errorHeaders = extraHeaders
+            errorHeaders[.contentRange] = "bytes */\(file.size)"
+            return Response(status: .rangeNotSatisfiable, headers: errorHeaders)
+        case .whole:
+            return response(.ok, headers: headers, path: path, file: file, range: 0..<file.size, method: request.method)
+        case .part(let range):
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(file.size)"
+            return response(.partialContent, headers: headers, path: path, file: file, range: range, method: request.method)
+        }
+    }
+
+    private func response(
+        _ status: HTTPResponse.Status,
+        headers: HTTPFields,
+        path: String,
+        file: FileIdentity,
+        range: Range<Int64>,
+        method: HTTPRequest.Method
+    ) -> Response {
+        var headers = headers
+        headers[.contentLength] = String(range.count)
+        guard method != .head else { return Response(status: status, headers: headers) }
+        let logger = self.logger
+        let body = ResponseBody(contentLength: Int(range.count)) { writer in
+            do {
+                try await Self.stream(path: path, file: file, range: range, to: &writer)
+            } catch {
+                logger.error("Failed to stream \(path): \(error)")
+                throw error
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// Streams `range` of the file; refuses if the path now names a different file than the one
+    /// whose size went out in the headers (e.g. `summary` replaced in between), so the client
+    /// sees a broken transfer rather than a mix of two files.
+    private static func stream(
+        path: String,
+        file: FileIdentity,
+        range: Range<Int64>,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
+        try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+            guard try await FileIdentity(handle.info()) == file else { throw FileServingError.notFound }
+            for try await chunk in handle.readChunks(in: range, chunkLength: chunkLength) {
+                try await writer.write(chunk)
+            }
+        }
+    }
+}
+
+/// What the file system says about a file: enough for validators and for noticing a replacement.
+///
+/// The ETag is built from size, modification time and status-change time: NIOFileSystem does not
+/// expose the inode without C struct access, and the status-change time serves the same purpose —
+/// it is new for every file created or renamed into place, so a replaced file gets a new tag.
+struct FileIdentity: Sendable, Equatable {
+    var size: Int64
+    var modifiedSeconds: Int
+    var modifiedNanoseconds: Int
+    var changedSeconds: Int
+    var changedNanoseconds: Int
+
+    init(_ info: FileInfo) {
+        size = info.size
+        modifiedSeconds = info.lastDataModificationTime.seconds
+        modifiedNanoseconds = info.lastDataModificationTime.nanoseconds
+        changedSeconds = info.lastStatusChangeTime.seconds
+        changedNanoseconds = info.lastStatusChangeTime.nanoseconds
+    }
+
+    /// Looks `path` up (following symlinks); only regular files qualify.
+    static func of(path: String) async throws(FileServingError) -> FileIdentity {
+        let found: FileInfo?
+        do {
+            found = try await FileSystem.shared.info(forFileAt: FilePath(path), infoAboutSymbolicLink: false)
+        } catch {
+            throw .notFound
+        }
+        guard let info = found else { throw .notFound }
+        if info.type == .directory { throw .isDirectory }
+        guard info.type == .regular else { throw .notFound }
+        return FileIdentity(info)
+    }
+
+    /// A strong validator that changes whenever the file is replaced or rewritten.
+    var eTag: String {
+        let parts = [size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds)]
+        return "\"" + parts.map { String(UInt64(bitPattern: $0), radix: 16) }.joined(separator: "-") + "\""
+    }
+}

@@ -1,0 +1,82 @@
+import Testing
+
+@testable import FlatManagerAPI
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+@Suite("RepoPath")
+struct FileServingRepoPathTests {
+    @Test("empty segments are skipped, dot-dot pops, and plus signs stay")
+    func normalises() throws {
+        #expect(try RepoPath.normalize("//objects//ab/cd.commit") == ["objects", "ab", "cd.commit"])
+        #expect(try RepoPath.normalize("a/b/../c") == ["a", "c"])
+        #expect(try RepoPath.normalize("deltas/Ok/i+c_D9/superblock") == ["deltas", "Ok", "i+c_D9", "superblock"])
+        #expect(try RepoPath.normalize("") == [])
+    }
+
+    @Test(
+        "traversal and hidden or special segments are refused",
+        arguments: ["..", "a/../../x", ".hidden", "deltas/.tmp/x", ".", "*", "a/*b", "x:", "C:/y", "a<", "b>", "a\0b"])
+    func refuses(path: String) {
+        #expect(throws: FileServingError.self) { try RepoPath.normalize(path) }
+    }
+
+    @Test("going above the root names upstream's message")
+    func aboveRoot() {
+        #expect(throws: FileServingError.badPath("Path segments goes outside parent")) {
+            try RepoPath.normalize("a/../../etc/passwd")
+        }
+    }
+}
+
+@Suite("ConfinedPath")
+struct FileServingConfinedPathTests {
+    @Test("a file inside the root resolves to its real path")
+    func inside() throws {
+        let directory = try HTTPTestDirectory()
+        defer { directory.remove() }
+        try directory.write("repo/objects/ab/cd.filez", [1])
+
+        let resolved = try ConfinedPath.resolve(root: directory.path + "/repo", segments: ["objects", "ab", "cd.filez"])
+
+        #expect(resolved.hasSuffix("/repo/objects/ab/cd.filez"))
+    }
+
+    @Test("a symlink pointing outside the root is refused, missing files are not found")
+    func symlinkOutside() throws {
+        let directory = try HTTPTestDirectory()
+        defer { directory.remove() }
+        try directory.write("secret", [1])
+        try directory.write("repo/config", [2])
+        symlink(directory.path + "/secret", directory.path + "/repo/leak")
+
+        #expect(throws: FileServingError.notFound) {
+            try ConfinedPath.resolve(root: directory.path + "/repo", segments: ["leak"])
+        }
+        #expect(throws: FileServingError.notFound) {
+            try ConfinedPath.resolve(root: directory.path + "/repo", segments: ["missing"])
+        }
+    }
+
+    @Test("a build repo's parent symlink is followed only when the main repo is allowed")
+    func parentSymlink() throws {
+        let directory = try HTTPTestDirectory()
+        defer { directory.remove() }
+        try directory.write("main/objects/ab/cd.dirtree", [3])
+        try directory.write("build/7/config", [4])
+        symlink(directory.path + "/main", directory.path + "/build/7/parent")
+        let segments = ["parent", "objects", "ab", "cd.dirtree"]
+
+        let allowed = try ConfinedPath.resolve(
+            root: directory.path + "/build/7", segments: segments, alsoAllowed: [directory.path + "/main"])
+
+        #expect(allowed.hasSuffix("/main/objects/ab/cd.dirtree"))
+        #expect(throws: FileServingError.notFound) {
+            try ConfinedPath.resolve(root: directory.path + "/build/7", segments: segments)
+        }
+    }
+}
