@@ -7,11 +7,11 @@ struct LocalRepoTests {
     /// Distinct dirtrees, dirmetas and files that `ostree ls -R -C` lists for a commit.
     static func ostreeCounts(repo: String, commit: String) async throws -> (trees: Int, metas: Int, files: Int) {
         let listing = try await TestSupport.run("ostree", "--repo=\(repo)", "ls", "-R", "-C", commit)
-        var trees: Set<Substring> = []
-        var metas: Set<Substring> = []
-        var files: Set<Substring> = []
+        var trees: Set<String> = []
+        var metas: Set<String> = []
+        var files: Set<String> = []
         for line in listing.split(separator: "\n") {
-            let checksums = line.split(separator: " ").filter { $0.count == 64 }
+            let checksums = line.split(separator: " ").map(String.init).filter { $0.count == 64 }
             if line.hasPrefix("d"), checksums.count == 2 {
                 trees.insert(checksums[0])
                 metas.insert(checksums[1])
