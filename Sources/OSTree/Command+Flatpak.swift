@@ -26,14 +26,18 @@ extension Command {
     public static func ostreeCheckoutAppstream(repo: String, ref: String, destination: String) -> Command {
         Command(
             executable: "ostree",
-            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs", ref, destination])
+            arguments: [
+                "--repo=\(repo)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs", ref, destination,
+            ])
     }
 
     /// Screenshot extraction into `REPO/media` (§4.5 step 5; upstream's option order differs from appstream's).
     public static func ostreeCheckoutScreenshots(repo: String, ref: String, destination: String) -> Command {
         Command(
             executable: "ostree",
-            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", "--union", ref, destination])
+            arguments: [
+                "--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", "--union", ref, destination,
+            ])
     }
 
     /// Publish job: import the build's app and runtime refs into the main repo (§4.5 step 2).
@@ -112,6 +116,7 @@ extension Command {
     }
 
     private static func endOfLifeArguments(endOfLife: String?, endOfLifeRebase: String?) -> [String] {
-        (endOfLife.map { ["--end-of-life=\($0)"] } ?? []) + (endOfLifeRebase.map { ["--end-of-life-rebase=\($0)"] } ?? [])
+        (endOfLife.map { ["--end-of-life=\($0)"] } ?? [])
+            + (endOfLifeRebase.map { ["--end-of-life-rebase=\($0)"] } ?? [])
     }
 }

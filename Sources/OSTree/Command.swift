@@ -74,6 +74,7 @@ public enum CommandError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Runs commands. The real one is `CommandRunner`; tests pass a fake through the same `init` parameters.
 public protocol CommandRunning: Sendable {
     /// Runs `command` to completion. Throws `CommandError.failed` on a non-zero exit.
+    @discardableResult
     func run(_ command: Command) async throws -> CommandOutput
 }
 

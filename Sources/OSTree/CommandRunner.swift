@@ -27,6 +27,7 @@ public struct CommandRunner: CommandRunning {
         self.outputLimit = outputLimit
     }
 
+    @discardableResult
     public func run(_ command: Command) async throws -> CommandOutput {
         logger?.debug("Running \(command)")
         let output: CommandOutput

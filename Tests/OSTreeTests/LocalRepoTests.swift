@@ -47,7 +47,8 @@ struct LocalRepoTests {
     @Test func closureOfTwoCommitsSharesObjects() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, first) = try await TestSupport.makeContentRepo(in: directory)
-            let second = try await TestSupport.commitAgain(repo: repo, ref: "other", in: directory, content: "new content\n")
+            let second = try await TestSupport.commitAgain(
+                repo: repo, ref: "other", in: directory, content: "new content\n")
             let local = try LocalRepo(path: repo)
 
             let both = try local.closure(ofCommits: [first, second])
@@ -75,7 +76,9 @@ struct LocalRepoTests {
     @Test func refusesARepoThatIsNotInArchiveMode() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             try await TestSupport.run("ostree", "init", "--repo=\(directory)/bare", "--mode=bare-user")
-            #expect(throws: RepoError.notArchiveRepo(path: directory + "/bare")) { try LocalRepo(path: directory + "/bare") }
+            #expect(throws: RepoError.notArchiveRepo(path: directory + "/bare")) {
+                try LocalRepo(path: directory + "/bare")
+            }
             #expect(throws: RepoError.self) { try LocalRepo(path: directory + "/nothing") }
         }
     }

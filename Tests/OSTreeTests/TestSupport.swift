@@ -55,7 +55,9 @@ enum TestSupport {
 
     /// An archive-z2 repo with one commit of a small tree: an executable, an empty file, a symlink, ~5 MB of
     /// random bytes with an xattr, nested directories. Returns the repo path and the commit.
-    static func makeContentRepo(in directory: String, ref: String = "test/ref") async throws -> (repo: String, commit: String) {
+    static func makeContentRepo(in directory: String, ref: String = "test/ref") async throws -> (
+        repo: String, commit: String
+    ) {
         let repo = directory + "/repo"
         let tree = directory + "/tree"
         try await run("ostree", "init", "--repo=\(repo)", "--mode=archive-z2")
@@ -79,7 +81,8 @@ enum TestSupport {
     /// Sets an xattr through libc's `setxattr`, found with `dlsym` because Glibc's module map leaves out
     /// `<sys/xattr.h>`. Failure is ignored: the test that needs the xattr checks that ostree recorded it.
     static func setExtendedAttribute(path: String, name: String, value: String) {
-        typealias SetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer, Int, Int32)
+        typealias SetXattr =
+            @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer, Int, Int32)
             -> Int32
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setxattr") else { return }
         let function = unsafeBitCast(symbol, to: SetXattr.self)
@@ -89,14 +92,11 @@ enum TestSupport {
         }
     }
 
-    /// A flatpak app exported into `src`, then imported with `build-commit-from --token-type=1` into an archive
-    /// repo `dest` with a collection id. Returns the dest path, the ref and its commit.
-    static func makeFlatpakRepo(in directory: String, collectionID: String = "org.test.Repo") async throws
-        -> (repo: String, ref: String, commit: String)
-    {
-        let build = directory + "/build"
+    /// A flatpak app `org.test.App` built by hand and exported with `flatpak build-export` into the archive repo
+    /// `<directory>/src`. Returns the repo path, the ref and its commit.
+    static func makeFlatpakSource(in directory: String) async throws -> (repo: String, ref: String, commit: String) {
+        let build = directory + "/build-dir"
         let src = directory + "/src"
-        let dest = directory + "/dest"
         let ref = "app/org.test.App/x86_64/stable"
         try write(
             "[Application]\nname=org.test.App\nruntime=org.test.Platform/x86_64/1\nsdk=org.test.Sdk/x86_64/1\n",
@@ -104,9 +104,20 @@ enum TestSupport {
         try write("#!/bin/sh\necho hi\n", to: build + "/files/bin/hello")
         chmod(build + "/files/bin/hello", 0o755)
         try await run("ostree", "init", "--repo=\(src)", "--mode=archive-z2")
-        try await run("ostree", "init", "--repo=\(dest)", "--mode=archive-z2", "--collection-id=\(collectionID)")
         try await run("flatpak", "build-finish", "--command=hello", build)
         try await run("flatpak", "build-export", "--arch=x86_64", src, build, "stable")
+        guard let commit = try Refs.read(repo: src, ref: ref) else { throw FixtureError("no exported commit") }
+        return (src, ref, commit)
+    }
+
+    /// The app of `makeFlatpakSource`, imported with `build-commit-from --token-type=1` into an archive repo
+    /// `dest` with a collection id. Returns the dest path, the ref and its commit.
+    static func makeFlatpakRepo(in directory: String, collectionID: String = "org.test.Repo") async throws
+        -> (repo: String, ref: String, commit: String)
+    {
+        let (src, ref, _) = try await makeFlatpakSource(in: directory)
+        let dest = directory + "/dest"
+        try await run("ostree", "init", "--repo=\(dest)", "--mode=archive-z2", "--collection-id=\(collectionID)")
         try await run("flatpak", "build-commit-from", "--token-type=1", "--src-repo=\(src)", dest, ref)
         guard let commit = try Refs.read(repo: dest, ref: ref) else { throw FixtureError("no flatpak commit") }
         return (dest, ref, commit)
