@@ -102,7 +102,8 @@ extension Command {
             ])
     }
 
-    /// Export public keys (§1.6). gpg exits 0 with empty output for unknown ids: callers check for that.
+    /// Export public keys (§1.6); the key is `CommandOutput.stdoutBytes` (binary: base64 it).
+    /// gpg exits 0 with empty output for unknown ids: callers check for that.
     public static func gpgExport(binary: String = "gpg", homedir: String?, keys: [String]) -> Command {
         Command(executable: binary, arguments: (homedir.map { ["--homedir=\($0)"] } ?? []) + ["--export"] + keys)
     }
