@@ -21,6 +21,7 @@ struct RealToolsTests {
 
             let committed = try await commit(build: build, ref: ref, uploaded: uploaded)
             let published = try await publish(build: build, main: main, ref: ref)
+            try await extractScreenshots(build: build, main: main, in: directory)
             try await updateRepo(main: main, commit: published)
             try await republish(main: main, ref: ref, before: published)
             try await runner.run(.flatpakPrune(repo: main, dryRun: true))
@@ -60,6 +61,19 @@ struct RealToolsTests {
         #expect(try LocalRepo(path: main).loadCommit(published).tokenType == 2)
         #expect(FileManager.default.fileExists(atPath: main + "/refs/mirrors/org.test.Repo.Extra/" + ref))
         return published
+    }
+
+    /// §4.5 step 5: a `screenshots/<arch>` ref of the build is checked out into `REPO/media`.
+    func extractScreenshots(build: String, main: String, in directory: String) async throws {
+        try TestSupport.write("png", to: directory + "/shots/org.test.App/shot.png")
+        try await TestSupport.run(
+            "ostree", "--repo=\(build)", "commit", "--branch=screenshots/x86_64", directory + "/shots")
+        try FileManager.default.createDirectory(atPath: main + "/media", withIntermediateDirectories: true)
+
+        try await runner.run(
+            .ostreeCheckoutScreenshots(repo: build, ref: "screenshots/x86_64", destination: main + "/media"))
+
+        #expect(try String(contentsOfFile: main + "/media/org.test.App/shot.png", encoding: .utf8) == "png")
     }
 
     /// §4.6: appstream, deltas, summary.
