@@ -103,7 +103,8 @@ enum Startup {
                 logger.critical("Cannot export GPG key \(keys.joined(separator: " ")) (config key '\(key)'): \(error)")
                 throw ExitCode.failure
             }
-            let base64 = armoredBody(output.stdout)
+            // gpg exits 0 with empty output for an unknown key id.
+            let base64 = Data(output.stdoutBytes).base64EncodedString()
             if base64.isEmpty {
                 logger.critical("GPG key \(keys.joined(separator: " ")) (config key '\(key)') is not in the keyring")
                 throw ExitCode.failure
@@ -115,19 +116,6 @@ enum Startup {
             exported.repoKeys[name] = try await export(repo.gpgKeys, key: "repos.\(name).gpg-key")
         }
         return exported
-    }
-
-    /// The base64 payload of ASCII-armoured gpg output (headers and the `=` checksum line dropped).
-    static func armoredBody(_ text: String) -> String {
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        guard let begin = lines.firstIndex(where: { $0.hasPrefix("-----BEGIN") }) else {
-            return text.filter { !$0.isWhitespace }
-        }
-        lines = Array(lines[(begin + 1)...])
-        if let blank = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            lines = Array(lines[(blank + 1)...])
-        }
-        return lines.prefix { !$0.hasPrefix("=") && !$0.hasPrefix("-----END") }.joined()
     }
 }
 

@@ -26,14 +26,18 @@ extension Command {
     public static func ostreeCheckoutAppstream(repo: String, ref: String, destination: String) -> Command {
         Command(
             executable: "ostree",
-            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs", ref, destination])
+            arguments: [
+                "--repo=\(repo)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs", ref, destination,
+            ])
     }
 
     /// Screenshot extraction into `REPO/media` (§4.5 step 5; upstream's option order differs from appstream's).
     public static func ostreeCheckoutScreenshots(repo: String, ref: String, destination: String) -> Command {
         Command(
             executable: "ostree",
-            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", "--union", ref, destination])
+            arguments: [
+                "--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", "--union", ref, destination,
+            ])
     }
 
     /// Publish job: import the build's app and runtime refs into the main repo (§4.5 step 2).
@@ -98,12 +102,10 @@ extension Command {
             ])
     }
 
-    /// Export public keys (§1.6), ASCII-armoured because command output is read as text; the armour's body is
-    /// the base64 of the binary keys. gpg exits 0 with empty output for unknown ids: callers check for that.
+    /// Export public keys (§1.6); the key is `CommandOutput.stdoutBytes` (binary: base64 it).
+    /// gpg exits 0 with empty output for unknown ids: callers check for that.
     public static func gpgExport(binary: String = "gpg", homedir: String?, keys: [String]) -> Command {
-        Command(
-            executable: binary,
-            arguments: (homedir.map { ["--homedir=\($0)"] } ?? []) + ["--batch", "--armor", "--export"] + keys)
+        Command(executable: binary, arguments: (homedir.map { ["--homedir=\($0)"] } ?? []) + ["--export"] + keys)
     }
 
     /// A configured hook (`[program, args...]`, §1.5). An empty `argv` gives a command that fails to launch,
@@ -115,6 +117,7 @@ extension Command {
     }
 
     private static func endOfLifeArguments(endOfLife: String?, endOfLifeRebase: String?) -> [String] {
-        (endOfLife.map { ["--end-of-life=\($0)"] } ?? []) + (endOfLifeRebase.map { ["--end-of-life-rebase=\($0)"] } ?? [])
+        (endOfLife.map { ["--end-of-life=\($0)"] } ?? [])
+            + (endOfLifeRebase.map { ["--end-of-life-rebase=\($0)"] } ?? [])
     }
 }

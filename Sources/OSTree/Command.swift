@@ -36,16 +36,20 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// What a finished command produced. Output is decoded as lossy UTF-8.
+/// What a finished command produced. `stdout` and `stderr` are decoded as lossy UTF-8.
 public struct CommandOutput: Sendable, Equatable {
     public var exitCode: Int32
     public var stdout: String
     public var stderr: String
+    /// stdout exactly as written, for binary output such as `gpg --export`.
+    public var stdoutBytes: [UInt8]
 
-    public init(exitCode: Int32, stdout: String, stderr: String) {
+    /// `stdoutBytes` defaults to the UTF-8 of `stdout`, which is what a fake runner usually wants.
+    public init(exitCode: Int32, stdout: String, stderr: String, stdoutBytes: [UInt8]? = nil) {
         self.exitCode = exitCode
         self.stdout = stdout
         self.stderr = stderr
+        self.stdoutBytes = stdoutBytes ?? Array(stdout.utf8)
     }
 }
 
@@ -74,6 +78,7 @@ public enum CommandError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Runs commands. The real one is `CommandRunner`; tests pass a fake through the same `init` parameters.
 public protocol CommandRunning: Sendable {
     /// Runs `command` to completion. Throws `CommandError.failed` on a non-zero exit.
+    @discardableResult
     func run(_ command: Command) async throws -> CommandOutput
 }
 

@@ -27,6 +27,7 @@ public struct CommandRunner: CommandRunning {
         self.outputLimit = outputLimit
     }
 
+    @discardableResult
     public func run(_ command: Command) async throws -> CommandOutput {
         logger?.debug("Running \(command)")
         let output: CommandOutput
@@ -83,7 +84,8 @@ public struct CommandRunner: CommandRunning {
             return CommandOutput(
                 exitCode: Self.exitCode(result.terminationStatus),
                 stdout: String(decoding: result.standardOutput, as: UTF8.self),
-                stderr: String(decoding: result.standardError, as: UTF8.self))
+                stderr: String(decoding: result.standardError, as: UTF8.self),
+                stdoutBytes: result.standardOutput)
         } catch let error as SubprocessError {
             throw CommandError.launchFailed(command: command.description, reason: "\(error)")
         }

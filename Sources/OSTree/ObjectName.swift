@@ -62,14 +62,17 @@ public struct DeltaPartName: Sendable, Hashable {
         let bytes = Array(name.utf8)
         switch bytes.count {
         case 43: return bytes.allSatisfy(isNameByte)
-        case 87: return bytes[43] == UInt8(ascii: "-") && bytes[..<43].allSatisfy(isNameByte) && bytes[44...].allSatisfy(isNameByte)
+        case 87:
+            return bytes[43] == UInt8(ascii: "-") && bytes[..<43].allSatisfy(isNameByte)
+                && bytes[44...].allSatisfy(isNameByte)
         default: return false
         }
     }
 
     /// `superblock` or one or more ASCII digits. Upstream also accepts an empty part; we do not, on purpose.
     static func isPart(_ part: Substring) -> Bool {
-        part == "superblock" || (!part.isEmpty && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        part == "superblock"
+            || (!part.isEmpty && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
     }
 
     private static func isNameByte(_ byte: UInt8) -> Bool {

@@ -199,7 +199,9 @@ struct FileHeader {
         }
         for index in 0..<offsetSize { body.append(UInt8(truncatingIfNeeded: stringEnd >> (8 * index))) }
         let total = UInt32(body.count)
-        return [UInt8(total >> 24), UInt8(total >> 16 & 0xff), UInt8(total >> 8 & 0xff), UInt8(total & 0xff), 0, 0, 0, 0]
+        return [
+            UInt8(total >> 24), UInt8(total >> 16 & 0xff), UInt8(total >> 8 & 0xff), UInt8(total & 0xff), 0, 0, 0, 0,
+        ]
             + body
     }
 }
@@ -234,7 +236,9 @@ final class Inflater: @unchecked Sendable {
             case .needsInput: return
             case .progressed:
                 // zlib stops with input left over only at the end of the stream.
-                if input.readableBytes > 0 { throw ObjectVerificationError.malformed("data after the compressed content") }
+                if input.readableBytes > 0 {
+                    throw ObjectVerificationError.malformed("data after the compressed content")
+                }
                 return
             }
         }

@@ -27,14 +27,18 @@ public enum RepoError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Creates repositories on disk without calling ostree (server.md §4.1).
 public enum RepoLayout {
     /// The directories every build repository starts with.
-    static let directories = ["extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp/cache"]
+    static let directories = [
+        "extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp/cache",
+    ]
 
     /// Creates an archive-z2 repo at `path` whose objects fall back to the main repo at `parent`.
     /// Fails if `path` already holds a repo (its `parent` link or `config` exists).
     public static func createBuildRepository(at path: String, parent: String, collectionID: String?) throws {
         let files = FileManager.default
         let parentPath = absolute(parent)
-        if (try? files.destinationOfSymbolicLink(atPath: path + "/parent")) != nil || files.fileExists(atPath: path + "/config") {
+        if (try? files.destinationOfSymbolicLink(atPath: path + "/parent")) != nil
+            || files.fileExists(atPath: path + "/config")
+        {
             throw RepoError.alreadyExists(path: path)
         }
         do {

@@ -108,8 +108,12 @@ struct CommandConstructorTests {
 
     @Test func pruneRunsADryRunOrTheRealThingAtDepthThree() {
         let prefix = ["build-update-repo", "-v", "--no-update-summary", "--no-update-appstream"]
-        #expect(Command.flatpakPrune(repo: "/r", dryRun: true).arguments == prefix + ["--prune-dry-run", "--prune-depth=3", "/r"])
-        #expect(Command.flatpakPrune(repo: "/r", dryRun: false).arguments == prefix + ["--prune", "--prune-depth=3", "/r"])
+        #expect(
+            Command.flatpakPrune(repo: "/r", dryRun: true).arguments == prefix + [
+                "--prune-dry-run", "--prune-depth=3", "/r",
+            ])
+        #expect(
+            Command.flatpakPrune(repo: "/r", dryRun: false).arguments == prefix + ["--prune", "--prune-depth=3", "/r"])
     }
 
     @Test func gpgExportListsAllKeysAfterExport() {

@@ -6,7 +6,8 @@ import Testing
 @Suite("Glob matching")
 struct GlobTests {
     @Test(arguments: [
-        ("*", "a", true), ("*", "", false), ("org.gnome.*", "org.gnome.Maps", true), ("org.gnome.*", "org.gnome.", false),
+        ("*", "a", true), ("*", "", false), ("org.gnome.*", "org.gnome.Maps", true),
+        ("org.gnome.*", "org.gnome.", false),
         ("foo*", "foo", false), ("*foo", "foo", false), ("a*b", "ab", false), ("a*b", "axb", true),
         ("a*b*c", "aXbYc", true), ("a*b*c", "abc", false), ("*.*", "x.y.z", true), ("abc", "abc", true),
         ("abc", "abcd", false), ("x86_64", "aarch64", false), ("*64", "x86_64", true), ("**", "a", false),
@@ -34,7 +35,10 @@ struct DeltaPlanningTests {
 
     static func config(_ repo: String, depth: Int) throws -> RepoConfig {
         try TestSupport.repoConfig(
-            path: repo, extra: "\"deltas\": [{\"id\": [\"org.other.*\"], \"depth\": 9}, {\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": \(depth)}]")
+            path: repo,
+            extra:
+                "\"deltas\": [{\"id\": [\"org.other.*\"], \"depth\": 9}, {\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": \(depth)}]"
+        )
     }
 
     @Test func depthOneWantsOnlyTheFromScratchDelta() async throws {
@@ -53,14 +57,19 @@ struct DeltaPlanningTests {
 
             let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 3))
 
-            #expect(wanted == [Delta(from: nil, to: commits[2]), Delta(from: commits[1], to: commits[2]), Delta(from: commits[0], to: commits[2])])
+            #expect(
+                wanted == [
+                    Delta(from: nil, to: commits[2]), Delta(from: commits[1], to: commits[2]),
+                    Delta(from: commits[0], to: commits[2]),
+                ])
         }
     }
 
     @Test func aMissingAncestorStopsTheWalk() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commits) = try await Self.history(in: directory)
-            try FileManager.default.removeItem(atPath: repo + "/" + ObjectName(checksum: commits[1], type: .commit).relativePath)
+            try FileManager.default.removeItem(
+                atPath: repo + "/" + ObjectName(checksum: commits[1], type: .commit).relativePath)
 
             let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 3))
 
@@ -73,7 +82,9 @@ struct DeltaPlanningTests {
             try await TestSupport.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
             let config = try TestSupport.repoConfig(
                 path: directory,
-                extra: "\"appstream-delta-depth\": 4, \"deltas\": [{\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": 2}]")
+                extra:
+                    "\"appstream-delta-depth\": 4, \"deltas\": [{\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": 2}]"
+            )
 
             #expect(DeltaPlanning.depth(ofRef: "ostree-metadata", config: config) == 0)
             #expect(DeltaPlanning.depth(ofRef: "appstream/x86_64", config: config) == 1)
@@ -89,7 +100,8 @@ struct DeltaPlanningTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
             try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commit, repo)
-            try FileManager.default.createDirectory(atPath: repo + "/deltas/.tmp/ab/cdef", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: repo + "/deltas/.tmp/ab/cdef", withIntermediateDirectories: true)
 
             let existing = try DeltaPlanning.existingDeltas(repo: repo)
 

@@ -25,7 +25,9 @@ struct FlatpakRefTests {
         let text = FlatpakRef.build(
             id: "org.test.Platform", branch: "1", isRuntime: true, buildID: 3, baseURL: "http://h", gpgKey: nil,
             runtimeRepoURL: "https://dl.example/repo.flatpakrepo")
-        #expect(text.hasSuffix("IsRuntime=true\nUrl=http://h/build-repo/3\nRuntimeRepo=https://dl.example/repo.flatpakrepo\n\n"))
+        #expect(
+            text.hasSuffix(
+                "IsRuntime=true\nUrl=http://h/build-repo/3\nRuntimeRepo=https://dl.example/repo.flatpakrepo\n\n"))
         #expect(!text.contains("GPGKey"))
     }
 
@@ -66,10 +68,12 @@ struct FlatpakRefTests {
     func mainRepoVariantFallsBackToTheRepoName() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             try await TestSupport.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
-            let repo = try TestSupport.repoConfig(path: directory, extra: "\"collection-id\": \"org.test.Repo\", \"base-url\": \"https://cdn/r\"")
+            let repo = try TestSupport.repoConfig(
+                path: directory, extra: "\"collection-id\": \"org.test.Repo\", \"base-url\": \"https://cdn/r\"")
 
             let text = FlatpakRef.mainRepo(
-                id: "org.test.App", branch: "stable", isRuntime: false, repo: repo, serverBaseURL: "http://fm", gpgKey: nil)
+                id: "org.test.App", branch: "stable", isRuntime: false, repo: repo, serverBaseURL: "http://fm",
+                gpgKey: nil)
 
             #expect(text.contains("Title=org.test.App from stable\n"))
             #expect(text.contains("Url=https://cdn/r\n"))

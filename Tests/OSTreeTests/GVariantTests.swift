@@ -20,7 +20,8 @@ struct CommitObjectTests {
             #expect(child.parent == first)
             let shown = try await TestSupport.run("ostree", "--repo=\(repo)", "show", first)
             #expect(shown.contains("Date:  \(Self.format(commit.timestamp))"))
-            let printed = try await TestSupport.run("ostree", "--repo=\(repo)", "show", "--print-metadata-key=test.key", first)
+            let printed = try await TestSupport.run(
+                "ostree", "--repo=\(repo)", "show", "--print-metadata-key=test.key", first)
             #expect(printed == "'test value'\n")
             let root = try await TestSupport.run("ostree", "--repo=\(repo)", "rev-parse", "\(second)^")
             #expect(root == first + "\n")
@@ -113,7 +114,8 @@ struct GVariantFuzzTests {
     func truncatedAndFlippedCommitsThrowOrParseButNeverCrash() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, _, commitID) = try await TestSupport.makeFlatpakRepo(in: directory)
-            let bytes = try TestSupport.readBytes(repo + "/" + ObjectName(checksum: commitID, type: .commit).relativePath)
+            let bytes = try TestSupport.readBytes(
+                repo + "/" + ObjectName(checksum: commitID, type: .commit).relativePath)
             #expect(throws: Never.self) { try CommitObject(data: bytes) }
 
             var thrown = 0

@@ -7,11 +7,11 @@ struct LocalRepoTests {
     /// Distinct dirtrees, dirmetas and files that `ostree ls -R -C` lists for a commit.
     static func ostreeCounts(repo: String, commit: String) async throws -> (trees: Int, metas: Int, files: Int) {
         let listing = try await TestSupport.run("ostree", "--repo=\(repo)", "ls", "-R", "-C", commit)
-        var trees: Set<Substring> = []
-        var metas: Set<Substring> = []
-        var files: Set<Substring> = []
+        var trees: Set<String> = []
+        var metas: Set<String> = []
+        var files: Set<String> = []
         for line in listing.split(separator: "\n") {
-            let checksums = line.split(separator: " ").filter { $0.count == 64 }
+            let checksums = line.split(separator: " ").map(String.init).filter { $0.count == 64 }
             if line.hasPrefix("d"), checksums.count == 2 {
                 trees.insert(checksums[0])
                 metas.insert(checksums[1])
@@ -47,7 +47,8 @@ struct LocalRepoTests {
     @Test func closureOfTwoCommitsSharesObjects() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, first) = try await TestSupport.makeContentRepo(in: directory)
-            let second = try await TestSupport.commitAgain(repo: repo, ref: "other", in: directory, content: "new content\n")
+            let second = try await TestSupport.commitAgain(
+                repo: repo, ref: "other", in: directory, content: "new content\n")
             let local = try LocalRepo(path: repo)
 
             let both = try local.closure(ofCommits: [first, second])
@@ -75,7 +76,9 @@ struct LocalRepoTests {
     @Test func refusesARepoThatIsNotInArchiveMode() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             try await TestSupport.run("ostree", "init", "--repo=\(directory)/bare", "--mode=bare-user")
-            #expect(throws: RepoError.notArchiveRepo(path: directory + "/bare")) { try LocalRepo(path: directory + "/bare") }
+            #expect(throws: RepoError.notArchiveRepo(path: directory + "/bare")) {
+                try LocalRepo(path: directory + "/bare")
+            }
             #expect(throws: RepoError.self) { try LocalRepo(path: directory + "/nothing") }
         }
     }

@@ -48,8 +48,11 @@ struct DeltaPartNameTests {
     }
 
     @Test func uploadNamesAreObjectsOrDeltaPartsAndNeverContainSlashes() {
-        #expect(UploadFileName("\(ObjectNameTests.hex).filez") == .object(ObjectName(checksum: ObjectNameTests.hex, type: .filez)))
-        #expect(UploadFileName("\(Self.scratch).0.delta").map { if case .deltaPart = $0 { true } else { false } } == true)
+        #expect(
+            UploadFileName("\(ObjectNameTests.hex).filez")
+                == .object(ObjectName(checksum: ObjectNameTests.hex, type: .filez)))
+        #expect(
+            UploadFileName("\(Self.scratch).0.delta").map { if case .deltaPart = $0 { true } else { false } } == true)
         #expect(UploadFileName("x/\(ObjectNameTests.hex).filez") == nil)
         #expect(UploadFileName("\(ObjectNameTests.hex).commitmeta") == nil)
         #expect(UploadFileName("summary") == nil)
@@ -80,13 +83,18 @@ struct DeltaTests {
     }
 
     @Test func decodesWhatItEncodes() {
-        for delta in [Delta(from: nil, to: Self.to), Delta(from: Self.from, to: Self.to), Delta(from: nil, to: String(repeating: "ff", count: 32))] {
+        for delta in [
+            Delta(from: nil, to: Self.to), Delta(from: Self.from, to: Self.to),
+            Delta(from: nil, to: String(repeating: "ff", count: 32)),
+        ] {
             #expect(Delta(name: delta.name) == delta)
         }
     }
 
-    @Test(arguments: ["", ".tmp", "ulCV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkZ", "ulCV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVk",
-        "ulCV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkY-", "a-b-c", "ulCV97dKQxbhd32AgaW/k2QPNrR1U+hd7f3ImBADVkY"])
+    @Test(arguments: [
+        "", ".tmp", "ulCV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkZ", "ulCV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVk",
+        "ulCV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkY-", "a-b-c", "ulCV97dKQxbhd32AgaW/k2QPNrR1U+hd7f3ImBADVkY",
+    ])
     func refusesNamesThatAreNotDeltas(_ name: String) {
         #expect(Delta(name: name) == nil)
     }

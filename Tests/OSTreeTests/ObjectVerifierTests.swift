@@ -61,7 +61,9 @@ struct ObjectVerifierTests {
             let (repo, _) = try await TestSupport.makeContentRepo(in: directory)
             for object in try Self.objects(in: repo) {
                 let bytes = try TestSupport.readBytes(object.path)
-                for index in [0, bytes.count / 2, bytes.count - 1] + (0..<3).map({ _ in Int.random(in: 0..<bytes.count) }) {
+                for index in [0, bytes.count / 2, bytes.count - 1]
+                    + (0..<3).map({ _ in Int.random(in: 0..<bytes.count) })
+                {
                     var corrupted = bytes
                     corrupted[index] ^= 0x01
                     #expect(throws: ObjectVerificationError.self, "\(object.name) byte \(index)") {

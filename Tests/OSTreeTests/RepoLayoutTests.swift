@@ -9,12 +9,15 @@ struct RepoLayoutTests {
             let main = directory + "/main"
             try FileManager.default.createDirectory(atPath: main, withIntermediateDirectories: true)
 
-            try RepoLayout.createBuildRepository(at: directory + "/builds/7", parent: main, collectionID: "org.test.Build7")
+            try RepoLayout.createBuildRepository(
+                at: directory + "/builds/7", parent: main, collectionID: "org.test.Build7")
 
             let build = directory + "/builds/7"
             for sub in ["extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp/cache"] {
                 var isDirectory: ObjCBool = false
-                #expect(FileManager.default.fileExists(atPath: build + "/" + sub, isDirectory: &isDirectory) && isDirectory.boolValue)
+                #expect(
+                    FileManager.default.fileExists(atPath: build + "/" + sub, isDirectory: &isDirectory)
+                        && isDirectory.boolValue)
             }
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: build + "/parent") == main)
             let config = try String(contentsOfFile: build + "/config", encoding: .utf8)
@@ -43,19 +46,25 @@ struct RepoLayoutTests {
     }
 
     @Test(.enabled(if: TestSupport.hasOSTree))
-    func ostreeAcceptsTheBuildRepoAndPullsIntoIt() async throws {
+    func ostreeAcceptsTheBuildRepoFindsParentObjectsAndPullsIntoIt() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
-            let (main, commit) = try await TestSupport.makeContentRepo(in: directory)
+            let (main, mainCommit) = try await TestSupport.makeContentRepo(in: directory)
+            let other = directory + "/other"
+            try await TestSupport.run("ostree", "init", "--repo=\(other)", "--mode=archive-z2")
+            let otherCommit = try await TestSupport.commitAgain(
+                repo: other, ref: "app/x/y/z", in: directory, content: "o")
             let build = directory + "/build"
             try RepoLayout.createBuildRepository(at: build, parent: main, collectionID: "org.test.Build1")
 
             let refs = try await TestSupport.run("ostree", "--repo=\(build)", "refs")
-            try await TestSupport.run("ostree", "--repo=\(build)", "pull-local", main, "test/ref")
+            let shown = try await TestSupport.run("ostree", "--repo=\(build)", "show", mainCommit)
+            try await TestSupport.run("ostree", "--repo=\(build)", "pull-local", other, "app/x/y/z")
 
             #expect(refs.isEmpty)
-            #expect(try Refs.read(repo: build, ref: "test/ref") == commit)
-            let shown = try await TestSupport.run("ostree", "--repo=\(build)", "rev-parse", "test/ref")
-            #expect(shown == commit + "\n")
+            #expect(shown.contains("commit \(mainCommit)"))
+            #expect(try Refs.read(repo: build, ref: "app/x/y/z") == otherCommit)
+            let parsed = try await TestSupport.run("ostree", "--repo=\(build)", "rev-parse", "app/x/y/z")
+            #expect(parsed == otherCommit + "\n")
         }
     }
 
@@ -63,16 +72,20 @@ struct RepoLayoutTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let heads = directory + "/refs/heads"
             let commit = String(repeating: "a", count: 64)
-            for ref in ["app/org.x/x86_64/stable", "app/org.x/aarch64/stable", "appstream/x86_64", "appstream2/x86_64",
-                "app/org.xy/x86_64/stable"]
-            {
+            for ref in [
+                "app/org.x/x86_64/stable", "app/org.x/aarch64/stable", "appstream/x86_64", "appstream2/x86_64",
+                "app/org.xy/x86_64/stable",
+            ] {
                 try TestSupport.write(commit + "\n", to: heads + "/" + ref)
             }
 
             #expect(try Refs.read(repo: directory, ref: "appstream/x86_64") == commit)
             #expect(try Refs.read(repo: directory, ref: "appstream/arm") == nil)
             #expect(try Refs.list(repo: directory, prefix: "appstream") == ["appstream/x86_64"])
-            #expect(try Refs.list(repo: directory, prefix: "app/org.x") == ["app/org.x/aarch64/stable", "app/org.x/x86_64/stable"])
+            #expect(
+                try Refs.list(repo: directory, prefix: "app/org.x") == [
+                    "app/org.x/aarch64/stable", "app/org.x/x86_64/stable",
+                ])
             #expect(try Refs.list(repo: directory, prefix: "runtime").isEmpty)
             #expect(try Refs.list(repo: directory).count == 5)
             #expect(try Refs.list(repo: directory) == Refs.list(repo: directory).sorted())

@@ -1,0 +1,69 @@
+import Foundation
+import OSTree
+import Testing
+
+/// gpg export and signed flatpak commands with a throwaway key.
+@Suite("Signing with a real gpg key", .enabled(if: TestSupport.hasOSTree && TestSupport.isOnPath("gpg")))
+struct SigningTests {
+    /// Runs `body` with a new homedir holding one ed25519 signing key (homedir, fingerprint), then stops the
+    /// gpg-agent that gpg started for it, whatever `body` did.
+    static func withKey(in directory: String, _ body: (String, String) async throws -> Void) async throws {
+        let homedir = directory + "/gnupg"
+        try FileManager.default.createDirectory(
+            atPath: homedir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let result: Result<Void, any Error>
+        do {
+            try await TestSupport.run(
+                "gpg", "--homedir=\(homedir)", "--batch", "--passphrase", "", "--quick-gen-key",
+                "Test <test@example.com>", "ed25519", "sign", "never")
+            let listing = try await TestSupport.run("gpg", "--homedir=\(homedir)", "--list-keys", "--with-colons")
+            let fingerprint = listing.split(separator: "\n").first { $0.hasPrefix("fpr:") }?
+                .split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first
+            try await body(homedir, String(try #require(fingerprint)))
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        _ = try? await TestSupport.run("gpgconf", "--homedir=\(homedir)", "--kill", "gpg-agent")
+        try result.get()
+    }
+
+    @Test func exportGivesTheBinaryKeyGpgWritesToAFile() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            try await Self.withKey(in: directory) { homedir, key in
+                let output = try await CommandRunner().run(.gpgExport(binary: "gpg", homedir: homedir, keys: [key]))
+                try await TestSupport.run(
+                    "gpg", "--homedir=\(homedir)", "--output=\(directory)/key.gpg", "--export", key)
+
+                #expect(!output.stdoutBytes.isEmpty)
+                #expect(output.stdoutBytes == (try TestSupport.readBytes(directory + "/key.gpg")))
+            }
+        }
+    }
+
+    @Test func signedCommitAndUpdateRepoWriteSignatures() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            try await Self.withKey(in: directory) { homedir, key in
+                let (src, ref, uploaded) = try await TestSupport.makeFlatpakSource(in: directory)
+                let main = directory + "/main"
+                try await TestSupport.run("ostree", "init", "--repo=\(main)", "--mode=archive-z2")
+                let build = directory + "/build"
+                try RepoLayout.createBuildRepository(at: build, parent: main, collectionID: nil)
+                try RepoLayout.createBuildRepository(at: build + "/upload", parent: main, collectionID: nil)
+                try await TestSupport.run("ostree", "--repo=\(build)/upload", "pull-local", src, ref)
+                let gpg = GPGSigning(homedir: homedir, keys: [key])
+
+                try await CommandRunner().run(
+                    .flatpakCommitToBuild(
+                        upload: build + "/upload", build: build, ref: ref, commit: uploaded, gpg: gpg, endOfLife: nil,
+                        endOfLifeRebase: nil, tokenType: nil))
+                try await CommandRunner().run(.flatpakUpdateBuildRepo(build: build, gpg: gpg))
+
+                let commit = try #require(try Refs.read(repo: build, ref: ref))
+                let commitmeta = build + "/objects/\(commit.prefix(2))/\(commit.dropFirst(2)).commitmeta"
+                #expect(FileManager.default.fileExists(atPath: commitmeta))
+                #expect(FileManager.default.fileExists(atPath: build + "/summary.sig"))
+            }
+        }
+    }
+}
