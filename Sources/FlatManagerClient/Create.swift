@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlatManagerCore
+import NIOHTTP1
 
 /// `create MANAGER_URL REPO [APP_ID]`: creates a build and prints its URL (client.md A.7.1).
 struct Create: AsyncParsableCommand {

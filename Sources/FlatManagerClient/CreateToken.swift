@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlatManagerCore
+import NIOHTTP1
 
 /// `create-token MANAGER_URL NAME SUBJECT [SCOPE ...]`: mints a narrower token (client.md A.7.6).
 struct CreateToken: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 
 /// A `multipart/form-data` body of files, streamed from disk chunk by chunk (0.5's format: parts named `fileN`
 /// with `filename` and `Content-Type: application/octet-stream`).
@@ -47,7 +48,7 @@ struct MultipartStream: AsyncSequence, Sendable {
     /// Walks the parts; a file is open only while its bytes are being sent.
     struct Iterator: AsyncIteratorProtocol {
         let body: MultipartBody
-        var next = 0
+        var nextIndex = 0
         var file: FileHandle?
         var remaining: Int64 = 0
         var finished = false
@@ -61,23 +62,23 @@ struct MultipartStream: AsyncSequence, Sendable {
                 return try readChunk(file)
             }
             if finished { return nil }
-            guard next < body.items.count else {
+            guard nextIndex < body.items.count else {
                 finished = true
                 return ByteBuffer(string: body.trailer)
             }
-            let item = body.items[next]
+            let item = body.items[nextIndex]
             guard let handle = FileHandle(forReadingAtPath: item.path) else {
                 throw ClientError.exception(type: "io", message: "Cannot open \(item.path)")
             }
             file = handle
             remaining = item.size
-            let header = body.partHeader(next)
-            next += 1
+            let header = body.partHeader(nextIndex)
+            nextIndex += 1
             return ByteBuffer(string: header)
         }
 
         private mutating func readChunk(_ handle: FileHandle) throws -> ByteBuffer {
-            let wanted = Int(min(Int64(Self.chunkSize), remaining))
+            let wanted = Int(Swift.min(Int64(Self.chunkSize), remaining))
             let data = wanted > 0 ? try handle.read(upToCount: wanted) ?? Data() : Data()
             remaining -= Int64(data.count)
             if remaining <= 0 || data.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlatManagerCore
+import NIOHTTP1
 
 /// `prune MANAGER_URL REPO` (0.5): queues a prune job for a repository.
 struct Prune: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOHTTP1
 
 /// `purge BUILD_URL`: removes a build that is not published (client.md A.7.5; 0.5's tolerant answers).
 struct Purge: AsyncParsableCommand {

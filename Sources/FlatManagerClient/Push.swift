@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlatManagerCore
+import NIOHTTP1
 import Foundation
 import OSTree
 
@@ -105,7 +106,8 @@ struct PushOperation: Sendable {
         if options.branches.isEmpty {
             let all: [String: String]
             do { all = try repo.refs() } catch { throw ClientError.usage("Can't list refs: \(error)") }
-            return all.filter { ["app/", "runtime/", "screenshots/"].contains(where: $0.key.hasPrefix) }
+            let kinds = ["app/", "runtime/", "screenshots/"]
+            return all.filter { ref in kinds.contains { ref.key.hasPrefix($0) } }
                 .map { (name: $0.key, commit: $0.value) }.sorted { $0.name < $1.name }
         }
         return try options.branches.map { branch in

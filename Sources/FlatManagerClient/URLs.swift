@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the client derives endpoint URLs from the URLs it is given (client.md A.7.1, A.7.2, B.2).
 enum URLs {
     /// Python's `urljoin(base, relative)` for a relative path without `..`: the base's last path element is

@@ -55,7 +55,7 @@ struct Uploader: Sendable {
             var inFlight = 0
             for batch in batches {
                 if inFlight >= max(1, parallel) {
-                    try await group.next()
+                    _ = try await group.next()
                     inFlight -= 1
                 }
                 Console.line("Uploading \(batch.count) files (\(batch.reduce(0) { $0 + $1.size }) bytes)")
