@@ -42,6 +42,12 @@ struct TimestampTests {
         #expect(Timestamp(naiveString: text) == nil)
     }
 
+    // Core bug (reported): Int(_:) accepts a leading sign and no field is range-checked, so these parse today.
+    @Test(arguments: ["2024-05-01T12:30:05.-5", "2024-05-01T-1:30:05", "2024-13-01T00:00:00", "2024-05-01T25:00:00"])
+    func signedOrOutOfRangeFieldsAreRejected(text: String) {
+        #expect(Timestamp(naiveString: text) == nil)
+    }
+
     @Test func datesBeforeTheEpochFormatCorrectly() {
         let timestamp = Timestamp(microsecondsSinceEpoch: -1_500_000)
 
