@@ -112,7 +112,7 @@ struct RetryPolicy: Sendable {
         while true {
             do {
                 return try await operation(attempt)
-            } catch where Self.isTransient(error) {
+            } catch  where Self.isTransient(error) {
                 attempt += 1
                 let wait = Double.random(in: 0...min(cap, pow(2, Double(min(attempt, 16)))))
                 let elapsed = start.duration(to: .now)

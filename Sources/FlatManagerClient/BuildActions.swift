@@ -43,7 +43,9 @@ struct BuildActions: Sendable {
             job = try await follower.follow(started.location)
         }
         var published = Published(publishJob: job.jobResult(location: started.location))
-        guard wait || waitUpdate, let updateID = job.parsedResults["update-repo-job"]?.intValue else { return published }
+        guard wait || waitUpdate, let updateID = job.parsedResults["update-repo-job"]?.intValue else {
+            return published
+        }
         Console.line("Queued repo update job \(updateID)")
         let updateURL = URLs.job(updateID, buildURL: buildURL)
         let update: JSON

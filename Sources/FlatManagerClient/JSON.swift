@@ -119,7 +119,8 @@ extension JSON {
         case .string(let s): Self.quoted(s)
         case .array(let items): "[" + items.map(\.compact).joined(separator: ",") + "]"
         case .object(let members):
-            "{" + members.keys.sorted().map { Self.quoted($0) + ":" + (members[$0] ?? .null).compact }
+            "{"
+                + members.keys.sorted().map { Self.quoted($0) + ":" + (members[$0] ?? .null).compact }
                 .joined(separator: ",") + "}"
         }
     }
@@ -134,7 +135,8 @@ extension JSON {
         case .string(let s): Self.pythonQuoted(s)
         case .array(let items): "[" + items.map(\.pythonRepr).joined(separator: ", ") + "]"
         case .object(let members):
-            "{" + members.keys.sorted().map { Self.pythonQuoted($0) + ": " + (members[$0] ?? .null).pythonRepr }
+            "{"
+                + members.keys.sorted().map { Self.pythonQuoted($0) + ": " + (members[$0] ?? .null).pythonRepr }
                 .joined(separator: ", ") + "}"
         }
     }

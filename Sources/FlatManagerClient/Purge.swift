@@ -19,7 +19,9 @@ struct Purge: AsyncParsableCommand {
                 return try await session.api.call(.POST, build + "/purge", body: .json(Data("{}".utf8))).json
             } catch ClientError.api(_, 404, _) {
                 return .object(["status": .string("build not found")])
-            } catch ClientError.api(_, 400, let details) where details["message"] == .string("Can't prune build while in use") {
+            } catch ClientError.api(_, 400, let details)
+                where details["message"] == .string("Can't prune build while in use")
+            {
                 return .object([:])
             }
         }

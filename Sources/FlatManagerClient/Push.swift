@@ -1,7 +1,7 @@
 import ArgumentParser
 import FlatManagerCore
-import NIOHTTP1
 import Foundation
+import NIOHTTP1
 import OSTree
 
 #if canImport(Glibc)

@@ -23,7 +23,8 @@ enum Runner {
         }
         try checkExpiry(of: token)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let api = API(http: http, token: token, retry: RetryPolicy(cap: settings.retryCap, budget: settings.retryBudget))
+        let api = API(
+            http: http, token: token, retry: RetryPolicy(cap: settings.retryCap, budget: settings.retryBudget))
         let session = Session(
             api: api, follower: JobFollower(api: api, pollScale: settings.pollScale), printOutput: global.printOutput)
         let outcome: Result<JSON, any Error>

@@ -15,8 +15,10 @@ enum BinarySupport {
         let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         candidates.append(package.appendingPathComponent(".build/debug"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("gentoken").path) }?
-            .path
+        return candidates.first {
+            FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("gentoken").path)
+        }?
+        .path
     }()
 
     static func path(of name: String) -> String? {

@@ -6,8 +6,10 @@ import Testing
 @Suite("flat-manager-client", .enabled(if: BinarySupport.hasClient))
 struct ClientCommandLineTests {
     /// Fast retries and polls, so scripted failures do not make the tests slow.
-    static let fast = ["FLAT_MANAGER_CLIENT_RETRY_CAP": "0.01", "FLAT_MANAGER_CLIENT_RETRY_BUDGET": "3",
-                       "FLAT_MANAGER_CLIENT_POLL_SCALE": "0.01"]
+    static let fast = [
+        "FLAT_MANAGER_CLIENT_RETRY_CAP": "0.01", "FLAT_MANAGER_CLIENT_RETRY_BUDGET": "3",
+        "FLAT_MANAGER_CLIENT_POLL_SCALE": "0.01",
+    ]
 
     static func client(_ arguments: [String], environment: [String: String] = [:]) throws -> BinarySupport.Outcome {
         try BinarySupport.run("flat-manager-client", arguments, environment: fast.merging(environment) { $1 })
@@ -23,7 +25,8 @@ struct ClientCommandLineTests {
 
     static func job(status: Int, log: String, results: String? = nil) -> String {
         let resultsMember = results.map { #","results":\#(JSONText.string($0))"# } ?? ""
-        return #"{"id":7,"kind":0,"status":\#(status),"contents":"{}","log":\#(JSONText.string(log)),"start_after":null,"repo":null\#(resultsMember)}"#
+        return
+            #"{"id":7,"kind":0,"status":\#(status),"contents":"{}","log":\#(JSONText.string(log)),"start_after":null,"repo":null\#(resultsMember)}"#
     }
 
     @Test func noSubcommandExitsWithOne() throws {
@@ -47,8 +50,45 @@ struct ClientCommandLineTests {
         #expect(!outcome.stderr.isEmpty)
     }
 
+    @Test(arguments: [
+        ["push"],
+        ["push", "http://h/api/v1/build/1"],
+        ["push", "--parallel", "0", "http://h/api/v1/build/1", "repo"],
+        ["push", "--token-type", "app", "http://h/api/v1/build/1", "repo"],
+        ["commit"],
+        ["commit", "--token-type", "x", "http://h/api/v1/build/1"],
+        ["publish", "--wait-updates", "http://h/api/v1/build/1"],
+        ["purge"],
+        ["follow-job"],
+        ["create", "http://h"],
+        ["create-token", "http://h", "name"],
+        ["create-token", "--duration", "soon", "http://h", "name", "build"],
+        ["prune", "http://h"],
+        ["no-such-command"],
+    ])
+    func malformedCommandLinesAreUsageErrorsWithStatusTwo(arguments: [String]) throws {
+        let outcome = try Self.client(["--token", "t"] + arguments)
+
+        #expect(outcome.status == 2)
+        #expect(outcome.stdout.isEmpty)
+        #expect(!outcome.stderr.isEmpty)
+    }
+
+    @Test func globalOptionsAreAcceptedAfterTheSubcommandToo() throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        server.on("POST", "/api/v1/prune", .json(Self.job(status: 0, log: "")))
+
+        let outcome = try Self.client(["prune", "-v", "--debug", "--token", "late", server.baseURL, "stable"])
+
+        #expect(outcome.status == 0)
+        #expect(server.requests.first?.headers["authorization"] == "Bearer late")
+    }
+
     @Test func conflictingPublicDownloadFlagsAreAUsageError() throws {
-        let outcome = try Self.client(["--token", "t", "create", "--public_download", "--no_public_download", "http://h", "r"])
+        let outcome = try Self.client([
+            "--token", "t", "create", "--public_download", "--no_public_download", "http://h", "r",
+        ])
 
         #expect(outcome.status == 2)
     }
@@ -70,8 +110,10 @@ struct ClientCommandLineTests {
         let outputFile = Self.temporaryFile()
 
         let outcome = try Self.client(
-            ["--token", "tok", "--output", outputFile, "create", server.baseURL, "stable", "org.example.App",
-             "--public_download"])
+            [
+                "--token", "tok", "--output", outputFile, "create", server.baseURL, "stable", "org.example.App",
+                "--public_download",
+            ])
 
         #expect(outcome.status == 0)
         #expect(outcome.stdout == location + "\n")
@@ -92,7 +134,8 @@ struct ClientCommandLineTests {
     @Test func printOutputReplacesTheLocationLineWithTheResultJSON() throws {
         let server = try FakeServer()
         defer { server.stop() }
-        server.on("POST", "/api/v1/build", .json(#"{"id":1}"#, headers: ["Location": server.baseURL + "/api/v1/build/1"]))
+        server.on(
+            "POST", "/api/v1/build", .json(#"{"id":1}"#, headers: ["Location": server.baseURL + "/api/v1/build/1"]))
 
         let outcome = try Self.client(["--token", "tok", "--print-output", "create", server.baseURL, "stable"])
 
@@ -122,8 +165,10 @@ struct ClientCommandLineTests {
         let outcome = try Self.client(["--token", "t", "--output", outputFile, "create", server.baseURL, "stable"])
 
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.hasPrefix(
-            "Api call to \(server.baseURL)/api/v1/build failed with status 403, details: {'error-type': 'token-insufficient', 'message': 'Not enough permissions', 'status': 403}"))
+        #expect(
+            outcome.stderr.hasPrefix(
+                "Api call to \(server.baseURL)/api/v1/build failed with status 403, details: {'error-type': 'token-insufficient', 'message': 'Not enough permissions', 'status': 403}"
+            ))
         let output = try Self.output(outputFile)
         let failure = try #require(output["error"] as? [String: Any])
         #expect(failure["type"] as? String == "api")
@@ -141,7 +186,8 @@ struct ClientCommandLineTests {
         let outcome = try Self.client(["--token", "t", "--output", outputFile, "create", server.baseURL, "stable"])
 
         #expect(outcome.status == 1)
-        let details = try #require((try Self.output(outputFile)["error"] as? [String: Any])?["details"] as? [String: Any])
+        let details = try #require(
+            (try Self.output(outputFile)["error"] as? [String: Any])?["details"] as? [String: Any])
         #expect(details["error-type"] as? String == "no-error")
         #expect(details["message"] as? String == "No json error details from server")
         #expect(details["status"] as? Int == 418)
@@ -170,7 +216,9 @@ struct ClientCommandLineTests {
         let outcome = try Self.client(["--token", "t", "follow-job", server.baseURL + "/api/v1/job/7"])
 
         #expect(outcome.status == 0)
-        #expect(outcome.stdout == "/ Job was started\n| Löading\n| running build-updat| e-repo\n\\ Job completed successfully\n")
+        #expect(
+            outcome.stdout
+                == "/ Job was started\n| Löading\n| running build-updat| e-repo\n\\ Job completed successfully\n")
         let offsets = try server.requests.map {
             (try JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["log-offset"] as? Int
         }
@@ -184,7 +232,9 @@ struct ClientCommandLineTests {
         server.on("GET", "/api/v1/job/7", .json(Self.job(status: 3, log: "boom\n", results: #"{"error-message":"x"}"#)))
         let outputFile = Self.temporaryFile()
 
-        let outcome = try Self.client(["--token", "t", "--output", outputFile, "follow-job", server.baseURL + "/api/v1/job/7"])
+        let outcome = try Self.client([
+            "--token", "t", "--output", outputFile, "follow-job", server.baseURL + "/api/v1/job/7",
+        ])
 
         #expect(outcome.status == 1)
         #expect(outcome.stdout == "/ Job was started\n| boom\n\\ Job failed\n")
@@ -210,22 +260,25 @@ struct ClientCommandLineTests {
         let server = try FakeServer()
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
-        server.on("POST", "/api/v1/build/42/commit", .json(Self.job(status: 0, log: ""), headers: ["Location": build + "/commit"]))
+        server.on(
+            "POST", "/api/v1/build/42/commit",
+            .json(Self.job(status: 0, log: ""), headers: ["Location": build + "/commit"]))
         server.on("GET", "/api/v1/build/42/commit", .json(Self.job(status: 2, log: "done\n", results: #"{"refs":{}}"#)))
         let outputFile = Self.temporaryFile()
 
         let outcome = try Self.client(["--token", "t", "--output", outputFile, "commit", "--end-of-life", "old", build])
 
         #expect(outcome.status == 0)
-        #expect(outcome.stdout == """
-            Committing build \(build)
-            Waiting for commit job
-            Waiting for checks, if any...
-            / Job was started
-            | done
-            \\ Job completed successfully
+        #expect(
+            outcome.stdout == """
+                Committing build \(build)
+                Waiting for commit job
+                Waiting for checks, if any...
+                / Job was started
+                | done
+                \\ Job completed successfully
 
-            """)
+                """)
         let post = try #require(server.requests.first)
         let body = try #require(try JSONSerialization.jsonObject(with: post.body) as? [String: Any])
         #expect(body["endoflife"] as? String == "old")
@@ -257,24 +310,33 @@ struct ClientCommandLineTests {
         let server = try FakeServer()
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
-        server.on("POST", "/api/v1/build/42/publish", .json(Self.job(status: 0, log: ""), headers: ["Location": build + "/publish"]))
-        server.on("GET", "/api/v1/build/42/publish", .json(Self.job(status: 2, log: "", results: #"{"update-repo-job":9}"#)))
+        server.on(
+            "POST", "/api/v1/build/42/publish",
+            .json(Self.job(status: 0, log: ""), headers: ["Location": build + "/publish"]))
+        server.on(
+            "GET", "/api/v1/build/42/publish", .json(Self.job(status: 2, log: "", results: #"{"update-repo-job":9}"#)))
         server.on("GET", "/api/v1/job/9", .json(Self.job(status: 2, log: "updated\n")))
 
         let outcome = try Self.client(["--token", "t", "publish", "--wait-update", build])
 
         #expect(outcome.status == 0)
-        #expect(outcome.stdout.contains("Queued repo update job 9\nWaiting for repo update job\n/ Job was started\n| updated\n"))
+        #expect(
+            outcome.stdout.contains(
+                "Queued repo update job 9\nWaiting for repo update job\n/ Job was started\n| updated\n"))
         #expect(server.requests.last?.path == "/api/v1/job/9")
     }
 
     @Test func purgeOfAMissingBuildSucceeds() throws {
         let server = try FakeServer()
         defer { server.stop() }
-        server.on("POST", "/api/v1/build/5/purge", .json(#"{"status":404,"error-type":"not-found","message":"No such build"}"#, status: 404))
+        server.on(
+            "POST", "/api/v1/build/5/purge",
+            .json(#"{"status":404,"error-type":"not-found","message":"No such build"}"#, status: 404))
         let outputFile = Self.temporaryFile()
 
-        let outcome = try Self.client(["--token", "t", "--output", outputFile, "purge", server.baseURL + "/api/v1/build/5"])
+        let outcome = try Self.client([
+            "--token", "t", "--output", outputFile, "purge", server.baseURL + "/api/v1/build/5",
+        ])
 
         #expect(outcome.status == 0)
         #expect((try Self.output(outputFile)["result"] as? [String: Any])?["status"] as? String == "build not found")

@@ -221,14 +221,16 @@ struct ConfigTests {
             key: "repos.stable.gpg-key"),
         Invalid(
             name: "bad base64 secret",
-            json: #"{"secret": "not base64!", "build-repo-base": "b", "repos": {"stable": {"path": "repo", "subsets": {}}}}"#,
+            json:
+                #"{"secret": "not base64!", "build-repo-base": "b", "repos": {"stable": {"path": "repo", "subsets": {}}}}"#,
             key: "secret"),
         Invalid(
             name: "bad base64 repo-secret", json: ConfigFixture.minimal(extraTop: #", "repo-secret": "%%%""#),
             key: "repo-secret"),
         Invalid(
             name: "non-existent repo path",
-            json: #"{"secret": "c2VjcmV0", "build-repo-base": "b", "repos": {"stable": {"path": "nowhere", "subsets": {}}}}"#,
+            json:
+                #"{"secret": "c2VjcmV0", "build-repo-base": "b", "repos": {"stable": {"path": "nowhere", "subsets": {}}}}"#,
             key: "repos.stable.path"),
     ]
 

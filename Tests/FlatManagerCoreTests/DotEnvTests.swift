@@ -36,7 +36,8 @@ struct DotEnvTests {
 
         let found = DotEnv.find(from: root + "/a/b")
 
-        #expect(found.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
-            == URL(fileURLWithPath: root + "/.env").resolvingSymlinksInPath().path)
+        #expect(
+            found.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+                == URL(fileURLWithPath: root + "/.env").resolvingSymlinksInPath().path)
     }
 }

@@ -47,14 +47,20 @@ struct GenTokenTests {
         let claims = try claims(outcome)
         #expect(lines.count == 2)
         #expect(lines.first == "Token: " + claims.payloadJSON(style: .gentoken))
-        #expect(lines.first?.hasPrefix(#"Token: {"sub":"build","scope":["build","upload","download","publish","jobs"],"name":"default","prefixes":[""],"repos":["stable"],"exp":"#) == true)
+        #expect(
+            lines.first?.hasPrefix(
+                #"Token: {"sub":"build","scope":["build","upload","download","publish","jobs"],"name":"default","prefixes":[""],"repos":["stable"],"exp":"#
+            ) == true)
     }
 
     @Test func listOptionsTakeSeveralValuesAndRepeat() throws {
         let outcome = try BinarySupport.run(
             "gentoken",
-            ["--secret=secret", "--scope", "upload", "build", "--scope=jobs", "--prefix", "org.a", "--repo", "a", "b",
-             "--branch", "beta", "--sub=build/42", "--token-type", "runtime", "--duration", "60", "--jti", "ci-1"])
+            [
+                "--secret=secret", "--scope", "upload", "build", "--scope=jobs", "--prefix", "org.a", "--repo", "a",
+                "b",
+                "--branch", "beta", "--sub=build/42", "--token-type", "runtime", "--duration", "60", "--jti", "ci-1",
+            ])
 
         let claims = try claims(outcome)
         #expect(claims.scope == ["upload", "build", "jobs"])

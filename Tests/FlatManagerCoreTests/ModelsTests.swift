@@ -87,7 +87,9 @@ struct JobTests {
         #expect(job.kind == .commit)
         #expect(job.results == #"{"refs":{}}"#)
         #expect(job.startAfter == nil)
-        #expect(JobContents(kind: job.kind, json: job.contents) == .commit(build: 42, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+        #expect(
+            JobContents(kind: job.kind, json: job.contents)
+                == .commit(build: 42, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
     }
 }
 

@@ -19,7 +19,8 @@ struct TokenSignerTests {
     }
 
     @Test func aHandMadeTokenWithTheStandardHeaderVerifies() throws {
-        let token = Self.handMade(header: #"{"typ":"JWT","alg":"HS256"}"#, payload: Self.claims.payloadJSON(style: .gentoken))
+        let token = Self.handMade(
+            header: #"{"typ":"JWT","alg":"HS256"}"#, payload: Self.claims.payloadJSON(style: .gentoken))
 
         let claims = try TokenSigner(key: Data("secret".utf8)).verify(token, now: Self.now)
 
@@ -74,7 +75,8 @@ struct TokenSignerTests {
         let parts = signer.sign(Self.claims).split(separator: ".").map(String.init)
         var widened = Self.claims
         widened.scope.append("publish")
-        let forged = parts[0] + "." + Base64URL.encode(Data(widened.payloadJSON(style: .complete).utf8)) + "." + parts[2]
+        let forged =
+            parts[0] + "." + Base64URL.encode(Data(widened.payloadJSON(style: .complete).utf8)) + "." + parts[2]
 
         #expect(throws: TokenError.invalidClaims) { try signer.verify(forged, now: Self.now) }
     }
