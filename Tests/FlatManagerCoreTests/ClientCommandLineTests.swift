@@ -226,6 +226,42 @@ struct ClientCommandLineTests {
         #expect(offsets == [0, firstChunkBytes, firstChunkBytes])
     }
 
+    @Test func aDelayedJobAnnouncesItsWaitOnce() throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let startAfter = Int(Date().timeIntervalSince1970) + 1000
+        let queued = #"{"id":9,"kind":2,"status":0,"contents":"{}","log":"","repo":"stable","start_after":"#
+            + #"{"secs_since_epoch":\#(startAfter),"nanos_since_epoch":0}}"#
+        server.on("GET", "/api/v1/job/9", .json(queued), .json(queued), .json(Self.job(status: 2, log: "")))
+
+        let outcome = try Self.client(["--token", "t", "follow-job", server.baseURL + "/api/v1/job/9"])
+
+        #expect(outcome.status == 0)
+        let waits = outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("Waiting ") }
+        #expect(waits.count == 1)
+        #expect(waits.first?.hasSuffix(" seconds before starting job") == true)
+    }
+
+    @Test func aFailedCheckFailsTheCommit() throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let build = server.baseURL + "/api/v1/build/42"
+        let extended = #"{"build":{"id":42,"repo_state":2},"build_refs":[],"checks":"#
+            + #"[{"check_name":"lint","build_id":42,"job_id":5,"status":3,"status_reason":"bad","results":null}]}"#
+        server.on(
+            "POST", "/api/v1/build/42/commit", .json(Self.job(status: 0, log: ""), headers: ["Location": build + "/commit"]))
+        server.on("GET", "/api/v1/build/42/extended", .json(extended))
+        server.on("GET", "/api/v1/build/42/check/lint/job", .json(Self.job(status: 2, log: "checked\n")))
+
+        let outcome = try Self.client(["--token", "t", "commit", build])
+
+        #expect(outcome.status == 1)
+        #expect(outcome.stdout.contains("Waiting for check: lint\n/ Job was started\n| checked\n"))
+        #expect(outcome.stdout.hasSuffix("\\ Check lint has failed\n"))
+        #expect(outcome.stderr.hasPrefix("Job failed: {'build_id': 42, 'check_name': 'lint'"))
+        #expect(!server.requests.contains { $0.path == "/api/v1/build/42/commit" && $0.method == "GET" })
+    }
+
     @Test func aFailedJobExitsWithOneAndReportsTheJob() throws {
         let server = try FakeServer()
         defer { server.stop() }
