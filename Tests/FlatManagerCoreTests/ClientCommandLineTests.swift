@@ -230,7 +230,8 @@ struct ClientCommandLineTests {
         let server = try FakeServer()
         defer { server.stop() }
         let startAfter = Int(Date().timeIntervalSince1970) + 1000
-        let queued = #"{"id":9,"kind":2,"status":0,"contents":"{}","log":"","repo":"stable","start_after":"#
+        let queued =
+            #"{"id":9,"kind":2,"status":0,"contents":"{}","log":"","repo":"stable","start_after":"#
             + #"{"secs_since_epoch":\#(startAfter),"nanos_since_epoch":0}}"#
         server.on("GET", "/api/v1/job/9", .json(queued), .json(queued), .json(Self.job(status: 2, log: "")))
 
@@ -242,14 +243,46 @@ struct ClientCommandLineTests {
         #expect(waits.first?.hasSuffix(" seconds before starting job") == true)
     }
 
+    @Test func aCommitThatFailedWithAServerErrorIsNotPostedAgainOnceTheJobExists() throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let build = server.baseURL + "/api/v1/build/42"
+        server.on("POST", "/api/v1/build/42/commit", .json(#"{"status":500}"#, status: 500))
+        server.on("GET", "/api/v1/build/42", .json(#"{"id":42,"repo_state":1,"commit_job_id":7}"#))
+        server.on("GET", "/api/v1/build/42/commit", .json(Self.job(status: 2, log: "")))
+
+        let outcome = try Self.client(["--token", "t", "commit", build])
+
+        #expect(outcome.status == 0)
+        #expect(server.requests.filter { $0.method == "POST" }.count == 1)
+        #expect(outcome.stdout.hasSuffix("\\ Job completed successfully\n"))
+    }
+
+    @Test func aCommitRefusedWith400IsNotRetried() throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let error =
+            #"{"status":400,"error-type":"wrong-repo-state","message":"Build is not in uploading state","#
+            + #""current-state":"committing","expected-state":"uploading"}"#
+        server.on("POST", "/api/v1/build/42/commit", .json(error, status: 400))
+
+        let outcome = try Self.client(["--token", "t", "commit", server.baseURL + "/api/v1/build/42"])
+
+        #expect(outcome.status == 1)
+        #expect(server.requests.count == 1)
+        #expect(outcome.stderr.contains("failed with status 400"))
+    }
+
     @Test func aFailedCheckFailsTheCommit() throws {
         let server = try FakeServer()
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
-        let extended = #"{"build":{"id":42,"repo_state":2},"build_refs":[],"checks":"#
+        let extended =
+            #"{"build":{"id":42,"repo_state":2},"build_refs":[],"checks":"#
             + #"[{"check_name":"lint","build_id":42,"job_id":5,"status":3,"status_reason":"bad","results":null}]}"#
         server.on(
-            "POST", "/api/v1/build/42/commit", .json(Self.job(status: 0, log: ""), headers: ["Location": build + "/commit"]))
+            "POST", "/api/v1/build/42/commit",
+            .json(Self.job(status: 0, log: ""), headers: ["Location": build + "/commit"]))
         server.on("GET", "/api/v1/build/42/extended", .json(extended))
         server.on("GET", "/api/v1/build/42/check/lint/job", .json(Self.job(status: 2, log: "checked\n")))
 
