@@ -1,0 +1,185 @@
+import Foundation
+
+/// A JSON value as the client passes it through: server objects are shown to the user as they came.
+///
+/// Objects keep no member order; the printers sort keys so output is stable.
+enum JSON: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object([String: JSON])
+
+    /// Parses JSON text; nil when it is not JSON.
+    init?(data: Data) {
+        guard let value = try? JSONDecoder().decode(JSON.self, from: data) else { return nil }
+        self = value
+    }
+
+    /// A `Codable` value turned into JSON (for request bodies shown in results).
+    init(encoding value: some Encodable) throws {
+        let data = try JSONEncoder().encode(value)
+        guard let json = JSON(data: data) else { throw ClientError.exception(type: "json", message: "cannot encode") }
+        self = json
+    }
+
+    subscript(key: String) -> JSON? {
+        guard case .object(let members) = self else { return nil }
+        return members[key]
+    }
+
+    var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    var intValue: Int64? {
+        switch self {
+        case .integer(let i): i
+        case .number(let d) where d.rounded() == d: Int64(exactly: d)
+        default: nil
+        }
+    }
+
+    var objectValue: [String: JSON]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
+    /// The object with one member set (self must be an object; otherwise it is returned unchanged).
+    func setting(_ key: String, _ value: JSON) -> JSON {
+        guard case .object(var members) = self else { return self }
+        members[key] = value
+        return .object(members)
+    }
+}
+
+extension JSON: Codable {
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .integer(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSON].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSON].self))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .integer(let i): try c.encode(i)
+        case .number(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
+
+extension JSON {
+    /// JSON text indented like Python's `json.dumps(indent=4)` (the 0.4.2 client's `--output` format).
+    func pretty(indent: Int = 0) -> String {
+        let pad = String(repeating: " ", count: indent + 4)
+        let end = String(repeating: " ", count: indent)
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            let body = items.map { pad + $0.pretty(indent: indent + 4) }.joined(separator: ",\n")
+            return "[\n" + body + "\n" + end + "]"
+        case .object(let members) where !members.isEmpty:
+            let body = members.keys.sorted().map { key in
+                pad + Self.quoted(key) + ": " + (members[key] ?? .null).pretty(indent: indent + 4)
+            }
+            return "{\n" + body.joined(separator: ",\n") + "\n" + end + "}"
+        default:
+            return compact
+        }
+    }
+
+    /// JSON text without whitespace.
+    var compact: String {
+        switch self {
+        case .null: "null"
+        case .bool(let b): b ? "true" : "false"
+        case .integer(let i): String(i)
+        case .number(let d): Self.number(d)
+        case .string(let s): Self.quoted(s)
+        case .array(let items): "[" + items.map(\.compact).joined(separator: ",") + "]"
+        case .object(let members):
+            "{"
+                + members.keys.sorted().map { Self.quoted($0) + ":" + (members[$0] ?? .null).compact }
+                .joined(separator: ",") + "}"
+        }
+    }
+
+    /// The value as Python prints a dict (`repr`), as the 0.4.2 client's error lines show server answers.
+    var pythonRepr: String {
+        switch self {
+        case .null: "None"
+        case .bool(let b): b ? "True" : "False"
+        case .integer(let i): String(i)
+        case .number(let d): Self.number(d)
+        case .string(let s): Self.pythonQuoted(s)
+        case .array(let items): "[" + items.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .object(let members):
+            "{"
+                + members.keys.sorted().map { Self.pythonQuoted($0) + ": " + (members[$0] ?? .null).pythonRepr }
+                .joined(separator: ", ") + "}"
+        }
+    }
+
+    static func number(_ d: Double) -> String {
+        d.isFinite ? String(d) : "null"
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func pythonQuoted(_ s: String) -> String {
+        let quote: Character = s.contains("'") && !s.contains("\"") ? "\"" : "'"
+        var out = String(quote)
+        for ch in s {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case quote: out += "\\" + String(quote)
+            default: out.append(ch)
+            }
+        }
+        out.append(quote)
+        return out
+    }
+
+    /// A Python list repr of strings, e.g. `['a', 'b']` (the "Uploading refs to" line).
+    static func pythonList(_ strings: [String]) -> String {
+        JSON.array(strings.map(JSON.string)).pythonRepr
+    }
+}
