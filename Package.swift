@@ -106,6 +106,7 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -117,7 +118,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "FlatManagerCoreTests", dependencies: ["FlatManagerCore"], swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerCoreTests",
+            dependencies: ["FlatManagerCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
         .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
         .testTarget(name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs"], swiftSettings: strict),

@@ -49,23 +49,42 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
         return text
     }
 
-    /// Parses the naive form (fraction of up to 9 digits; extra precision below microseconds is dropped).
+    /// Parses the naive form (fraction of 1 to 9 digits; precision below microseconds is dropped). Only unsigned
+    /// ASCII digits and in-range fields are accepted.
     public init?(naiveString text: String) {
-        let parts = text.split(separator: "T", maxSplits: 1)
+        let parts = text.split(separator: "T", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
-        let dateParts = parts[0].split(separator: "-").compactMap { Int($0) }
-        let timeAndFraction = parts[1].split(separator: ".", maxSplits: 1)
-        let timeParts = timeAndFraction[0].split(separator: ":").compactMap { Int($0) }
-        guard dateParts.count == 3, timeParts.count == 3 else { return nil }
+        let timeAndFraction = parts[1].split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let date = Self.fields(parts[0], separator: "-", widths: [4, 2, 2]),
+            let time = Self.fields(timeAndFraction[0], separator: ":", widths: [2, 2, 2]),
+            (1...12).contains(date[1]), (1...31).contains(date[2]),
+            (0...23).contains(time[0]), (0...59).contains(time[1]), (0...60).contains(time[2])
+        else { return nil }
         var micros: Int64 = 0
         if timeAndFraction.count == 2 {
-            let digits = String(timeAndFraction[1].prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0)
-            guard let value = Int64(digits) else { return nil }
-            micros = value
+            let fraction = timeAndFraction[1]
+            guard (1...9).contains(fraction.count), Self.isDigits(fraction) else { return nil }
+            micros = Int64(String(fraction.prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0)) ?? 0
         }
-        let days = Self.daysSinceEpoch(year: dateParts[0], month: dateParts[1], day: dateParts[2])
-        let seconds = Int64(days) * 86_400 + Int64(timeParts[0] * 3600 + timeParts[1] * 60 + timeParts[2])
+        let days = Self.daysSinceEpoch(year: date[0], month: date[1], day: date[2])
+        let seconds = days * 86_400 + Int64(time[0] * 3600 + time[1] * 60 + time[2])
         self.microsecondsSinceEpoch = seconds * 1_000_000 + micros
+    }
+
+    static func isDigits(_ text: Substring) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { (0x30...0x39).contains($0) }
+    }
+
+    /// Fixed-width unsigned decimal fields separated by `separator`.
+    static func fields(_ text: Substring, separator: Character, widths: [Int]) -> [Int]? {
+        let pieces = text.split(separator: separator, omittingEmptySubsequences: false)
+        guard pieces.count == widths.count else { return nil }
+        var values: [Int] = []
+        for (piece, width) in zip(pieces, widths) {
+            guard piece.count == width, isDigits(piece), let value = Int(piece) else { return nil }
+            values.append(value)
+        }
+        return values
     }
 
     // Howard Hinnant's civil-from-days algorithm: no Calendar, no time zone database involved.
