@@ -1,4 +1,5 @@
 import FlatManagerCore
+import Foundation
 import SQLKit
 import Testing
 
@@ -6,6 +7,21 @@ import Testing
 
 @Suite("Migrations")
 struct MigrationTests {
+    @Test("Without a URL the store is the SQLite file flat-manager.db in the working directory")
+    func defaultStoreIsSQLiteFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-store-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let store = try await Store.open(databaseURL: nil, workingDirectory: directory.path, logger: TestDatabase.logger)
+        try await store.migrate()
+        let kind = store.kind
+        try await store.close()
+
+        #expect(kind == .sqlite)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("flat-manager.db").path))
+    }
+
     @Test("Running the migrator twice applies everything once and changes nothing the second time",
         arguments: TestDatabase.kinds)
     func migratingTwiceIsIdempotent(kind: DatabaseKind) async throws {
