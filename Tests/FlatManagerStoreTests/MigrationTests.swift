@@ -100,6 +100,21 @@ struct DatabaseURLTests {
         #expect(postgres.database == "repo")
     }
 
+    @Test(
+        "A unix-socket URL reaches the server, in UTC",
+        .enabled(if: TestDatabase.postgresSocketURL != nil, "needs FLAT_MANAGER_TEST_POSTGRES_SOCKET_URL"))
+    func socketURLConnects() async throws {
+        let url = try #require(TestDatabase.postgresSocketURL)
+        let store = try await Store.open(databaseURL: url, workingDirectory: "/", logger: TestDatabase.logger)
+
+        let zone = try await store.withDatabase { db in
+            try await db.raw("SELECT current_setting('TimeZone') AS zone").first()?.string("zone")
+        }
+        try await store.close()
+
+        #expect(zone == "UTC")
+    }
+
     @Test("Other schemes are refused")
     func otherSchemesAreRefused() {
         #expect(throws: StoreError.invalidURL("mysql://x/y")) { try DatabaseLocation.parse("mysql://x/y") }
