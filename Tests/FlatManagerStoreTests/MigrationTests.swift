@@ -13,7 +13,8 @@ struct MigrationTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let store = try await Store.open(databaseURL: nil, workingDirectory: directory.path, logger: TestDatabase.logger)
+        let store = try await Store.open(
+            databaseURL: nil, workingDirectory: directory.path, logger: TestDatabase.logger)
         try await store.migrate()
         let kind = store.kind
         try await store.close()
@@ -22,7 +23,8 @@ struct MigrationTests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("flat-manager.db").path))
     }
 
-    @Test("Running the migrator twice applies everything once and changes nothing the second time",
+    @Test(
+        "Running the migrator twice applies everything once and changes nothing the second time",
         arguments: TestDatabase.kinds)
     func migratingTwiceIsIdempotent(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
