@@ -2,7 +2,8 @@
 # Runs a command against a throwaway PostgreSQL server:
 #   scripts/with-postgres.sh swift test --filter FlatManagerStoreTests
 # Starts a private server on a free local port (data in a temporary directory), exports
-# FLAT_MANAGER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/postgres, runs the command, then always
+# FLAT_MANAGER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/postgres (and the unix-socket form in
+# FLAT_MANAGER_TEST_POSTGRES_SOCKET_URL), runs the command, then always
 # stops the server and removes the directory. Exits with the command's status. Must run as root (initdb
 # itself runs as the `postgres` user, since it refuses to run as root).
 set -euo pipefail
@@ -72,6 +73,8 @@ runuser -u postgres -- "$PG_BIN/pg_ctl" -w -D "$PG_DIR/data" -l "$PG_DIR/server.
     -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PG_DIR -c fsync=off -c max_connections=200" start >/dev/null
 
 export FLAT_MANAGER_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+# The same server through its unix socket, in libpq's form (percent-encoded socket directory as the host).
+export FLAT_MANAGER_TEST_POSTGRES_SOCKET_URL="postgres://postgres@${PG_DIR//\//%2F}:$PORT/postgres"
 echo "PostgreSQL running at $FLAT_MANAGER_TEST_POSTGRES_URL" >&2
 
 status=0

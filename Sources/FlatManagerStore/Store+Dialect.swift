@@ -11,6 +11,11 @@ extension Store {
     /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already holds the write lock.
     var forUpdate: String { kind == .postgres ? " FOR UPDATE" : "" }
 
+    /// The row lock for job rows: `FOR NO KEY UPDATE` still excludes every other writer of the row, but unlike
+    /// `FOR UPDATE` it does not block (or deadlock with) transactions that merely reference the job through a
+    /// foreign key, such as one adding a `job_dependencies` row on it.
+    var forJobUpdate: String { kind == .postgres ? " FOR NO KEY UPDATE" : "" }
+
     /// The bindable form of a timestamp for this engine.
     func bind(_ time: Timestamp) -> any Encodable & Sendable {
         kind == .postgres ? time.date : time.microsecondsSinceEpoch

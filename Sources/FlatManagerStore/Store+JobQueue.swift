@@ -4,7 +4,7 @@ import SQLKit
 /// Theory of operations of the queue in the database.
 ///
 /// A job is claimed by setting it Started and writing a lease (`job_leases`: owner, expiry) in the same
-/// transaction. On PostgreSQL the candidate row is selected `FOR UPDATE SKIP LOCKED`, so concurrent claimers in
+/// transaction. On PostgreSQL the candidate row is selected `FOR NO KEY UPDATE SKIP LOCKED`, so concurrent claimers in
 /// any number of processes each get a different job; a queue that runs one job at a time additionally takes a
 /// transaction-scoped advisory lock on the queue's name, so "is anything of this queue Started?" and "start this
 /// one" cannot interleave between processes. SQLite serves a single process and every transaction there is
@@ -86,11 +86,14 @@ extension Store {
             AND (start_after IS NULL OR start_after <= \(bind: bind(now))) AND \(queueFilter(queue))
             AND NOT EXISTS (SELECT 1 FROM job_dependencies_with_status d WHERE d.job_id = jobs.id
                 AND d.dependant_status <= \(bind: JobStatus.started.rawValue))
-            ORDER BY \(unsafeRaw: Self.priorityExpression), id LIMIT 1\(unsafeRaw: kind == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
+            ORDER BY \(unsafeRaw: Self.priorityExpression), id LIMIT 1\(unsafeRaw: skipLocked)
             """
         ).first()
         return try row?.int32("id")
     }
+
+    /// Rows another claimer has locked are skipped rather than waited for (PostgreSQL).
+    private var skipLocked: String { kind == .postgres ? forJobUpdate + " SKIP LOCKED" : "" }
 
     /// `CASE kind WHEN 0 THEN 0 … END` from `JobKind.priority`; unknown kinds sort first (and fail when run).
     static let priorityExpression: String = {
@@ -146,7 +149,7 @@ extension Store {
             """
             SELECT \(unsafeRaw: Self.jobColumns) FROM jobs WHERE kind = \(bind: JobKind.updateRepo.rawValue)
             AND repo = \(bind: repo) AND status <= \(bind: JobStatus.started.rawValue)
-            ORDER BY id DESC LIMIT 1\(unsafeRaw: forUpdate)
+            ORDER BY id DESC LIMIT 1\(unsafeRaw: forJobUpdate)
             """
         ).first()
         return try row.map(decodeJob)

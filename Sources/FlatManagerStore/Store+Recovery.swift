@@ -53,7 +53,7 @@ extension Store {
             """
             SELECT \(unsafeRaw: columns), l.owner AS lease_owner, l.expires_at AS lease_expires
             FROM jobs j LEFT JOIN job_leases l ON l.job_id = j.id WHERE j.status = \(bind: JobStatus.started.rawValue)
-            ORDER BY j.id\(unsafeRaw: kind == .postgres ? " FOR UPDATE OF j" : "")
+            ORDER BY j.id\(unsafeRaw: kind == .postgres ? " FOR NO KEY UPDATE OF j" : "")
             """
         ).all()
         return try rows.map { row in

@@ -131,6 +131,15 @@ public final class Store: Sendable {
         }
     }
 
+    /// Keeps the store open until the calling task is cancelled, then closes it. For a service that has no
+    /// graceful-shutdown hook of its own; one that has should await that signal and call `close()` instead.
+    public func run() async throws {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+        try await close()
+    }
+
     /// Runs `body` on a connection outside any explicit transaction (each statement commits on its own).
     func withDatabase<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         do {

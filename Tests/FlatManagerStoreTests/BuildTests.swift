@@ -28,7 +28,9 @@ struct BuildTests {
     @Test("A missing build reads as nil", arguments: TestDatabase.kinds)
     func missingBuildIsNil(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
-            #expect(try await store.build(id: 999) == nil)
+            let missing = try await store.build(id: 999)
+
+            #expect(missing == nil)
         }
     }
 

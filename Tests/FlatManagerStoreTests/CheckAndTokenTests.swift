@@ -66,7 +66,8 @@ struct CheckTests {
         }
     }
 
-    @Test("A status the hook set itself survives the job's result unless that is a failure",
+    @Test(
+        "A status the hook set itself survives the job's result unless that is a failure",
         arguments: TestDatabase.kinds)
     func hookStatusSurvives(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
@@ -79,8 +80,9 @@ struct CheckTests {
 
             #expect(kept?.status == .passedWithWarnings("self"))
             #expect(overridden?.status == .failed("exit 2"))
-            #expect(try await store.setCheckStatus(
-                jobID: 999, status: .passed, results: nil, onlyIfPendingUnlessFailed: true) == nil)
+            #expect(
+                try await store.setCheckStatus(
+                    jobID: 999, status: .passed, results: nil, onlyIfPendingUnlessFailed: true) == nil)
         }
     }
 }

@@ -1,4 +1,5 @@
 import FlatManagerCore
+import Foundation
 import SQLKit
 import Testing
 
@@ -6,7 +7,24 @@ import Testing
 
 @Suite("Migrations")
 struct MigrationTests {
-    @Test("Running the migrator twice applies everything once and changes nothing the second time",
+    @Test("Without a URL the store is the SQLite file flat-manager.db in the working directory")
+    func defaultStoreIsSQLiteFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-store-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let store = try await Store.open(
+            databaseURL: nil, workingDirectory: directory.path, logger: TestDatabase.logger)
+        try await store.migrate()
+        let kind = store.kind
+        try await store.close()
+
+        #expect(kind == .sqlite)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("flat-manager.db").path))
+    }
+
+    @Test(
+        "Running the migrator twice applies everything once and changes nothing the second time",
         arguments: TestDatabase.kinds)
     func migratingTwiceIsIdempotent(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
@@ -82,6 +100,21 @@ struct DatabaseURLTests {
         }
         #expect(postgres.socketPath == "/var/run/postgresql/.s.PGSQL.5432")
         #expect(postgres.database == "repo")
+    }
+
+    @Test(
+        "A unix-socket URL reaches the server, in UTC",
+        .enabled(if: TestDatabase.postgresSocketURL != nil, "needs FLAT_MANAGER_TEST_POSTGRES_SOCKET_URL"))
+    func socketURLConnects() async throws {
+        let url = try #require(TestDatabase.postgresSocketURL)
+        let store = try await Store.open(databaseURL: url, workingDirectory: "/", logger: TestDatabase.logger)
+
+        let zone = try await store.withDatabase { db in
+            try await db.raw("SELECT current_setting('TimeZone') AS zone").first()?.string("zone")
+        }
+        try await store.close()
+
+        #expect(zone == "UTC")
     }
 
     @Test("Other schemes are refused")

@@ -9,6 +9,8 @@ import SQLKit
 /// `FLAT_MANAGER_TEST_POSTGRES_URL` is set (scripts/with-postgres.sh sets it; CI always does).
 enum TestDatabase {
     static let postgresURL = ProcessInfo.processInfo.environment["FLAT_MANAGER_TEST_POSTGRES_URL"]
+    /// The same server in libpq's unix-socket URL form, when the test script provides it.
+    static let postgresSocketURL = ProcessInfo.processInfo.environment["FLAT_MANAGER_TEST_POSTGRES_SOCKET_URL"]
 
     /// The engines the parameterised tests run on: PostgreSQL joins only when a server is configured.
     static let kinds: [DatabaseKind] = DatabaseKind.allCases.filter { $0 == .sqlite || postgresURL != nil }

@@ -48,7 +48,9 @@ struct TransitionTests {
     @Test("Committing a missing build yields nil", arguments: TestDatabase.kinds)
     func beginCommitOnMissingBuild(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
-            #expect(try await store.beginCommit(buildID: 42, contents: Self.commitContents) == nil)
+            let transition = try await store.beginCommit(buildID: 42, contents: Self.commitContents)
+
+            #expect(transition == nil)
         }
     }
 
