@@ -26,24 +26,22 @@ private struct ChunkedBody: AsyncSequence {
     var failAtEnd = false
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var remaining: [ByteBuffer]
+        var remaining: ArraySlice<ByteBuffer>
         let failAtEnd: Bool
 
         mutating func next() async throws -> ByteBuffer? {
-            if remaining.isEmpty {
-                if failAtEnd { throw HTTPTestFailure("connection reset") }
-                return nil
-            }
-            return remaining.removeFirst()
+            if let chunk = remaining.popFirst() { return chunk }
+            if failAtEnd { throw HTTPTestFailure("connection reset") }
+            return nil
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks, failAtEnd: failAtEnd) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks[...], failAtEnd: failAtEnd) }
 
     /// The body cut into pieces of `size` bytes.
     static func splitting(_ body: [UInt8], size: Int, failAtEnd: Bool = false) -> ChunkedBody {
         let chunks = stride(from: 0, to: body.count, by: size).map {
-            ByteBuffer(bytes: body[$0..<min($0 + size, body.count)])
+            ByteBuffer(bytes: body[$0..<Swift.min($0 + size, body.count)])
         }
         return ChunkedBody(chunks: chunks, failAtEnd: failAtEnd)
     }

@@ -99,7 +99,10 @@ public struct MultipartParser: Sendable {
     public mutating func finish() throws(MultipartError) {
         switch state {
         case .epilogue: return
-        case .preamble: throw .malformed("no multipart boundary found")
+        case .preamble:
+            // Held-back bytes are the start of a delimiter the body stopped in the middle of.
+            if pending.readableBytes > 0 { throw .truncated }
+            throw .malformed("no multipart boundary found")
         default: throw .truncated
         }
     }
