@@ -13,7 +13,8 @@ private struct RejectingVerifier: UploadPartVerifier {
     }
 
     func finish() throws {
-        let found = seen.count >= marker.count
+        let found =
+            seen.count >= marker.count
             && (0...(seen.count - marker.count)).contains { Array(seen[$0..<($0 + marker.count)]) == marker }
         if found { throw HTTPTestFailure("checksum mismatch") }
     }
@@ -91,11 +92,15 @@ struct MultipartUploadReceiverTests {
             try await UploadReceiver.receive(
                 body: ChunkedBody.splitting(body, size: 5), boundary: boundary, tempDirectory: directory.path + "/tmp"
             ) { name throws(UploadError) in
-                UploadDestination(finalPath: "\(directory.path)/out/\(name)", verifier: RejectingVerifier(marker: Array("BAD".utf8)))
+                UploadDestination(
+                    finalPath: "\(directory.path)/out/\(name)", verifier: RejectingVerifier(marker: Array("BAD".utf8)))
             }
         }
 
-        guard case .invalidObject = error else { Issue.record("unexpected \(String(describing: error))"); return }
+        guard case .invalidObject = error else {
+            Issue.record("unexpected \(String(describing: error))")
+            return
+        }
         #expect(directory.read("out/good") == Array("fine".utf8))
         #expect(directory.read("out/bad") == nil)
         #expect(directory.list("tmp").isEmpty)
@@ -131,7 +136,8 @@ struct MultipartUploadReceiverTests {
         let directory = try HTTPTestDirectory()
         defer { directory.remove() }
         let noDisposition = Array("--\(boundary)\r\nContent-Type: x/y\r\n\r\nab\r\n--\(boundary)--\r\n".utf8)
-        let noFilename = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nab\r\n--\(boundary)--".utf8)
+        let noFilename = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nab\r\n--\(boundary)--".utf8)
         let destination: (String) throws(UploadError) -> UploadDestination = {
             UploadDestination(finalPath: "\(directory.path)/out/\($0)")
         }
@@ -176,7 +182,10 @@ struct MultipartUploadReceiverTests {
         }
 
         #expect(truncated == .malformedMultipart(MultipartError.truncated.message))
-        guard case .io = hungUp else { Issue.record("unexpected \(String(describing: hungUp))"); return }
+        guard case .io = hungUp else {
+            Issue.record("unexpected \(String(describing: hungUp))")
+            return
+        }
         #expect(directory.list("tmp").isEmpty)
         #expect(directory.list("out").isEmpty)
     }

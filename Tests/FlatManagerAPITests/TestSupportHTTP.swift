@@ -117,7 +117,8 @@ enum MultipartFixture {
                 out += Array("Content-Disposition: attachment; filename=\"\(part.filename)\"\r\n".utf8)
                 out += Array("Content-Length: \(part.content.count)\r\n\r\n".utf8)
             case .rust:
-                out += Array("Content-Disposition: form-data; name=\"file\(index)\"; filename=\"\(part.filename)\"\r\n".utf8)
+                out += Array(
+                    "Content-Disposition: form-data; name=\"file\(index)\"; filename=\"\(part.filename)\"\r\n".utf8)
                 out += Array("Content-Type: application/octet-stream\r\n\r\n".utf8)
             }
             out += part.content

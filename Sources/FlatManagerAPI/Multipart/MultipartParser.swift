@@ -186,7 +186,9 @@ public struct MultipartParser: Sendable {
             return false
         }
         guard end - 2 <= maxHeaderBytes else { throw .headersTooLarge }
-        let block = end > 2 ? bytes[(bytes.startIndex + 2)..<(bytes.startIndex + end)] : bytes[bytes.startIndex..<bytes.startIndex]
+        let block =
+            end > 2
+            ? bytes[(bytes.startIndex + 2)..<(bytes.startIndex + end)] : bytes[bytes.startIndex..<bytes.startIndex]
         let headers = try Self.parseHeaderBlock(block)
         pending.moveReaderIndex(forwardBy: end + 4)
         events.append(.headers(headers))
