@@ -41,7 +41,8 @@ struct FileServingConfinedPathTests {
         defer { directory.remove() }
         try directory.write("repo/objects/ab/cd.filez", [1])
 
-        let resolved = try ConfinedPath.resolve(root: directory.path + "/repo", segments: ["objects", "ab", "cd.filez"])
+        let resolved = try ConfinedPath.resolve(
+            root: directory.path + "/repo", segments: ["objects", "ab", "cd.filez"])
 
         #expect(resolved.hasSuffix("/repo/objects/ab/cd.filez"))
     }
@@ -78,5 +79,34 @@ struct FileServingConfinedPathTests {
         #expect(throws: FileServingError.notFound) {
             try ConfinedPath.resolve(root: directory.path + "/build/7", segments: segments)
         }
+    }
+}
+
+@Suite("HTTP dates and byte ranges")
+struct FileServingHeaderTests {
+    @Test("the three date formats of RFC 9110 parse to the same instant, and formatting round-trips")
+    func dates() throws {
+        let imf = HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT")
+        let rfc850 = HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT")
+        let asctime = HTTPDate.parse("Sun Nov  6 08:49:37 1994")
+
+        #expect(imf != nil)
+        #expect(imf == rfc850 && imf == asctime)
+        #expect(HTTPDate.format(secondsSinceEpoch: try #require(imf)) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.parse("yesterday") == nil)
+        for seconds in [0, 951_782_400, 1_709_164_799, 4_102_444_800] {
+            #expect(HTTPDate.parse(HTTPDate.format(secondsSinceEpoch: seconds)) == seconds)
+        }
+    }
+
+    @Test("odd range headers fall back to the whole file or are unsatisfiable")
+    func ranges() {
+        #expect(ByteRange.parse("bytes=0-1,4-5", size: 10) == .whole)
+        #expect(ByteRange.parse("bytes=5-2", size: 10) == .whole)
+        #expect(ByteRange.parse("items=0-1", size: 10) == .whole)
+        #expect(ByteRange.parse("bytes=2-100", size: 10) == .part(2..<10))
+        #expect(ByteRange.parse("bytes=-100", size: 10) == .part(0..<10))
+        #expect(ByteRange.parse("bytes=0-", size: 0) == .unsatisfiable)
+        #expect(ByteRange.parse("bytes=-0", size: 10) == .unsatisfiable)
     }
 }

@@ -88,7 +88,8 @@ struct FileServingResponderTests {
                 #expect(response.status == .partialContent)
                 #expect(response.body == suffix)
             }
-            try await client.execute(uri: "/files/data", method: .get, headers: [.range: "bytes=\(total)-"]) { response in
+            try await client.execute(uri: "/files/data", method: .get, headers: [.range: "bytes=\(total)-"]) {
+                response in
                 #expect(response.status == .rangeNotSatisfiable)
                 #expect(response.headers[.contentRange] == "bytes */\(total)")
             }
@@ -115,7 +116,8 @@ struct FileServingResponderTests {
                 headers: [.ifNoneMatch: "\"other\"", .ifModifiedSince: "Sun, 06 Nov 1994 08:49:37 GMT"])
             let oldDate = try await client.execute(
                 uri: "/files/summary.sig", method: .get, headers: [.ifModifiedSince: "Sun, 06 Nov 1994 08:49:37 GMT"])
-            let mismatch = try await client.execute(uri: "/files/summary.sig", method: .get, headers: [.ifMatch: "\"other\""])
+            let mismatch = try await client.execute(
+                uri: "/files/summary.sig", method: .get, headers: [.ifMatch: "\"other\""])
             let unmodified = try await client.execute(
                 uri: "/files/summary.sig", method: .get, headers: [.ifUnmodifiedSince: "Sun, 06 Nov 1994 08:49:37 GMT"])
 

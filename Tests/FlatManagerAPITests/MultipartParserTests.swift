@@ -78,11 +78,14 @@ private func chunkSizes(cuttingAt points: [Int], length: Int) -> [Int] {
 struct MultipartParserTests {
     let boundary = "1f0c9f4d2d7a4b8e9e3c1b2a3d4e5f60"
 
-    @Test("every part survives every single split position of a tricky body", arguments: [MultipartFixture.Shape.python, .rust])
+    @Test(
+        "every part survives every single split position of a tricky body",
+        arguments: [MultipartFixture.Shape.python, .rust])
     func everySingleSplit(shape: MultipartFixture.Shape) throws {
         var random = HTTPTestRandom(seed: 1)
         let parts = MultipartFixture.trickyParts(boundary: boundary, random: &random)
-        let body = MultipartFixture.body(parts, boundary: boundary, shape: shape, preamble: "preamble\r\n", epilogue: "bye")
+        let body = MultipartFixture.body(
+            parts, boundary: boundary, shape: shape, preamble: "preamble\r\n", epilogue: "bye")
 
         for split in 1..<body.count {
             let parsed = try parse(body, boundary: boundary, chunkSizes: [split, body.count])
@@ -92,7 +95,9 @@ struct MultipartParserTests {
         }
     }
 
-    @Test("every part survives thousands of random chunkings, including one-byte chunks", arguments: [MultipartFixture.Shape.python, .rust])
+    @Test(
+        "every part survives thousands of random chunkings, including one-byte chunks",
+        arguments: [MultipartFixture.Shape.python, .rust])
     func randomChunkings(shape: MultipartFixture.Shape) throws {
         var random = HTTPTestRandom(seed: shape == .python ? 42 : 43)
         let parts = MultipartFixture.trickyParts(boundary: boundary, random: &random)
@@ -100,7 +105,8 @@ struct MultipartParserTests {
         var cuts = 0
 
         for iteration in 0..<500 {
-            let sizes = iteration == 0
+            let sizes =
+                iteration == 0
                 ? Array(repeating: 1, count: body.count)
                 : randomChunkSizes(count: body.count, largest: 2000, random: &random)
             let (parsed, feeds) = try parseCountingFeeds(body, boundary: boundary, chunkSizes: sizes)
@@ -111,18 +117,22 @@ struct MultipartParserTests {
         #expect(cuts >= 10_000)
     }
 
-    @Test("a body with a 2 MB part survives random chunkings and cuts right after every CRLF--", arguments: [MultipartFixture.Shape.python, .rust])
+    @Test(
+        "a body with a 2 MB part survives random chunkings and cuts right after every CRLF--",
+        arguments: [MultipartFixture.Shape.python, .rust])
     func largePart(shape: MultipartFixture.Shape) throws {
         var random = HTTPTestRandom(seed: 7)
         var big = random.bytes(2 * 1024 * 1024)
         big.replaceSubrange(1000..<1004, with: Array("\r\n--".utf8))
-        let parts = [MultipartFixture.Part(filename: "big.filez", content: big)]
+        let parts =
+            [MultipartFixture.Part(filename: "big.filez", content: big)]
             + MultipartFixture.trickyParts(boundary: boundary, random: &random)
         let body = MultipartFixture.body(parts, boundary: boundary, shape: shape)
         let nearDelimiters = splitPointsNearDelimiters(body)
 
         for iteration in 0..<6 {
-            let sizes = iteration == 0
+            let sizes =
+                iteration == 0
                 ? chunkSizes(cuttingAt: nearDelimiters, length: body.count)
                 : randomChunkSizes(count: 20_000, largest: 70_000, random: &random)
             let parsed = try parse(body, boundary: boundary, chunkSizes: sizes)
@@ -148,7 +158,8 @@ struct MultipartParserTests {
 
     @Test("a body that ends before the closing delimiter is truncated")
     func truncatedBody() throws {
-        let body = MultipartFixture.body([.init(filename: "x", content: Array("hello".utf8))], boundary: boundary, shape: .python)
+        let body = MultipartFixture.body(
+            [.init(filename: "x", content: Array("hello".utf8))], boundary: boundary, shape: .python)
         let closing = body.count - "--\r\n".count
 
         for cut in [10, 60, body.count / 2, closing - 1] {
@@ -192,7 +203,9 @@ struct MultipartParserTests {
         var noColon = MultipartParser(boundary: boundary)
         var junk = MultipartParser(boundary: boundary)
 
-        #expect(throws: MultipartError.self) { try noColon.feed(ByteBuffer(string: "--\(boundary)\r\nnocolon\r\n\r\n")) }
+        #expect(throws: MultipartError.self) {
+            try noColon.feed(ByteBuffer(string: "--\(boundary)\r\nnocolon\r\n\r\n"))
+        }
         #expect(throws: MultipartError.self) { try junk.feed(ByteBuffer(string: "--\(boundary)junk\r\n\r\n")) }
     }
 

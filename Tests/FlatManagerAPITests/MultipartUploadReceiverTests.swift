@@ -13,7 +13,8 @@ private struct RejectingVerifier: UploadPartVerifier {
     }
 
     func finish() throws {
-        let found = seen.count >= marker.count
+        let found =
+            seen.count >= marker.count
             && (0...(seen.count - marker.count)).contains { Array(seen[$0..<($0 + marker.count)]) == marker }
         if found { throw HTTPTestFailure("checksum mismatch") }
     }
@@ -26,24 +27,22 @@ private struct ChunkedBody: AsyncSequence {
     var failAtEnd = false
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var remaining: [ByteBuffer]
+        var remaining: ArraySlice<ByteBuffer>
         let failAtEnd: Bool
 
         mutating func next() async throws -> ByteBuffer? {
-            if remaining.isEmpty {
-                if failAtEnd { throw HTTPTestFailure("connection reset") }
-                return nil
-            }
-            return remaining.removeFirst()
+            if let chunk = remaining.popFirst() { return chunk }
+            if failAtEnd { throw HTTPTestFailure("connection reset") }
+            return nil
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks, failAtEnd: failAtEnd) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: chunks[...], failAtEnd: failAtEnd) }
 
     /// The body cut into pieces of `size` bytes.
     static func splitting(_ body: [UInt8], size: Int, failAtEnd: Bool = false) -> ChunkedBody {
         let chunks = stride(from: 0, to: body.count, by: size).map {
-            ByteBuffer(bytes: body[$0..<min($0 + size, body.count)])
+            ByteBuffer(bytes: body[$0..<Swift.min($0 + size, body.count)])
         }
         return ChunkedBody(chunks: chunks, failAtEnd: failAtEnd)
     }
@@ -93,11 +92,15 @@ struct MultipartUploadReceiverTests {
             try await UploadReceiver.receive(
                 body: ChunkedBody.splitting(body, size: 5), boundary: boundary, tempDirectory: directory.path + "/tmp"
             ) { name throws(UploadError) in
-                UploadDestination(finalPath: "\(directory.path)/out/\(name)", verifier: RejectingVerifier(marker: Array("BAD".utf8)))
+                UploadDestination(
+                    finalPath: "\(directory.path)/out/\(name)", verifier: RejectingVerifier(marker: Array("BAD".utf8)))
             }
         }
 
-        guard case .invalidObject = error else { Issue.record("unexpected \(String(describing: error))"); return }
+        guard case .invalidObject = error else {
+            Issue.record("unexpected \(String(describing: error))")
+            return
+        }
         #expect(directory.read("out/good") == Array("fine".utf8))
         #expect(directory.read("out/bad") == nil)
         #expect(directory.list("tmp").isEmpty)
@@ -133,7 +136,8 @@ struct MultipartUploadReceiverTests {
         let directory = try HTTPTestDirectory()
         defer { directory.remove() }
         let noDisposition = Array("--\(boundary)\r\nContent-Type: x/y\r\n\r\nab\r\n--\(boundary)--\r\n".utf8)
-        let noFilename = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nab\r\n--\(boundary)--".utf8)
+        let noFilename = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nab\r\n--\(boundary)--".utf8)
         let destination: (String) throws(UploadError) -> UploadDestination = {
             UploadDestination(finalPath: "\(directory.path)/out/\($0)")
         }
@@ -178,7 +182,10 @@ struct MultipartUploadReceiverTests {
         }
 
         #expect(truncated == .malformedMultipart(MultipartError.truncated.message))
-        guard case .io = hungUp else { Issue.record("unexpected \(String(describing: hungUp))"); return }
+        guard case .io = hungUp else {
+            Issue.record("unexpected \(String(describing: hungUp))")
+            return
+        }
         #expect(directory.list("tmp").isEmpty)
         #expect(directory.list("out").isEmpty)
     }

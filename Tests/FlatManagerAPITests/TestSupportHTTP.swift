@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ struct HTTPTestDirectory {
 
     init() throws {
         var template = Array("/tmp/fm-http-test-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress) }) else {
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw HTTPTestFailure("mkdtemp failed")
         }
         path = String(cString: made)
@@ -78,10 +79,9 @@ struct HTTPTestDirectory {
     }
 
     /// The permission bits of a file, or nil if it is missing.
-    func mode(_ relative: String) -> UInt32? {
-        var info = stat()
-        guard stat("\(path)/\(relative)", &info) == 0 else { return nil }
-        return UInt32(info.st_mode) & 0o777
+    func mode(_ relative: String) -> Int? {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: "\(path)/\(relative)")
+        return (attributes?[.posixPermissions] as? NSNumber)?.intValue
     }
 }
 
@@ -117,7 +117,8 @@ enum MultipartFixture {
                 out += Array("Content-Disposition: attachment; filename=\"\(part.filename)\"\r\n".utf8)
                 out += Array("Content-Length: \(part.content.count)\r\n\r\n".utf8)
             case .rust:
-                out += Array("Content-Disposition: form-data; name=\"file\(index)\"; filename=\"\(part.filename)\"\r\n".utf8)
+                out += Array(
+                    "Content-Disposition: form-data; name=\"file\(index)\"; filename=\"\(part.filename)\"\r\n".utf8)
                 out += Array("Content-Type: application/octet-stream\r\n\r\n".utf8)
             }
             out += part.content

@@ -47,7 +47,8 @@ public struct StaticFileResponder: Sendable {
             return response(.ok, headers: headers, path: path, file: file, range: 0..<file.size, method: request.method)
         case .part(let range):
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(file.size)"
-            return response(.partialContent, headers: headers, path: path, file: file, range: range, method: request.method)
+            return response(
+                .partialContent, headers: headers, path: path, file: file, range: range, method: request.method)
         }
     }
 
@@ -129,7 +130,9 @@ struct FileIdentity: Sendable, Equatable {
 
     /// A strong validator that changes whenever the file is replaced or rewritten.
     var eTag: String {
-        let parts = [size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds)]
+        let parts = [
+            size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds),
+        ]
         return "\"" + parts.map { String(UInt64(bitPattern: $0), radix: 16) }.joined(separator: "-") + "\""
     }
 }

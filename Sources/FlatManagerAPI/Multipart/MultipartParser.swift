@@ -99,7 +99,10 @@ public struct MultipartParser: Sendable {
     public mutating func finish() throws(MultipartError) {
         switch state {
         case .epilogue: return
-        case .preamble: throw .malformed("no multipart boundary found")
+        case .preamble:
+            // Held-back bytes are the start of a delimiter the body stopped in the middle of.
+            if pending.readableBytes > 0 { throw .truncated }
+            throw .malformed("no multipart boundary found")
         default: throw .truncated
         }
     }
@@ -183,7 +186,9 @@ public struct MultipartParser: Sendable {
             return false
         }
         guard end - 2 <= maxHeaderBytes else { throw .headersTooLarge }
-        let block = end > 2 ? bytes[(bytes.startIndex + 2)..<(bytes.startIndex + end)] : bytes[bytes.startIndex..<bytes.startIndex]
+        let block =
+            end > 2
+            ? bytes[(bytes.startIndex + 2)..<(bytes.startIndex + end)] : bytes[bytes.startIndex..<bytes.startIndex]
         let headers = try Self.parseHeaderBlock(block)
         pending.moveReaderIndex(forwardBy: end + 4)
         events.append(.headers(headers))
