@@ -125,12 +125,16 @@ let package = Package(
         ),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
         .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
-        .testTarget(name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs"], swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree"],
+            swiftSettings: strict),
         .testTarget(
             name: "FlatManagerAPITests",
             dependencies: [
-                "FlatManagerAPI",
+                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "OSTree",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

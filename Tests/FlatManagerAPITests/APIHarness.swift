@@ -8,6 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import OSTree
 
 /// A router over a real SQLite store in a temporary directory, with one repo `stable` (and `beta`), no socket.

@@ -5,6 +5,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import CompressNIO
+import FlatManagerStore
 import Testing
 
 @Suite("The API router")
@@ -135,13 +137,14 @@ struct APIRouterTests {
             withDestinationPath: harness.config.repos["stable"]?.path ?? "")
         let present = String(repeating: "a", count: 64) + ".dirtree"
         let absent = String(repeating: "b", count: 64) + ".filez"
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: "\(harness.config.buildRepoBase)/\(build.id)/upload/objects/aa/\(present.dropFirst(2))",
             contents: Data())
         var json = ByteBuffer(string: #"{"wanted":["\#(present)","\#(absent)"]}"#)
         let gzipped = try json.compress(with: .gzip())
-        var headers = HTTPFields.bearer(harness.token())
-        headers[.contentEncoding] = "gzip"
+        var gzipHeaders = HTTPFields.bearer(harness.token())
+        gzipHeaders[.contentEncoding] = "gzip"
+        let headers = gzipHeaders
         let missing = try await harness.test { client in
             let response = try await client.execute(
                 uri: "/api/v1/build/\(build.id)/missing_objects", method: .get, headers: headers, body: gzipped)
