@@ -75,7 +75,7 @@ struct APIHarness {
 
 extension HTTPFields {
     static func bearer(_ token: String, json: Bool = true) -> HTTPFields {
-        var fields: HTTPFields = [.authorization: "Bearer \(token)", HTTPField.Name("Host")!: "flat.example:8080"]
+        var fields: HTTPFields = [.authorization: "Bearer \(token)", HTTPField.Name("X-Forwarded-Host")!: "flat.example:8080"]
         if json { fields[.contentType] = "application/json" }
         return fields
     }
