@@ -18,6 +18,11 @@ exec </dev/null
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+if [ ! -f scripts/with-postgres.sh ]; then
+    echo "test.sh: scripts/with-postgres.sh is missing (it starts the test PostgreSQL server)" >&2
+    exit 1
+fi
+
 step "Installing missing system packages"
 bash scripts/install-deps.sh --test
 

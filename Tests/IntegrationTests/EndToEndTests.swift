@@ -42,7 +42,8 @@ struct EndToEndTests {
         let status = await server.stop()
 
         // Assert
-        #expect(status == 0, "\(await server.output())")
+        let output = await server.output()
+        #expect(status == 0, "\(output)")
     }
 }
 

@@ -6,7 +6,8 @@ func withServerOutputOnFailure<T>(_ server: TestServer, _ body: () async throws 
     do {
         return try await body()
     } catch {
-        Issue.record("\(error)\n\(await server.output())")
+        let output = await server.output()
+        Issue.record("\(error)\n\(output)")
         throw error
     }
 }

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -7,8 +11,14 @@ import Foundation
 /// A free TCP port on 127.0.0.1: bind a socket to port 0, read the port the kernel chose, close it.
 /// (Another process could take it before the server binds it; in practice that does not happen in a test run.)
 enum FreePort {
+    #if canImport(Glibc)
+        static let streamSocket = Int32(SOCK_STREAM.rawValue)
+    #else
+        static let streamSocket = SOCK_STREAM
+    #endif
+
     static func pick() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
         guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
         defer { close(descriptor) }
         var address = loopbackAddress(port: 0)
@@ -96,7 +106,7 @@ enum HTTP {
 enum RawHTTP {
     /// Sends `GET <rawPath>` to 127.0.0.1:`port` and returns the status and the whole raw response text.
     static func get(port: Int, rawPath: String, headers: [String: String] = [:]) throws -> (status: Int, raw: String) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
         guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
         defer { close(descriptor) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)

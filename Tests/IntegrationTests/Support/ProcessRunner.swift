@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a finished command printed and how it ended.
 struct ProcessResult: Sendable {
     var status: Int32

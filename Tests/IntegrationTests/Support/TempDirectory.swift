@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A fresh directory under the system temporary directory, removed when the last reference goes away.
 ///
 /// A class because the directory's lifetime is tied to the object's identity (removal in `deinit`).

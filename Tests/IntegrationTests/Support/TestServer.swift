@@ -1,6 +1,10 @@
 import FlatManagerCore
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A real `flat-manager` process on a free port, in its own temporary directory with its own config, repos and
 /// database, started the way an operator would start it (working directory = the directory with config.json).
 actor TestServer {
@@ -39,11 +43,10 @@ actor TestServer {
         self.environment = Self.serverEnvironment(extraPath: extraPath, additions: environment)
         adminToken = try await Self.makeAdminToken()
         try await Self.initRepository(at: repoPath, collectionID: Self.collectionID)
-        let databaseURL: String? =
-            switch database {
-            case .sqlite: nil
-            case .postgres: try await PostgresDatabase.create(serverURL: try TestSupport.requirePostgres())
-            }
+        var databaseURL: String?
+        if database == .postgres {
+            databaseURL = try await PostgresDatabase.create(serverURL: try TestSupport.requirePostgres())
+        }
         try Self.writeConfig(
             to: configPath, port: port, repoPath: repoPath, buildRepoBase: buildRepoBase, databaseURL: databaseURL)
         try await start()

@@ -62,7 +62,7 @@ enum TestSupport {
     }
 
     /// The first executable called `name` on `PATH` (like `command -v`).
-    static func executable(named name: String, path: String? = environment["PATH"]) -> URL? {
+    static func executable(named name: String, path: String? = TestSupport.environment["PATH"]) -> URL? {
         let directories = (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
         for directory in directories where !directory.isEmpty {
             let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
