@@ -27,8 +27,8 @@ struct HarnessTests {
         let nested = root.appending("debug/flat-managerPackageTests.xctest/Contents/MacOS")
         try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
         let executable = root.appending("debug/flat-manager")
-        FileManager.default.createFile(
-            atPath: executable.path, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
+        try Data("#!/bin/sh\n".utf8).write(to: executable)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: executable.path)
 
         // Act
         let found = Binaries.findDirectory(
@@ -77,6 +77,44 @@ struct HarnessTests {
             try await ProcessRunner.run(shell, ["-c", "sleep 30"], timeout: .milliseconds(300))
         }
         #expect(ContinuousClock.now - start < .seconds(20))
+    }
+
+    @Test("a killed process counts as ended even while a child it started keeps running")
+    func killedProcessEndsDespiteGrandchild() async throws {
+        // Arrange: the shell forks `sleep`, which inherits the output files and outlives the shell.
+        let shell = try #require(TestSupport.executable(named: "sh"))
+        let directory = try TempDirectory()
+        let handle = try ProcessRunner.launch(
+            shell, ["-c", "sleep 5; echo unreachable"], environment: nil, currentDirectory: directory.url,
+            stdout: directory.appending("out"), stderr: directory.appending("err"))
+
+        // Act
+        handle.signal(SIGKILL)
+        let exited = await handle.waitForExit(timeout: .seconds(3))
+
+        // Assert
+        #expect(exited)
+        #expect(handle.terminationStatus == 128 + SIGKILL)
+    }
+
+    @Test("a process runs in the working directory and with the environment it is given")
+    func processGetsDirectoryAndEnvironment() async throws {
+        // Arrange
+        let shell = try #require(TestSupport.executable(named: "sh"))
+        let directory = try TempDirectory()
+
+        // Act
+        let result = try await ProcessRunner.check(
+            shell, ["-c", "pwd; echo \"$FM_TEST_VARIABLE\""],
+            environment: ["FM_TEST_VARIABLE": "set", "PATH": "/usr/bin:/bin"],
+            currentDirectory: directory.url)
+
+        // Assert
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(
+            lines.first.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+                == directory.url.resolvingSymlinksInPath().path)
+        #expect(lines.last == "set")
     }
 
     @Test("two picked ports are usable TCP port numbers")

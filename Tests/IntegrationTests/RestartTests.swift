@@ -67,9 +67,9 @@ struct SlowFlatpak {
             exec '\(realFlatpak.path)' "$@"
 
             """
-        FileManager.default.createFile(
-            atPath: directory.appending("flatpak").path, contents: Data(script.utf8),
-            attributes: [.posixPermissions: 0o755])
+        let executable = directory.appending("flatpak")
+        try Data(script.utf8).write(to: executable)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: executable.path)
     }
 
     /// Waits until the server's commit job has reached `flatpak build-commit-from`.

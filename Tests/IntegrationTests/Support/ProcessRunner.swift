@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -24,10 +25,9 @@ enum ProcessRunner {
         let outputDirectory = try TempDirectory(prefix: "flat-manager-run")
         let stdoutURL = outputDirectory.appending("stdout")
         let stderrURL = outputDirectory.appending("stderr")
-        let process = try launch(
+        let handle = try launch(
             executable, arguments, environment: environment, currentDirectory: currentDirectory,
             stdout: stdoutURL, stderr: stderrURL)
-        let handle = ProcessHandle(process)
         let exited = await handle.waitForExit(timeout: timeout)
         if !exited {
             handle.signal(SIGKILL)
@@ -58,19 +58,12 @@ enum ProcessRunner {
     static func launch(
         _ executable: URL, _ arguments: [String], environment: [String: String]?, currentDirectory: URL?,
         stdout: URL, stderr: URL
-    ) throws -> Process {
-        FileManager.default.createFile(atPath: stdout.path, contents: nil)
-        FileManager.default.createFile(atPath: stderr.path, contents: nil)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = try FileHandle(forWritingTo: stderr)
-        try process.run()
-        return process
+    ) throws -> ProcessHandle {
+        let pid = try Spawn.start(
+            executable: executable.path, arguments: [executable.path] + arguments,
+            environment: environment ?? TestSupport.environment, directory: currentDirectory?.path,
+            stdout: stdout.path, stderr: stderr.path)
+        return ProcessHandle(pid: pid)
     }
 
     /// A file's text, or "" when unreadable (used for captured output).
@@ -81,29 +74,113 @@ enum ProcessRunner {
 
 /// A launched process that can be signalled and awaited from any task.
 ///
-/// `Process` is not Sendable; it is only touched through `isRunning`, `terminationStatus` and
-/// `processIdentifier`, which Foundation makes safe to read from any thread, hence `@unchecked Sendable`.
-final class ProcessHandle: @unchecked Sendable {
-    private let process: Process
+/// Not Foundation's `Process`: on Linux it reports a child as running for as long as any grandchild holds the
+/// descriptors it inherited (a server killed while its `flatpak` child sleeps would look alive). This handle
+/// reaps its own child with `waitpid`, which sees exactly the child's exit.
+final class ProcessHandle: Sendable {
+    let processIdentifier: pid_t
+    /// The wait status once the child has been reaped.
+    private let waitStatus = Mutex<Int32?>(nil)
 
-    init(_ process: Process) { self.process = process }
+    init(pid: pid_t) { processIdentifier = pid }
 
-    var processIdentifier: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-    var terminationStatus: Int32 { process.terminationStatus }
+    /// False once the child has exited (and has been reaped).
+    var isRunning: Bool { reap() == nil }
 
-    /// Sends a signal (SIGTERM, SIGKILL, ...) to the process.
+    /// The exit code, or 128 + the signal number for a child killed by a signal (as a shell reports it);
+    /// -1 while running.
+    var terminationStatus: Int32 {
+        guard let status = reap() else { return -1 }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    /// Sends a signal (SIGTERM, SIGKILL, ...) unless the child has already been reaped.
     func signal(_ signal: Int32) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
+        waitStatus.withLock { status in
+            if status == nil { _ = kill(processIdentifier, signal) }
+        }
     }
 
     /// Waits until the process has exited; false when the timeout passed first.
     func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while isRunning {
             if ContinuousClock.now >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return true
+    }
+
+    /// The wait status if the child has exited, reaping it on the first call that sees the exit.
+    private func reap() -> Int32? {
+        waitStatus.withLock { status in
+            if let status { return status }
+            var raw: Int32 = 0
+            let result = waitpid(processIdentifier, &raw, WNOHANG)
+            if result == processIdentifier {
+                status = raw
+            } else if result < 0 {
+                status = 0x7f  // not our child any more (ECHILD): report it as ended by an unknown signal
+            }
+            return status
+        }
+    }
+}
+
+/// `posix_spawn` with stdin from /dev/null, stdout/stderr into files, a working directory and default signal
+/// handling in the child.
+enum Spawn {
+    private typealias AddChdir =
+        @convention(c) (
+            UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>
+        ) -> Int32
+
+    /// glibc ≥ 2.29 has `posix_spawn_file_actions_addchdir_np`, but Swift does not import it (it needs
+    /// _GNU_SOURCE), so it is looked up at run time.
+    private static let addChdir: AddChdir? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: AddChdir.self)
+    }()
+
+    static func start(
+        executable: String, arguments: [String], environment: [String: String], directory: String?,
+        stdout: String, stderr: String
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if let directory {
+            guard let addChdir else {
+                throw TestSupportError.unexpected("posix_spawn_file_actions_addchdir_np missing")
+            }
+            _ = addChdir(&actions, directory)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv + envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw TestSupportError.unexpected("cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        return pid
     }
 }

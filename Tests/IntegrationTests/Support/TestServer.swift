@@ -64,10 +64,9 @@ actor TestServer {
     func start() async throws {
         guard process == nil else { return }
         generation += 1
-        let handle = ProcessHandle(
-            try ProcessRunner.launch(
-                try Binaries.url(of: Binaries.server), [], environment: environment, currentDirectory: directory.url,
-                stdout: logURL("stdout"), stderr: logURL("stderr")))
+        let handle = try ProcessRunner.launch(
+            try Binaries.url(of: Binaries.server), [], environment: environment, currentDirectory: directory.url,
+            stdout: logURL("stdout"), stderr: logURL("stderr"))
         process = handle
         try await waitUntilReady(handle)
     }
@@ -80,7 +79,7 @@ actor TestServer {
 
     /// SIGKILL, like a crash or an OOM kill; running jobs are interrupted.
     func kill() async {
-        await end(with: SIGKILL, grace: .seconds(10))
+        _ = await end(with: SIGKILL, grace: .seconds(10))
     }
 
     /// `stop()` (or nothing if not running), then `start()`.
