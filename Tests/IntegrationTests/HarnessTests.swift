@@ -163,6 +163,45 @@ struct HarnessTests {
         #expect(config.repos["stable"]?.collectionID == "org.test.Stable")
         #expect(config.baseURL == "http://127.0.0.1:8080")
     }
+
+    @Test(
+        "the config a test server writes is accepted by the server's config loader",
+        .enabled(if: TestSupport.hasOSTree), arguments: [nil, "postgres://postgres@127.0.0.1:5432/fm_x"])
+    func testServerConfigIsValid(databaseURL: String?) async throws {
+        // Arrange
+        let directory = try TempDirectory()
+        let repo = directory.appending("repo")
+        try await TestServer.initRepository(at: repo, collectionID: TestServer.collectionID)
+        let configURL = directory.appending("config.json")
+
+        // Act
+        try TestServer.writeConfig(
+            to: configURL, port: 4321, repoPath: repo, buildRepoBase: directory.appending("build-repo"),
+            databaseURL: databaseURL)
+        let config = try Config.load(path: configURL.path, workingDirectory: directory.path)
+
+        // Assert
+        #expect(config.databaseURL == databaseURL)
+        #expect(config.port == 4321)
+        #expect(config.repos["stable"]?.collectionID == TestServer.collectionID)
+        #expect(TokenSigner(base64Secret: config.secret) != nil)
+    }
+
+    @Test("each test server gets a fresh PostgreSQL database of its own", .enabled(if: TestSupport.hasPostgres))
+    func postgresDatabasesAreFresh() async throws {
+        // Arrange
+        let serverURL = try TestSupport.requirePostgres()
+        let psql = try #require(TestSupport.executable(named: "psql"))
+
+        // Act
+        let first = try await PostgresDatabase.create(serverURL: serverURL)
+        let second = try await PostgresDatabase.create(serverURL: serverURL)
+        let name = try await ProcessRunner.check(psql, [first, "-tAc", "SELECT current_database()"])
+
+        // Assert
+        #expect(first != second)
+        #expect(first.hasSuffix("/" + name.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
 }
 
 /// The fixture builder and the isolated flatpak installation, against a local file:// remote (no server).
