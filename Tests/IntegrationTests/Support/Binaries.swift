@@ -17,9 +17,9 @@ enum Binaries {
         try cachedDirectory.get()
     }
 
-    /// The URL of one built executable.
-    static func url(of name: String) throws -> URL {
-        let url = try directory().appendingPathComponent(name)
+    /// The URL of one built executable (in `directory`, by default the build directory).
+    static func url(of name: String, in directory: URL? = nil) throws -> URL {
+        let url = try (directory ?? self.directory()).appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
             throw TestSupportError.binaryNotFound(name: name, searched: [url.deletingLastPathComponent().path])
         }

@@ -25,13 +25,19 @@ actor TestServer {
     let configPath: URL
 
     private let environment: [String: String]
+    private let serverBinary: URL
     private var process: ProcessHandle?
     private var generation = 0
 
     /// Prepares the directory, config and database, starts the server and waits for `GET /status` → 200.
     ///
-    /// `extraPath` directories are put in front of `PATH` (e.g. to wrap `flatpak`); `environment` adds variables.
-    init(database: DatabaseKind, extraPath: [URL] = [], environment: [String: String] = [:]) async throws {
+    /// `extraPath` directories are put in front of `PATH` (e.g. to wrap `flatpak`); `environment` adds variables;
+    /// `binaryDirectory` replaces the built `flat-manager` and `gentoken` (the harness tests use stand-ins).
+    init(
+        database: DatabaseKind, extraPath: [URL] = [], environment: [String: String] = [:],
+        binaryDirectory: URL? = nil
+    ) async throws {
+        let binaries = try binaryDirectory ?? Binaries.directory()
         try TestSupport.requireOSTree()
         self.database = database
         directory = try TempDirectory(prefix: "flat-manager-server")
@@ -41,7 +47,8 @@ actor TestServer {
         buildRepoBase = directory.appending("build-repo")
         configPath = directory.appending("config.json")
         self.environment = Self.serverEnvironment(extraPath: extraPath, additions: environment)
-        adminToken = try await Self.makeAdminToken()
+        serverBinary = try Binaries.url(of: Binaries.server, in: binaries)
+        adminToken = try await Self.makeAdminToken(gentoken: try Binaries.url(of: Binaries.gentoken, in: binaries))
         try await Self.initRepository(at: repoPath, collectionID: Self.collectionID)
         var databaseURL: String?
         if database == .postgres {
@@ -65,7 +72,7 @@ actor TestServer {
         guard process == nil else { return }
         generation += 1
         let handle = try ProcessRunner.launch(
-            try Binaries.url(of: Binaries.server), [], environment: environment, currentDirectory: directory.url,
+            serverBinary, [], environment: environment, currentDirectory: directory.url,
             stdout: logURL("stdout"), stderr: logURL("stderr"))
         process = handle
         try await waitUntilReady(handle)
@@ -175,7 +182,7 @@ extension TestServer {
     }
 
     /// An admin token from our `gentoken`, allowed every scope, repo, prefix and branch.
-    static func makeAdminToken() async throws -> String {
+    static func makeAdminToken(gentoken: URL) async throws -> String {
         let scopes = [
             "build", "upload", "download", "publish", "jobs", "generate", "republish", "reviewcheck",
             "tokenmanagement",
@@ -183,7 +190,7 @@ extension TestServer {
         let arguments =
             ["--secret", secretText, "--name", "admin", "--scope"] + scopes
             + ["--prefix", "", "--repo", "", "--branch", "", "--sub", "build"]
-        let result = try await ProcessRunner.check(try Binaries.url(of: Binaries.gentoken), arguments)
+        let result = try await ProcessRunner.check(gentoken, arguments)
         let token = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard token.split(separator: ".").count == 3 else {
             throw TestSupportError.unexpected("gentoken printed no JWT: \(result.stdout)")
