@@ -156,7 +156,8 @@ extension Config {
             else {
                 throw ConfigError(
                     file: file, key: "repos.\(name).path",
-                    message: "\(repo.path) is not an ostree repository (create it with `ostree init --mode=archive-z2`)")
+                    message: "\(repo.path) is not an ostree repository (create it with `ostree init --mode=archive-z2`)"
+                )
             }
             repos[name] = repo
         }
@@ -235,14 +236,18 @@ struct ConfigReader {
 
     func integer(_ key: String, range: ClosedRange<Int>) -> (Any) throws(ConfigError) -> Int {
         { (value: Any) throws(ConfigError) -> Int in
-            guard case .integer(let n) = value as? JSONValue, let i = Int(exactly: n), range.contains(i) else { throw self.error(key, "expected an integer in \(range.lowerBound)...\(range.upperBound)") }
+            guard case .integer(let n) = value as? JSONValue, let i = Int(exactly: n), range.contains(i) else {
+                throw self.error(key, "expected an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
             return i
         }
     }
 
     func strings(_ key: String) -> (Any) throws(ConfigError) -> [String] {
         { (value: Any) throws(ConfigError) -> [String] in
-            guard case .array(let list) = value as? JSONValue else { throw self.error(key, "expected an array of strings") }
+            guard case .array(let list) = value as? JSONValue else {
+                throw self.error(key, "expected an array of strings")
+            }
             var strings: [String] = []
             for item in list {
                 guard case .string(let s) = item else { throw self.error(key, "expected an array of strings") }
@@ -293,7 +298,8 @@ struct ConfigReader {
             repos: repos,
             buildRepoBase: try required(d, "build-repo-base", string("build-repo-base")),
             buildGPGKeys: try optional(d, "build-gpg-key", keyList("build-gpg-key")) ?? [],
-            delayUpdateSecs: try defaulted(d, "delay-update-secs", 0, integer("delay-update-secs", range: 0...maxInt32)),
+            delayUpdateSecs: try defaulted(
+                d, "delay-update-secs", 0, integer("delay-update-secs", range: 0...maxInt32)),
             localDeltaThreads: try defaulted(
                 d, "local-delta-threads", 1, integer("local-delta-threads", range: 1...1024)),
             storefrontInfoEndpoint: try optional(d, "storefront-info-endpoint", string("storefront-info-endpoint")),
@@ -370,9 +376,10 @@ struct ConfigReader {
     func hooks(_ value: Any) throws(ConfigError) -> HooksConfig {
         let d = try object(value, allowed: ["publish", "checks"])
         let publish = try optional(d, "publish", strings("publish")) ?? []
-        let checksValue = try optional(d, "checks") { (v: Any) throws(ConfigError) -> [String: Any] in
-            try self.child("checks").object(v, allowed: nil)
-        } ?? [:]
+        let checksValue =
+            try optional(d, "checks") { (v: Any) throws(ConfigError) -> [String: Any] in
+                try self.child("checks").object(v, allowed: nil)
+            } ?? [:]
         var checks: [String: CheckHook] = [:]
         for (name, checkValue) in checksValue {
             let reader = child("checks").child(name)

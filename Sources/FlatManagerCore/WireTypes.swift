@@ -158,8 +158,9 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     public var currentState: String?
     public var expectedState: String?
 
-    public init(status: Int, errorType: String, message: String, currentState: String? = nil, expectedState: String? = nil)
-    {
+    public init(
+        status: Int, errorType: String, message: String, currentState: String? = nil, expectedState: String? = nil
+    ) {
         self.status = status
         self.errorType = errorType
         self.message = message

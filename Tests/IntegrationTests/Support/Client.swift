@@ -1,0 +1,43 @@
+import Foundation
+
+/// Runs our `flat-manager-client` executable the way a CI script would.
+struct Client: Sendable {
+    let executable: URL
+    let token: String?
+
+    init(token: String?) throws {
+        executable = try Binaries.url(of: Binaries.client)
+        self.token = token
+    }
+
+    /// `flat-manager-client [--token T] ARGS...`; the result whatever the exit status.
+    func run(_ arguments: [String], timeout: Duration = .seconds(300)) async throws -> ProcessResult {
+        var environment = TestSupport.environment
+        environment["REPO_TOKEN"] = nil  // only the token given here counts
+        let tokenArguments = token.map { ["--token", $0] } ?? []
+        return try await ProcessRunner.run(
+            executable, tokenArguments + arguments, environment: environment, timeout: timeout)
+    }
+
+    /// Like `run`, but throws with both outputs unless the client exits 0.
+    @discardableResult
+    func check(_ arguments: [String], timeout: Duration = .seconds(300)) async throws -> ProcessResult {
+        let result = try await run(arguments, timeout: timeout)
+        guard result.succeeded else {
+            throw TestSupportError.commandFailed(
+                command: "flat-manager-client " + arguments.joined(separator: " "), status: result.status,
+                stdout: result.stdout, stderr: result.stderr)
+        }
+        return result
+    }
+
+    /// `create BASEURL REPO`: the build URL the client prints.
+    func createBuild(managerURL: String, repo: String = "stable") async throws -> String {
+        let result = try await check(["create", managerURL, repo])
+        let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)
+        guard let buildURL = lines.last(where: { $0.hasPrefix("http") }) else {
+            throw TestSupportError.unexpected("create printed no build URL: \(result.stdout)")
+        }
+        return buildURL
+    }
+}

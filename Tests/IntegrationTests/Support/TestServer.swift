@@ -1,0 +1,213 @@
+import FlatManagerCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `flat-manager` process on a free port, in its own temporary directory with its own config, repos and
+/// database, started the way an operator would start it (working directory = the directory with config.json).
+actor TestServer {
+    /// Upstream's example secret: base64 of "secret" (so `gentoken --secret secret` matches it).
+    static let base64Secret = "c2VjcmV0"
+    static let secretText = "secret"
+    static let collectionID = "org.test.Stable"
+
+    let database: DatabaseKind
+    let directory: TempDirectory
+    let port: Int
+    let baseURL: URL
+    /// A token allowed to do everything on every repo, prefix and branch (made with our `gentoken`).
+    let adminToken: String
+    /// The `stable` repository (an ostree archive-z2 repo created before start).
+    let repoPath: URL
+    let buildRepoBase: URL
+    let configPath: URL
+
+    private let environment: [String: String]
+    private let serverBinary: URL
+    private var process: ProcessHandle?
+    private var generation = 0
+
+    /// Prepares the directory, config and database, starts the server and waits for `GET /status` → 200.
+    ///
+    /// `extraPath` directories are put in front of `PATH` (e.g. to wrap `flatpak`); `environment` adds variables;
+    /// `binaryDirectory` replaces the built `flat-manager` and `gentoken` (the harness tests use stand-ins).
+    init(
+        database: DatabaseKind, extraPath: [URL] = [], environment: [String: String] = [:],
+        binaryDirectory: URL? = nil
+    ) async throws {
+        let binaries = try binaryDirectory ?? Binaries.directory()
+        try TestSupport.requireOSTree()
+        self.database = database
+        directory = try TempDirectory(prefix: "flat-manager-server")
+        port = try FreePort.pick()
+        baseURL = try Self.url("http://127.0.0.1:\(port)")
+        repoPath = directory.appending("repo")
+        buildRepoBase = directory.appending("build-repo")
+        configPath = directory.appending("config.json")
+        self.environment = Self.serverEnvironment(extraPath: extraPath, additions: environment)
+        serverBinary = try Binaries.url(of: Binaries.server, in: binaries)
+        adminToken = try await Self.makeAdminToken(gentoken: try Binaries.url(of: Binaries.gentoken, in: binaries))
+        try await Self.initRepository(at: repoPath, collectionID: Self.collectionID)
+        var databaseURL: String?
+        if database == .postgres {
+            databaseURL = try await PostgresDatabase.create(serverURL: try TestSupport.requirePostgres())
+        }
+        try Self.writeConfig(
+            to: configPath, port: port, repoPath: repoPath, buildRepoBase: buildRepoBase, databaseURL: databaseURL)
+        try await start()
+    }
+
+    /// A URL below the server, e.g. `url("/api/v1/build")`.
+    nonisolated func url(_ path: String) -> URL {
+        URL(string: baseURL.absoluteString + path) ?? baseURL
+    }
+
+    /// The API base the client takes as MANAGER_URL.
+    nonisolated var managerURL: String { baseURL.absoluteString }
+
+    /// Starts the process (again) with the same directory, config and database.
+    func start() async throws {
+        guard process == nil else { return }
+        generation += 1
+        let handle = try ProcessRunner.launch(
+            serverBinary, [], environment: environment, currentDirectory: directory.url,
+            stdout: logURL("stdout"), stderr: logURL("stderr"))
+        process = handle
+        try await waitUntilReady(handle)
+    }
+
+    /// SIGTERM, then waits for a graceful exit (SIGKILL after 60 s). Returns the exit status.
+    @discardableResult
+    func stop() async -> Int32? {
+        await end(with: SIGTERM, grace: .seconds(60))
+    }
+
+    /// SIGKILL, like a crash or an OOM kill; running jobs are interrupted.
+    func kill() async {
+        _ = await end(with: SIGKILL, grace: .seconds(10))
+    }
+
+    /// `stop()` (or nothing if not running), then `start()`.
+    func restart() async throws {
+        await stop()
+        try await start()
+    }
+
+    /// Everything the server printed so far (all runs), for failure messages.
+    func output() -> String {
+        (1...max(generation, 1)).map { run in
+            let out = ProcessRunner.readText(directory.appending("server-\(run).stdout"))
+            let err = ProcessRunner.readText(directory.appending("server-\(run).stderr"))
+            return "--- flat-manager run \(run) stdout ---\n\(out)\n--- flat-manager run \(run) stderr ---\n\(err)"
+        }.joined(separator: "\n")
+    }
+
+    /// True while `GET /status` answers 200.
+    func isAnswering() async -> Bool {
+        (try? await HTTP.request("GET", url("/status")).status) == 200
+    }
+
+    private func end(with signal: Int32, grace: Duration) async -> Int32? {
+        guard let process else { return nil }
+        process.signal(signal)
+        if await !process.waitForExit(timeout: grace) {
+            process.signal(SIGKILL)
+            _ = await process.waitForExit(timeout: .seconds(10))
+        }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    private func logURL(_ stream: String) -> URL { directory.appending("server-\(generation).\(stream)") }
+
+    private func waitUntilReady(_ handle: ProcessHandle) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            guard handle.isRunning else {
+                process = nil
+                throw TestSupportError.serverFailed("exited with \(handle.terminationStatus) at start\n\(output())")
+            }
+            if await isAnswering() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSupportError.serverFailed("GET /status did not answer 200 within 60 s\n\(output())")
+    }
+
+    deinit {
+        // A test that failed before stop() must not leave a server running.
+        process?.signal(SIGKILL)
+    }
+}
+
+extension TestServer {
+    /// The test's environment, minus what would redirect the server, with `extraPath` in front of PATH.
+    static func serverEnvironment(extraPath: [URL], additions: [String: String]) -> [String: String] {
+        var environment = TestSupport.environment
+        environment["REPO_CONFIG"] = nil
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        environment["PATH"] = (extraPath.map(\.path) + [path]).joined(separator: ":")
+        environment.merge(additions) { _, new in new }
+        return environment
+    }
+
+    /// Upstream's config format with absolute paths; `database-url` only for PostgreSQL.
+    static func writeConfig(
+        to url: URL, port: Int, repoPath: URL, buildRepoBase: URL, databaseURL: String?
+    ) throws {
+        var config: [String: Any] = [
+            "repos": [
+                "stable": ["path": repoPath.path, "collection-id": collectionID, "subsets": [String: Any]()]
+            ],
+            "host": "127.0.0.1",
+            "port": port,
+            "base-url": "",
+            "delay-update-secs": 0,
+            "build-repo-base": buildRepoBase.path,
+            "secret": base64Secret,
+        ]
+        if let databaseURL { config["database-url"] = databaseURL }
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: url)
+    }
+
+    /// `ostree init --mode=archive-z2 --repo=PATH --collection-id=ID`.
+    static func initRepository(at path: URL, collectionID: String) async throws {
+        guard let ostree = TestSupport.executable(named: "ostree") else {
+            throw TestSupportError.missingPrerequisite("ostree")
+        }
+        try await ProcessRunner.check(
+            ostree, ["init", "--mode=archive-z2", "--repo=\(path.path)", "--collection-id=\(collectionID)"])
+    }
+
+    /// An admin token from our `gentoken`, allowed every scope, repo, prefix and branch.
+    static func makeAdminToken(gentoken: URL) async throws -> String {
+        let scopes = [
+            "build", "upload", "download", "publish", "jobs", "generate", "republish", "reviewcheck",
+            "tokenmanagement",
+        ]
+        let arguments =
+            ["--secret", secretText, "--name", "admin", "--scope"] + scopes
+            + ["--prefix", "", "--repo", "", "--branch", "", "--sub", "build"]
+        let result = try await ProcessRunner.check(gentoken, arguments)
+        let token = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.split(separator: ".").count == 3 else {
+            throw TestSupportError.unexpected("gentoken printed no JWT: \(result.stdout)")
+        }
+        return token
+    }
+
+    /// Signs a token directly with Core's signer, for claims gentoken cannot make (e.g. already expired).
+    static func signToken(_ claims: Claims, base64Secret: String = base64Secret) throws -> String {
+        guard let signer = TokenSigner(base64Secret: base64Secret) else {
+            throw TestSupportError.unexpected("bad test secret")
+        }
+        return signer.sign(claims)
+    }
+
+    private static func url(_ text: String) throws -> URL {
+        guard let url = URL(string: text) else { throw TestSupportError.unexpected("bad URL \(text)") }
+        return url
+    }
+}

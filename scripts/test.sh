@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it (.ci/run): lint, build with tests, run every test against real tools.
+#
+# Usage: bash scripts/test.sh
+#
+# 1. installs missing system packages, PostgreSQL included (scripts/install-deps.sh --test),
+# 2. `swift format lint --strict` over Sources, Tests and Package.swift (settings in .swift-format),
+# 3. `swift build --build-tests` (one debug configuration; our targets treat warnings as errors),
+# 4. `swift test` inside scripts/with-postgres.sh, which starts a throw-away PostgreSQL and exports
+#    FLAT_MANAGER_TEST_POSTGRES_URL. FLAT_MANAGER_REQUIRE_ALL_TESTS=1 turns every "tool missing" skip into a
+#    failure, so a green run means every test really ran.
+# Exits non-zero on the first failing step, and when `swift test` ends without its summary line (a crash).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+exec </dev/null
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+if [ ! -f scripts/with-postgres.sh ]; then
+    echo "test.sh: scripts/with-postgres.sh is missing (it starts the test PostgreSQL server)" >&2
+    exit 1
+fi
+
+step "Installing missing system packages"
+bash scripts/install-deps.sh --test
+
+step "Linting (swift format lint --strict)"
+swift format lint --strict --parallel --recursive Sources Tests Package.swift
+
+step "Building with tests"
+swift build --build-tests -j 2
+
+step "Running the tests"
+export FLAT_MANAGER_REQUIRE_ALL_TESTS=1
+log=$(mktemp "${TMPDIR:-/tmp}/flat-manager-test.XXXXXX")
+trap 'rm -f "$log"' EXIT
+status=0
+bash scripts/with-postgres.sh swift test --skip-build 2>&1 | tee "$log" || status=$?
+
+# Swift Testing ends with "Test run with N tests ... passed/failed ..."; a crashed test process prints neither.
+if ! grep -Eq 'Test run with [0-9]+ tests?.*(passed|failed)' "$log"; then
+    echo "test.sh: swift test ended without its summary line (exit status $status): the test process crashed?" >&2
+    exit "$((status == 0 ? 1 : status))"
+fi
+if [ "$status" -ne 0 ]; then
+    echo "test.sh: swift test failed (exit status $status)" >&2
+    exit "$status"
+fi
+echo "test.sh: all checks passed" >&2
