@@ -33,6 +33,7 @@ enum DatabaseLocation: Sendable, Equatable {
         return .postgres(location)
     }
 
+    /// Percent-decodes one URL component.
     static func decode(_ text: Substring, _ url: String) throws(StoreError) -> String {
         guard let value = String(text).removingPercentEncoding else { throw .invalidURL(url) }
         return value

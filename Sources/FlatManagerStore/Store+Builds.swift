@@ -2,6 +2,7 @@ import FlatManagerCore
 import SQLKit
 
 extension Store {
+    /// The `builds` columns every query reads, in schema order.
     static let buildColumns = """
         id, created_at, repo_state, repo_state_reason, published_state, published_state_reason, commit_job_id, \
         publish_job_id, repo, extra_ids, app_id, public_download, build_log_url, token_name, token_type, token_branches

@@ -42,6 +42,7 @@ extension Store {
         }
     }
 
+    /// Reads a timestamp column in this engine's representation.
     func time(_ row: any SQLRow, _ column: String) throws -> Timestamp? {
         if kind == .postgres {
             return try row.decode(column: column, as: Date?.self).map(Timestamp.init(date:))
@@ -49,6 +50,7 @@ extension Store {
         return try row.decode(column: column, as: Int64?.self).map(Timestamp.init(microsecondsSinceEpoch:))
     }
 
+    /// Reads a string-array column in this engine's representation.
     func strings(_ row: any SQLRow, _ column: String) throws -> [String]? {
         if kind == .postgres { return try row.decode(column: column, as: [String]?.self) }
         guard let text = try row.decode(column: column, as: String?.self) else { return nil }

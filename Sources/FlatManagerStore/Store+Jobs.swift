@@ -2,6 +2,7 @@ import FlatManagerCore
 import SQLKit
 
 extension Store {
+    /// The `jobs` columns every query reads.
     static let jobColumns = "id, kind, status, contents, results, log, start_after, repo"
 
     /// Queues a job (status New). `repo` selects the queue (nil: the global one).
@@ -48,6 +49,7 @@ extension Store {
         }
     }
 
+    /// Inserts a New job inside the caller's transaction.
     func insertJob(kind: JobKind, contents: JobContents, repo: String?, startAfter: Timestamp?, in db: any SQLDatabase)
         async throws -> Job
     {
@@ -62,6 +64,7 @@ extension Store {
         return try decodeJob(unwrapRow(row))
     }
 
+    /// Reads one job inside a transaction, locking its row on PostgreSQL when `lock` is set.
     func job(id: Int32, in db: any SQLDatabase, lock: Bool) async throws -> Job? {
         let row = try await db.raw(
             "SELECT \(unsafeRaw: Self.jobColumns) FROM jobs WHERE id = \(bind: id)\(unsafeRaw: lock ? forUpdate : "")"
@@ -79,6 +82,7 @@ extension Store {
         ).run()
     }
 
+    /// A `jobs` row as a `Job`.
     func decodeJob(_ row: any SQLRow) throws -> Job {
         Job(
             id: try row.int32("id"),

@@ -1,4 +1,5 @@
 import FlatManagerCore
+import Logging
 import SQLKit
 
 /// Token usage tracking and revocation (api.md §9.6).
@@ -14,10 +15,17 @@ extension Store {
                 """
                 INSERT INTO tokens (token_id, expires, last_used) VALUES (\(bind: jti), \(bind: bind(expires)), \(bind: now))
                 ON CONFLICT (token_id) DO UPDATE SET last_used = excluded.last_used WHERE tokens.revoked_at IS NULL
-                RETURNING token_id
+                RETURNING expires
                 """
             ).first()
-            return row != nil
+            guard let row else { return false }
+            let stored = try time(row, "expires")
+            if stored?.secondsSinceEpoch != expires.secondsSinceEpoch {
+                // Upstream only logs this too: the id is what counts, and subset tokens share it.
+                let storedText = stored?.naiveString ?? "none"
+                logger.info("Token \(jti) used with exp \(expires.naiveString), stored \(storedText)")
+            }
+            return true
         }
     }
 

@@ -34,8 +34,10 @@ public final class Store: Sendable {
     enum Backend: Sendable {
         /// A PostgresNIO client pool; `runner` keeps the pool alive until `close()`.
         case postgres(PostgresClient, runner: Task<Void, Never>)
-        /// One SQLite connection; transactions take turns through the gate.
-        case sqlite(SQLiteConnection, gate: ConnectionGate)
+        /// One SQLite connection; transactions take turns through the gate. The connection has a thread of its own
+        /// because a statement waiting for another connection's lock (busy timeout) blocks its thread, and on the
+        /// shared pool a few such waits would starve the very connection holding the lock.
+        case sqlite(SQLiteConnection, gate: ConnectionGate, thread: NIOThreadPool)
     }
 
     let backend: Backend
@@ -67,8 +69,18 @@ public final class Store: Sendable {
     }
 
     private static func openSQLite(path: String, logger: Logger) async throws -> Store {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let store = Store(backend: .sqlite(connection, gate: ConnectionGate()), logger: logger)
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(
+                storage: .file(path: path), threadPool: thread, logger: logger,
+                on: MultiThreadedEventLoopGroup.singleton.any())
+        } catch {
+            try? await thread.shutdownGracefully()
+            throw error
+        }
+        let store = Store(backend: .sqlite(connection, gate: ConnectionGate(), thread: thread), logger: logger)
         do {
             // WAL lets readers of other processes (e.g. a backup) proceed; foreign keys are off by default in SQLite.
             try await store.withDatabase { db in
@@ -78,7 +90,7 @@ public final class Store: Sendable {
                 try await db.raw("PRAGMA synchronous = NORMAL").run()
             }
         } catch {
-            try? await connection.close()
+            try? await store.close()
             throw error
         }
         return store
@@ -118,11 +130,12 @@ public final class Store: Sendable {
         case .postgres(_, let runner):
             runner.cancel()
             await runner.value
-        case .sqlite(let connection, let gate):
+        case .sqlite(let connection, let gate, let thread):
             // Wait for the transaction in flight, if any, so it is not cut off.
             await gate.acquire()
             do {
                 try await connection.close()
+                try await thread.shutdownGracefully()
             } catch {
                 await gate.release()
                 throw StoreError.database(String(reflecting: error))
@@ -146,7 +159,7 @@ public final class Store: Sendable {
             switch backend {
             case .postgres(let client, _):
                 return try await client.withConnection { connection in try await body(connection.sql()) }
-            case .sqlite(let connection, let gate):
+            case .sqlite(let connection, let gate, _):
                 await gate.acquire()
                 do {
                     let result = try await body(connection.sql())

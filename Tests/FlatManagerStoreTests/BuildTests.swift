@@ -1,4 +1,5 @@
 import FlatManagerCore
+import SQLKit
 import Testing
 
 @testable import FlatManagerStore
@@ -76,6 +77,23 @@ struct BuildTests {
             let read = try await store.build(id: build.id)
             #expect(read?.repoState == .failed)
             #expect(read?.repoStateReason == "No refs in build")
+        }
+    }
+
+    @Test("An unknown stored state reads as Failed with reason Unknown state", arguments: TestDatabase.kinds)
+    func unknownStateReadsAsFailed(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let build = try await store.makeBuild()
+            let unknown: Int16 = 42
+            try await store.withDatabase { db in
+                try await db.raw("UPDATE builds SET repo_state = \(bind: unknown) WHERE id = \(bind: build.id)").run()
+            }
+
+            let read = try await store.build(id: build.id)
+
+            #expect(read?.repoState == .failed)
+            #expect(read?.repoStateReason == "Unknown state")
+            #expect(read?.publishedState == .unpublished)
         }
     }
 

@@ -149,6 +149,53 @@ struct JobQueueTests {
         }
     }
 
+    @Test("Claimers in separate processes never run two jobs of one repo queue", arguments: TestDatabase.kinds)
+    func repoQueueAcrossProcesses(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStores(kind, count: 2) { stores in
+            for build in Int32(1)...3 {
+                _ = try await stores[0].createJob(
+                    kind: .publish, contents: .publish(build: build), repo: "stable", startAfter: nil)
+            }
+
+            let claims = try await withThrowingTaskGroup(of: Job?.self) { group in
+                for index in 0..<8 {
+                    let store = stores[index % 2]
+                    group.addTask {
+                        try await store.claimNextJob(
+                            queue: .repo("stable"), owner: "p\(index % 2)", leaseSeconds: 60, allowConcurrent: false)
+                    }
+                }
+                return try await group.reduce(into: [Job]()) { if let job = $1 { $0.append(job) } }
+            }
+
+            #expect(claims.count == 1)
+        }
+    }
+
+    @Test("Claimers in separate processes never get the same global job", arguments: TestDatabase.kinds)
+    func globalQueueAcrossProcesses(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStores(kind, count: 2) { stores in
+            for build in Int32(1)...10 {
+                _ = try await stores[1].createJob(
+                    kind: .check, contents: .check(build: build, name: "a"), repo: nil, startAfter: nil)
+            }
+
+            let ids = try await withThrowingTaskGroup(of: Int32?.self) { group in
+                for index in 0..<20 {
+                    let store = stores[index % 2]
+                    group.addTask {
+                        try await store.claimNextJob(
+                            queue: .global, owner: "p\(index % 2)", leaseSeconds: 60, allowConcurrent: true)?.id
+                    }
+                }
+                return try await group.reduce(into: [Int32]()) { if let id = $1 { $0.append(id) } }
+            }
+
+            #expect(ids.count == 10)
+            #expect(Set(ids).count == 10)
+        }
+    }
+
     @Test("Update-repo jobs are coalesced and chained", arguments: TestDatabase.kinds)
     func updateRepoCoalescing(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in

@@ -25,31 +25,41 @@ enum TestDatabase {
     static func withStore<T>(
         _ kind: DatabaseKind, migrated: Bool = true, _ body: (Store) async throws -> T
     ) async throws -> T {
-        let (store, cleanup) = try await open(kind)
+        try await withStores(kind, count: 1, migrated: migrated) { stores in try await body(stores[0]) }
+    }
+
+    /// Runs `body` with `count` stores (separate connections, as separate server processes would have) on one
+    /// brand-new database, closing them after.
+    static func withStores<T>(
+        _ kind: DatabaseKind, count: Int, migrated: Bool = true, _ body: ([Store]) async throws -> T
+    ) async throws -> T {
+        let (url, directory, cleanup) = try await makeDatabase(kind)
+        var stores: [Store] = []
         do {
-            if migrated { try await store.migrate() }
-            let result = try await body(store)
-            try await store.close()
+            for _ in 0..<count {
+                stores.append(try await Store.open(databaseURL: url, workingDirectory: directory, logger: logger))
+            }
+            if migrated { try await stores[0].migrate() }
+            let result = try await body(stores)
+            for store in stores { try await store.close() }
             cleanup()
             return result
         } catch {
-            try? await store.close()
+            for store in stores { try? await store.close() }
             cleanup()
             throw error
         }
     }
 
-    private static func open(_ kind: DatabaseKind) async throws -> (Store, () -> Void) {
+    /// The URL (nil: SQLite) and working directory of a new database, and how to remove it.
+    private static func makeDatabase(_ kind: DatabaseKind) async throws -> (String?, String, () -> Void) {
         switch kind {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-store-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let store = try await Store.open(databaseURL: nil, workingDirectory: directory.path, logger: logger)
-            return (store, { try? FileManager.default.removeItem(at: directory) })
+            return (nil, directory.path, { try? FileManager.default.removeItem(at: directory) })
         case .postgres:
-            let url = try await createPostgresDatabase()
-            let store = try await Store.open(databaseURL: url, workingDirectory: "/", logger: logger)
-            return (store, {})
+            return (try await createPostgresDatabase(), "/", {})
         }
     }
 
