@@ -49,9 +49,10 @@ func seconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
-func report(_ label: String, _ start: Double) {
+func report(_ label: String, _ start: Double, total: Int) {
     let elapsed = seconds() - start
-    print("\(label): \(String(format: "%.0f", Double(body.readableBytes) / 1_048_576 / elapsed)) MB/s")
+    let rate = Int(Double(total) / 1_048_576 / elapsed)
+    print("\(label): \(rate) MB/s")
 }
 
 var start = seconds()
@@ -62,7 +63,7 @@ for chunk in chunks {
 }
 try parser.finish()
 precondition(bytes == megabytes * 1024 * 1024 * partCount)
-report("parse (64 KiB chunks)", start)
+report("parse (64 KiB chunks)", start, total: body.readableBytes)
 
 struct Chunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
@@ -79,7 +80,7 @@ let sizes = try await UploadReceiver.receive(body: Chunks(chunks: chunks), bound
     name throws(UploadError) in UploadDestination(finalPath: "\(directory)/out/\(name)")
 }
 precondition(sizes.count == partCount)
-report("parse + write to disk", start)
+report("parse + write to disk", start, total: body.readableBytes)
 SWIFT
 cd "$work"
 swift build -c release -j 2 >/dev/null
