@@ -12,7 +12,10 @@ struct AccessLogMiddleware: RouterMiddleware {
         async throws -> Response
     {
         let start = ContinuousClock.now
-        let response = try await next(request, context)
+        var response = try await next(request, context)
+        // libostree's curl fetcher sends `Upgrade: h2c` on plain http. We do not upgrade, but NIO's HTTP/1 decoder
+        // stops parsing a connection after an upgrade request, so the next request on it would hang: close it.
+        if request.headers[.upgrade] != nil { response.headers[.connection] = "close" }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let query = request.uri.query.map { "?\($0)" } ?? ""
