@@ -54,7 +54,8 @@ public enum APIError: Error, Sendable {
         headers[.contentType] = "application/json"
         let data = (try? JSONEncoder().encode(body)) ?? Data()
         return Response(
-            status: HTTPResponse.Status(code: body.status), headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
+            status: HTTPResponse.Status(code: body.status), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 }
 

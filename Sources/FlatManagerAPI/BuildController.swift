@@ -207,7 +207,8 @@ struct BuildController {
             ) { (fileName: String) throws(UploadError) -> UploadDestination in
                 switch UploadFileName(fileName) {
                 case .object(let name):
-                    return UploadDestination(finalPath: "\(upload)/\(name.relativePath)", verifier: ObjectVerifier(name))
+                    return UploadDestination(
+                        finalPath: "\(upload)/\(name.relativePath)", verifier: ObjectVerifier(name))
                 case .deltaPart(let part):
                     return UploadDestination(finalPath: "\(upload)/\(part.relativePath)", verifier: nil)
                 case nil:
@@ -278,7 +279,8 @@ struct BuildController {
     static func publishRefusal(_ build: Build) -> APIError {
         switch build.publishedState {
         case .publishing:
-            return .wrongPublishedState("Build is currently being published", expected: .unpublished, current: .publishing)
+            return .wrongPublishedState(
+                "Build is currently being published", expected: .unpublished, current: .publishing)
         case .published:
             return .wrongPublishedState("Build has already been published", expected: .unpublished, current: .published)
         case .failed:

@@ -123,7 +123,9 @@ extension Request {
             }
         }
         func first(_ name: String) -> String? {
-            HTTPField.Name(name).flatMap { headers[$0] }?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+            HTTPField.Name(name).flatMap { headers[$0] }?.split(separator: ",").first.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
         }
         scheme = scheme ?? first("X-Forwarded-Proto") ?? uri.scheme?.rawValue ?? "http"
         host = host ?? first("X-Forwarded-Host") ?? head.authority ?? uri.host.map { String($0) } ?? fallbackHost

@@ -17,7 +17,9 @@ struct CheckJob: JobHandler {
         }
         let repo = try context.environment.repoConfig(build.repo)
         guard let hook = repo.hooks.checks[name] else { throw JobError("The '\(name)' check hook is not defined") }
-        guard !hook.command.isEmpty else { throw JobError("The '\(name)' check hook is defined, but it has no command") }
+        guard !hook.command.isEmpty else {
+            throw JobError("The '\(name)' check hook is defined, but it has no command")
+        }
         await context.log("Running check command")
         let status = try await runHook(hook, in: context)
         let jobID = context.job.id

@@ -29,7 +29,9 @@ struct CommitJob: JobHandler {
             let checks = repo.hooks.checks.keys.sorted()
             outcome = checks.isEmpty ? .ready : .validating(checks: checks)
         } catch {
-            _ = try await context.db { try await store.finishCommit(buildID: buildID, outcome: .failed(error.description)) }
+            _ = try await context.db {
+                try await store.finishCommit(buildID: buildID, outcome: .failed(error.description))
+            }
             throw error
         }
         guard try await context.db({ try await store.finishCommit(buildID: buildID, outcome: outcome) }) else {

@@ -15,8 +15,9 @@ public final class JobDispatcher: Service, Sendable {
     let pollInterval: Duration
     let wakeups: Mutex<[Store.QueueSelector: Int]>
 
-    public init(environment: JobEnvironment, owner: String, leaseSeconds: Int = 60, pollInterval: Duration = .seconds(10))
-    {
+    public init(
+        environment: JobEnvironment, owner: String, leaseSeconds: Int = 60, pollInterval: Duration = .seconds(10)
+    ) {
         self.environment = environment
         self.owner = owner
         self.leaseSeconds = leaseSeconds

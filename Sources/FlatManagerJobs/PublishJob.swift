@@ -45,7 +45,8 @@ struct PublishJob: JobHandler {
         await context.log("Importing build to repo \(repo.name)")
         let extraIDs = repo.collectionID.map { cid in build.extraIDs.map { "\(cid).\($0)" } } ?? []
         try await context.run(
-            .flatpakPublish(build: buildDir, repo: repo.path, gpg: env.signing(for: repo), extraCollectionIDs: extraIDs))
+            .flatpakPublish(build: buildDir, repo: repo.path, gpg: env.signing(for: repo), extraCollectionIDs: extraIDs)
+        )
         try FileManager.default.makeDirectory(repo.path + "/appstream")
         try FileManager.default.makeDirectory(repo.path + "/media")
         var published: [(String, String)] = []
@@ -87,5 +88,6 @@ struct PublishJob: JobHandler {
 /// The log line upstream writes after queuing an update-repo job (server.md §3.5 step 5).
 func updateQueuedLine(isNew: Bool, jobID: Int32, delay: Int) -> String {
     guard isNew else { return "Piggy-backed on existing update job \(jobID)" }
-    return delay > 0 ? "Queued repository update job \(jobID) in \(delay) secs" : "Queued repository update job \(jobID)"
+    return delay > 0
+        ? "Queued repository update job \(jobID) in \(delay) secs" : "Queued repository update job \(jobID)"
 }

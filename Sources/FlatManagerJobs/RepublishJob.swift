@@ -30,7 +30,9 @@ struct RepublishJob: JobHandler {
         if !repo.hooks.publish.isEmpty {
             await context.log("Running publish hook")
             try await context.run(
-                .hook(argv: repo.hooks.publish, workingDirectory: tmp, environment: ["FLAT_MANAGER_IS_REPUBLISH": "true"]))
+                .hook(
+                    argv: repo.hooks.publish, workingDirectory: tmp, environment: ["FLAT_MANAGER_IS_REPUBLISH": "true"])
+            )
         }
         await context.log("Republishing refs to repo \(repo.name)")
         try await context.run(

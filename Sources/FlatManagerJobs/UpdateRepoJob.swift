@@ -40,8 +40,10 @@ struct UpdateRepoJob: JobHandler {
 
     func planDeltas(repo: RepoConfig) throws(JobError) -> (wanted: Set<Delta>, existing: Set<Delta>) {
         do {
-            return (try DeltaPlanning.wantedDeltas(repo: repo.path, config: repo),
-                try DeltaPlanning.existingDeltas(repo: repo.path))
+            return (
+                try DeltaPlanning.wantedDeltas(repo: repo.path, config: repo),
+                try DeltaPlanning.existingDeltas(repo: repo.path)
+            )
         } catch {
             throw JobError("Cannot compute deltas of \(repo.path): \(error)")
         }

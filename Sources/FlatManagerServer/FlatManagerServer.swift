@@ -84,7 +84,9 @@ enum Startup {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: StoreService(store: store)), .init(service: dispatcher), .init(service: app)],
+                services: [
+                    .init(service: StoreService(store: store)), .init(service: dispatcher), .init(service: app),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

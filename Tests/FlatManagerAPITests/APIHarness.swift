@@ -22,9 +22,11 @@ struct APIHarness {
     static let secret = "c2VjcmV0"  // base64 of "secret", upstream's example
 
     static func make(extraConfig: String = "") async throws -> APIHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-api-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-api-\(UUID().uuidString)")
+            .path
         for repo in ["repo", "beta-repo"] {
-            try FileManager.default.createDirectory(atPath: "\(directory)/\(repo)/objects", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: "\(directory)/\(repo)/objects", withIntermediateDirectories: true)
             try "[core]\nrepo_version=1\nmode=archive-z2\n".write(
                 toFile: "\(directory)/\(repo)/config", atomically: true, encoding: .utf8)
         }
@@ -75,7 +77,9 @@ struct APIHarness {
 
 extension HTTPFields {
     static func bearer(_ token: String, json: Bool = true) -> HTTPFields {
-        var fields: HTTPFields = [.authorization: "Bearer \(token)", HTTPField.Name("X-Forwarded-Host")!: "flat.example:8080"]
+        var fields: HTTPFields = [
+            .authorization: "Bearer \(token)", HTTPField.Name("X-Forwarded-Host")!: "flat.example:8080",
+        ]
         if json { fields[.contentType] = "application/json" }
         return fields
     }

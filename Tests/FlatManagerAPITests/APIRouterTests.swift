@@ -1,12 +1,12 @@
+import CompressNIO
 import FlatManagerAPI
 import FlatManagerCore
+import FlatManagerStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import CompressNIO
-import FlatManagerStore
 import Testing
 
 @Suite("The API router")
@@ -112,7 +112,8 @@ struct APIRouterTests {
                 let response = try await client.execute(
                     uri: "/api/v1/build/\(build.id)/build_ref", method: .post, headers: .bearer(token),
                     body: ByteBuffer(string: #"{"ref":"\#(ref)","commit":"\#(commit)"}"#))
-                let id = (try? response.decode(BuildRef.self)).map { "id\($0.id)" } ?? response.errorBody?.message ?? "?"
+                let id =
+                    (try? response.decode(BuildRef.self)).map { "id\($0.id)" } ?? response.errorBody?.message ?? "?"
                 results.append("\(response.status.code) \(id)")
             }
             return results
@@ -171,7 +172,8 @@ struct APIRouterTests {
                 let response = try await client.execute(
                     uri: "/api/v1/build/\(build.id)/commit", method: .post, headers: .bearer(token),
                     body: ByteBuffer(string: #"{"endoflife":null,"endoflife_rebase":null}"#))
-                results.append("\(response.status.code) \(response.errorBody?.currentState ?? response.headers[.location] ?? "-")")
+                results.append(
+                    "\(response.status.code) \(response.errorBody?.currentState ?? response.headers[.location] ?? "-")")
             }
             let job = try await client.execute(
                 uri: "/api/v1/build/\(build.id)/commit", method: .get, headers: .bearer(token),
@@ -201,7 +203,8 @@ struct APIRouterTests {
                 #"{"sub":"build","scope":["upload"],"duration":60,"name":"r","repos":["beta"]}"#,
             ] {
                 let response = try await client.execute(
-                    uri: "/api/v1/token_subset", method: .post, headers: .bearer(parent), body: ByteBuffer(string: body))
+                    uri: "/api/v1/token_subset", method: .post, headers: .bearer(parent), body: ByteBuffer(string: body)
+                )
                 results.append(Int(response.status.code))
             }
             return results

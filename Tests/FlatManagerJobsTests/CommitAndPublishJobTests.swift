@@ -11,10 +11,17 @@ struct CommitAndPublishJobTests {
     func commitSucceeds() async throws {
         let harness = try await JobHarness.make()
         defer { Task { await harness.close() } }
-        let build = try await harness.makeBuild(refs: ["app/org.test.Hello/x86_64/stable", "runtime/org.test.Hello.Locale/x86_64/stable"])
-        guard case .done(let job) = try await harness.store.beginCommit(
-            buildID: build.id, contents: .commit(build: build.id, endOfLife: "gone", endOfLifeRebase: "org.test.New", tokenType: 2))
-        else { Issue.record("commit refused"); return }
+        let build = try await harness.makeBuild(refs: [
+            "app/org.test.Hello/x86_64/stable", "runtime/org.test.Hello.Locale/x86_64/stable",
+        ])
+        guard
+            case .done(let job) = try await harness.store.beginCommit(
+                buildID: build.id,
+                contents: .commit(build: build.id, endOfLife: "gone", endOfLifeRebase: "org.test.New", tokenType: 2))
+        else {
+            Issue.record("commit refused")
+            return
+        }
 
         try await harness.drain(.global)
 
@@ -39,9 +46,14 @@ struct CommitAndPublishJobTests {
         let harness = try await JobHarness.make(runner: FakeRunner(failing: "--untrusted"))
         defer { Task { await harness.close() } }
         let build = try await harness.makeBuild(refs: ["app/org.test.Hello/x86_64/stable"])
-        guard case .done(let job) = try await harness.store.beginCommit(
-            buildID: build.id, contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
-        else { Issue.record("commit refused"); return }
+        guard
+            case .done(let job) = try await harness.store.beginCommit(
+                buildID: build.id,
+                contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+        else {
+            Issue.record("commit refused")
+            return
+        }
 
         try await harness.drain(.global)
 
@@ -72,12 +84,16 @@ struct CommitAndPublishJobTests {
     @Test("configured checks put the build in validating with one pending check each")
     func commitWithChecks() async throws {
         let harness = try await JobHarness.make(
-            repoExtra: #", "hooks": {"checks": {"lint": {"command": ["true"]}, "size": {"command": ["true"], "reviewable": true}}}"#)
+            repoExtra:
+                #", "hooks": {"checks": {"lint": {"command": ["true"]}, "size": {"command": ["true"], "reviewable": true}}}"#
+        )
         defer { Task { await harness.close() } }
         let build = try await harness.makeBuild(refs: ["app/org.test.Hello/x86_64/stable"])
         _ = try await harness.store.beginCommit(
             buildID: build.id, contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
-        let commitJob = try #require(try await harness.store.claimNextJob(queue: .global, owner: "test:1:1", leaseSeconds: 60, allowConcurrent: true))
+        let commitJob = try #require(
+            try await harness.store.claimNextJob(
+                queue: .global, owner: "test:1:1", leaseSeconds: 60, allowConcurrent: true))
 
         await harness.dispatcher.execute(commitJob)
 
@@ -99,7 +115,9 @@ struct CommitAndPublishJobTests {
             Issue.record("publish refused")
             return
         }
-        let claimed = try #require(try await harness.store.claimNextJob(queue: .repo("stable"), owner: "test:1:1", leaseSeconds: 60, allowConcurrent: false))
+        let claimed = try #require(
+            try await harness.store.claimNextJob(
+                queue: .repo("stable"), owner: "test:1:1", leaseSeconds: 60, allowConcurrent: false))
         #expect(claimed.id == publish.id)
 
         await harness.dispatcher.execute(claimed)

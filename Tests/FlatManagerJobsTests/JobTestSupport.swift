@@ -59,8 +59,10 @@ struct JobHarness {
     let dispatcher: JobDispatcher
 
     static func make(runner: FakeRunner = FakeRunner(), repoExtra: String = "") async throws -> JobHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-jobs-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: "\(directory)/repo/refs/heads", withIntermediateDirectories: true)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-jobs-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(
+            atPath: "\(directory)/repo/refs/heads", withIntermediateDirectories: true)
         try "[core]\nmode=archive-z2\n".write(toFile: "\(directory)/repo/config", atomically: true, encoding: .utf8)
         let json = """
             {"secret": "c2VjcmV0", "build-repo-base": "builds", "commit-workers": 2,
@@ -100,7 +102,9 @@ struct JobHarness {
 
     /// Claims and runs queued jobs of a queue until none is left.
     func drain(_ queue: Store.QueueSelector) async throws {
-        while let job = try await store.claimNextJob(queue: queue, owner: "test:1:1", leaseSeconds: 60, allowConcurrent: true) {
+        while let job = try await store.claimNextJob(
+            queue: queue, owner: "test:1:1", leaseSeconds: 60, allowConcurrent: true)
+        {
             await dispatcher.execute(job)
         }
     }

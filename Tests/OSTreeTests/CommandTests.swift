@@ -120,7 +120,10 @@ struct CommandConstructorTests {
         let command = Command.gpgExport(binary: "gpg", homedir: "/h", keys: ["A", "B"])
         #expect(command.executable == "gpg")
         #expect(command.arguments == ["--homedir=/h", "--batch", "--armor", "--export", "A", "B"])
-        #expect(Command.gpgExport(binary: "gpg2", homedir: nil, keys: ["A"]).arguments == ["--batch", "--armor", "--export", "A"])
+        #expect(
+            Command.gpgExport(binary: "gpg2", homedir: nil, keys: ["A"]).arguments == [
+                "--batch", "--armor", "--export", "A",
+            ])
     }
 
     @Test func hookSplitsTheProgramFromItsArguments() {
