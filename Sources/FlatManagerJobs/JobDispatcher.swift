@@ -76,12 +76,18 @@ public final class JobDispatcher: Service, Sendable {
         }
     }
 
+    /// Renews this process's leases, and breaks jobs whose owner died or whose lease ran out (another server
+    /// process on the same database that crashed), as start-up recovery does.
     func renewLeasesUntilCancelled() async throws {
+        let store = environment.store
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(max(1, leaseSeconds / 3)))
             if Task.isCancelled { return }
             do {
-                try await environment.store.renewLeases(owner: owner, leaseSeconds: leaseSeconds)
+                try await store.renewLeases(owner: owner, leaseSeconds: leaseSeconds)
+                let repos = try await store.recoverInterruptedJobs(
+                    owner: owner, isOwnerAlive: Self.isOwnerAlive, resetPurgingBuilds: false)
+                for repo in repos { kick(.repo(repo)) }
             } catch {
                 environment.logger.error("Cannot renew job leases: \(String(reflecting: error))")
             }
