@@ -87,8 +87,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
         return values
     }
 
-    // Howard Hinnant's civil-from-days algorithm: no Calendar, no time zone database involved.
-    static func civilDate(daysSinceEpoch: Int64) -> (Int, Int, Int) {
+    /// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm: no
+    /// Calendar, no time zone database involved).
+    public static func civilDate(daysSinceEpoch: Int64) -> (Int, Int, Int) {
         let z = daysSinceEpoch + 719_468
         let era = z.floorDivided(by: 146_097)
         let doe = z - era * 146_097
@@ -101,7 +102,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
         return (Int(year), Int(month), Int(day))
     }
 
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
+    /// Days since 1970-01-01 of a proleptic Gregorian date; the inverse of `civilDate(daysSinceEpoch:)`.
+    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = y.floorDivided(by: 400)
         let yoe = y - era * 400

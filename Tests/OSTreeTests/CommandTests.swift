@@ -119,11 +119,9 @@ struct CommandConstructorTests {
     @Test func gpgExportListsAllKeysAfterExport() {
         let command = Command.gpgExport(binary: "gpg", homedir: "/h", keys: ["A", "B"])
         #expect(command.executable == "gpg")
-        #expect(command.arguments == ["--homedir=/h", "--batch", "--armor", "--export", "A", "B"])
+        #expect(command.arguments == ["--homedir=/h", "--export", "A", "B"])
         #expect(
-            Command.gpgExport(binary: "gpg2", homedir: nil, keys: ["A"]).arguments == [
-                "--batch", "--armor", "--export", "A",
-            ])
+            Command.gpgExport(binary: "gpg2", homedir: nil, keys: ["A"]).arguments == ["--export", "A"])
     }
 
     @Test func hookSplitsTheProgramFromItsArguments() {

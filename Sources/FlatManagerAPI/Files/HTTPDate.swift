@@ -1,3 +1,5 @@
+import FlatManagerCore
+
 /// HTTP dates (RFC 9110 §5.6.7) for `Last-Modified` and the conditional request headers.
 ///
 /// Pure Swift on purpose: `strptime` is not imported from Glibc, and `struct tm`'s fields are not
@@ -40,26 +42,11 @@ enum HTTPDate {
         return days(fromCivil: year, monthIndex + 1, day) * 86400 + hour * 3600 + minute * 60 + second
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
     private static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146097 + dayOfEra - 719468
+        Int(Timestamp.daysSinceEpoch(year: year, month: month, day: day))
     }
 
-    /// The inverse of `days(fromCivil:_:_:)`.
     private static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let dayOfEra = z - era * 146097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        Timestamp.civilDate(daysSinceEpoch: Int64(days))
     }
 }
