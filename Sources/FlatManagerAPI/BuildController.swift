@@ -208,7 +208,7 @@ struct BuildController {
                 switch UploadFileName(fileName) {
                 case .object(let name):
                     return UploadDestination(
-                        finalPath: "\(upload)/\(name.relativePath)", verifier: ObjectVerifier(name))
+                        finalPath: "\(upload)/\(name.relativePath)", verifier: ObjectUploadVerifier(name))
                 case .deltaPart(let part):
                     return UploadDestination(finalPath: "\(upload)/\(part.relativePath)", verifier: nil)
                 case nil:
@@ -376,6 +376,3 @@ func buildID(_ context: AppRequestContext) throws -> Int32 {
     guard let id = context.parameters.get("id", as: Int32.self) else { throw APIError.plain(.notFound, "") }
     return id
 }
-
-/// Upload verification is the OSTree module's object verifier.
-extension ObjectVerifier: UploadPartVerifier {}
