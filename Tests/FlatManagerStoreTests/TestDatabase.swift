@@ -12,8 +12,12 @@ enum TestDatabase {
     /// The same server in libpq's unix-socket URL form, when the test script provides it.
     static let postgresSocketURL = ProcessInfo.processInfo.environment["FLAT_MANAGER_TEST_POSTGRES_SOCKET_URL"]
 
-    /// The engines the parameterised tests run on: PostgreSQL joins only when a server is configured.
-    static let kinds: [DatabaseKind] = DatabaseKind.allCases.filter { $0 == .sqlite || postgresURL != nil }
+    /// The engines the parameterised tests run on: PostgreSQL joins when a server is configured, and always under
+    /// `FLAT_MANAGER_REQUIRE_ALL_TESTS=1` (CI), where a missing server then fails those cases instead of dropping them.
+    static let kinds: [DatabaseKind] = DatabaseKind.allCases.filter {
+        $0 == .sqlite || postgresURL != nil
+            || ProcessInfo.processInfo.environment["FLAT_MANAGER_REQUIRE_ALL_TESTS"] == "1"
+    }
 
     static let logger: Logger = {
         var logger = Logger(label: "store-tests")
