@@ -17,11 +17,14 @@ extension Store {
     /// behind each other's row lock for long (at most one of them writes per minute).
     public func recordTokenUse(jti: String, expires: Timestamp) async throws -> Bool {
         let now = Timestamp.now()
-        let staleBefore = Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch - Self.tokenUseResolution * 1_000_000)
+        let staleBefore = Timestamp(
+            microsecondsSinceEpoch: now.microsecondsSinceEpoch - Self.tokenUseResolution * 1_000_000)
         return try await withDatabase { db in
             if let current = try await tokenState(jti, in: db) {
                 if current.revoked { return false }
-                if let lastUsed = current.lastUsed, lastUsed.microsecondsSinceEpoch >= staleBefore.microsecondsSinceEpoch {
+                if let lastUsed = current.lastUsed,
+                    lastUsed.microsecondsSinceEpoch >= staleBefore.microsecondsSinceEpoch
+                {
                     return true
                 }
             }
@@ -48,7 +51,9 @@ extension Store {
     }
 
     /// Whether the token row exists, is revoked, and when it was last used; read without locking.
-    private func tokenState(_ jti: String, in db: any SQLDatabase) async throws -> (revoked: Bool, lastUsed: Timestamp?)? {
+    private func tokenState(_ jti: String, in db: any SQLDatabase) async throws -> (
+        revoked: Bool, lastUsed: Timestamp?
+    )? {
         let row = try await db.raw(
             "SELECT last_used, revoked_at FROM tokens WHERE token_id = \(bind: jti)"
         ).first()

@@ -49,7 +49,8 @@ struct ManagementRepoTests {
 
     /// The build JSON of a 200 purge answer.
     static func purgedBuild(_ response: HTTPResponse) throws -> [String: Any] {
-        guard response.status == 200, let build = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        guard response.status == 200,
+            let build = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         else { throw TestSupportError.unexpected("purge answered \(response.status): \(response.text)") }
         return build
     }
@@ -60,7 +61,8 @@ struct ManagementRepoTests {
         let scripts = try TempDirectory(prefix: "flat-manager-purge")
         let review = try Management.script("review.sh", in: scripts, "exit 1")
         let server = try await Management.server(database: database) { config in
-            try Management.setRepoKey("hooks", ["checks": ["review": ["command": [review], "reviewable": true]]], in: &config)
+            try Management.setRepoKey(
+                "hooks", ["checks": ["review": ["command": [review], "reviewable": true]]], in: &config)
         }
         try await withServerOutputOnFailure(server) {
             let token = server.adminToken
@@ -102,7 +104,9 @@ struct ManagementRepoTests {
             #expect(whileValidating.status == 400)
             #expect(whileValidating.errorBody()?.message == "Can't prune build while in use")
             #expect(fromUploading["repo_state"] as? Int == 5)
-            #expect(!FileManager.default.fileExists(atPath: server.buildRepoBase.appendingPathComponent("\(uploading)").path))
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: server.buildRepoBase.appendingPathComponent("\(uploading)").path))
             #expect(twice["repo_state"] as? Int == 3)
             #expect((twice["repo_state_reason"] as? String)?.hasPrefix("Failed to Purge build: ") == true, "\(twice)")
             #expect(fromFailed["repo_state"] as? Int == 5)
@@ -156,7 +160,8 @@ struct ManagementRepoTests {
             // Act
             let started = try await Management.object(
                 server, "POST", "/api/v1/prune", token: token, json: ["repo": "stable"])
-            let skipped = try await Management.finishedJob(server, id: try #require(started["id"] as? Int), token: token)
+            let skipped = try await Management.finishedJob(
+                server, id: try #require(started["id"] as? Int), token: token)
             try await client.check(["commit", "--wait", buildURL])
             try await client.check(["publish", "--wait", "--wait-update", buildURL])
             let again = try await Management.object(
