@@ -16,7 +16,7 @@ struct ManagementCheckTests {
             "env.sh", in: scripts,
             "env > \(scripts.path)/env-$FLAT_MANAGER_BUILD_ID\necho 'Prüfung läuft ✓ — 検査'\necho done")
         return try await Management.server(
-            database: database, environment: ["FLAT_MANAGER_TEST_SERVER_ONLY": "secret-value"]
+            database: database, environment: ["SERVER_ONLY_SECRET": "secret-value"]
         ) { config in
             try Management.setRepoKey(
                 "hooks",
@@ -121,12 +121,13 @@ struct ManagementCheckTests {
             let token = server.adminToken
             let client = try Client(token: token)
             let build = try await Management.committedBuild(version: "1", server: server, client: client)
-            _ = try await Management.settledChecks(server, build: build, count: 3, token: token)
+            let checks = try await Management.settledChecks(server, build: build, count: 3, token: token)
+            let jobID = try #require(checks["env"]?["job_id"] as? Int)
+            _ = try await Management.finishedJob(server, id: jobID, token: token)
 
             // Act
             let job = try await Management.object(
                 server, "GET", "/api/v1/build/\(build)/check/env/job", token: token)
-            let jobID = try #require(job["id"] as? Int)
             let environment = try String(contentsOf: scripts.appending("env-\(build)"), encoding: .utf8)
             let variables = Dictionary(
                 environment.split(whereSeparator: \.isNewline).compactMap { line -> (String, String)? in
@@ -138,7 +139,7 @@ struct ManagementCheckTests {
             #expect(variables["FLAT_MANAGER_BUILD_ID"] == "\(build)")
             #expect(variables["FLAT_MANAGER_JOB_ID"] == "\(jobID)")
             #expect(variables["PATH"] != nil)
-            #expect(variables["FLAT_MANAGER_TEST_SERVER_ONLY"] == nil, "the server's environment leaked: \(variables)")
+            #expect(variables["SERVER_ONLY_SECRET"] == nil, "the server's environment leaked: \(variables)")
             #expect(job["status"] as? Int == 2)
             #expect((job["log"] as? String)?.contains("Prüfung läuft ✓ — 検査") == true, "\(job)")
         }
@@ -156,7 +157,9 @@ struct ManagementCheckTests {
             let token = server.adminToken
             let client = try Client(token: token)
             let build = try await Management.committedBuild(version: "1", server: server, client: client)
-            _ = try await Management.settledChecks(server, build: build, count: 3, token: token)
+            let checks = try await Management.settledChecks(server, build: build, count: 3, token: token)
+            _ = try await Management.finishedJob(
+                server, id: try #require(checks["env"]?["job_id"] as? Int), token: token)
             let path = "/api/v1/build/\(build)/check/env/job"
             let whole = try #require(try await Management.object(server, "GET", path, token: token)["log"] as? String)
             let bytes = Array(whole.utf8)

@@ -65,7 +65,6 @@ struct ManagementHookTests {
             let editOnRepublish = try await Self.metadata("xa.hook-edit", ref: ref, server: server)
             let eolMetadata = try await Self.metadata("ostree.endoflife", ref: ref, server: server)
             let remoteInfo = try await user.flatpak(["remote-info", "--user", "test", ref]).stdout
-            try await user.update()
             let calls = try String(contentsOf: scripts.appending("hook-calls"), encoding: .utf8)
 
             // Assert
