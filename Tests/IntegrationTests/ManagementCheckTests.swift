@@ -136,6 +136,7 @@ struct ManagementCheckTests {
                 }, uniquingKeysWith: { first, _ in first })
 
             // Assert
+            #expect(job["id"] as? Int == jobID)
             #expect(variables["FLAT_MANAGER_BUILD_ID"] == "\(build)")
             #expect(variables["FLAT_MANAGER_JOB_ID"] == "\(jobID)")
             #expect(variables["PATH"] != nil)
@@ -180,6 +181,57 @@ struct ManagementCheckTests {
                 #expect(pieces[offset] == Array(bytes[boundary...]), "log-offset \(offset)")
             }
             #expect(whole.hasSuffix("done\n"))
+        }
+        await server.stop()
+    }
+    /// A check script that reviews its own check through the API (URL and token read from files the test writes
+    /// once the server runs), then exits with `exitStatus`.
+    static func selfReviewing(_ name: String, status: String, exitStatus: Int, scripts: TempDirectory) throws -> String
+    {
+        try Management.script(
+            "\(name).sh", in: scripts,
+            """
+            url=$(cat \(scripts.path)/url); token=$(cat \(scripts.path)/token)
+            /bin/busybox wget -q -O - --header "Authorization: Bearer $token" \\
+                --header 'Content-Type: application/json' \\
+                --post-data '{"new-status": {"status": "\(status)", "reason": "self-reviewed"}}' \\
+                "$url/api/v1/job/$FLAT_MANAGER_JOB_ID/check/review" || exit 9
+            exit \(exitStatus)
+            """)
+    }
+
+    @Test(
+        "a status a check sets through the review API survives a zero exit, and a failing exit overrides it",
+        arguments: TestSupport.databases)
+    func exitStatusOverridesOwnReview(database: DatabaseKind) async throws {
+        // Arrange
+        let scripts = try TempDirectory(prefix: "flat-manager-checks")
+        let keeps = try Self.selfReviewing("keeps", status: "PassedWithWarnings", exitStatus: 0, scripts: scripts)
+        let overridden = try Self.selfReviewing("overridden", status: "Passed", exitStatus: 1, scripts: scripts)
+        let server = try await Management.server(database: database) { config in
+            try Management.setRepoKey(
+                "hooks", ["checks": ["keeps": ["command": [keeps]], "overridden": ["command": [overridden]]]],
+                in: &config)
+        }
+        try await withServerOutputOnFailure(server) {
+            let token = server.adminToken
+            try Data(server.managerURL.utf8).write(to: scripts.appending("url"))
+            try Data(token.utf8).write(to: scripts.appending("token"))
+            let client = try Client(token: token)
+
+            // Act
+            let build = try await Management.committedBuild(version: "1", server: server, client: client)
+            let failed = try await Management.waitFor(server, "/api/v1/build/\(build)", token: token) {
+                $0["repo_state"] as? Int == 3
+            }
+            let checks = try await Management.checks(server, build: build, token: token)
+
+            // Assert
+            #expect(checks["keeps"]?["status"] as? Int == 2, "\(checks)")
+            #expect(checks["keeps"]?["status_reason"] as? String == "self-reviewed")
+            #expect(checks["overridden"]?["status"] as? Int == 3, "\(checks)")
+            #expect((checks["overridden"]?["status_reason"] as? String)?.contains("exited unsuccessfully") == true)
+            #expect(failed["repo_state_reason"] as? String == "1 out of 2 checks failed (overridden)")
         }
         await server.stop()
     }
