@@ -114,4 +114,34 @@ struct ManagementHookTests {
         }
         await server.stop()
     }
+    @Test(
+        "the post-publish script runs after the update with the repo as arguments and a minimal environment",
+        arguments: TestSupport.databases)
+    func postPublishScript(database: DatabaseKind) async throws {
+        // Arrange
+        let scripts = try TempDirectory(prefix: "flat-manager-hooks")
+        let script = try Management.script(
+            "post-publish.sh", in: scripts,
+            "echo \"$1 $2\" > \(scripts.path)/arguments\nenv > \(scripts.path)/environment\n"
+                + "test -f \"$2/summary\" || exit 4")
+        let server = try await Management.server(
+            database: database, environment: ["SERVER_ONLY_SECRET": "secret-value"]
+        ) { config in
+            try Management.setRepoKey("post-publish-script", script, in: &config)
+        }
+        try await withServerOutputOnFailure(server) {
+            let client = try Client(token: server.adminToken)
+
+            // Act
+            try await publish(version: "1", to: server, with: client)
+            let arguments = try String(contentsOf: scripts.appending("arguments"), encoding: .utf8)
+            let environment = try String(contentsOf: scripts.appending("environment"), encoding: .utf8)
+
+            // Assert
+            #expect(arguments == "stable \(server.repoPath.path)\n")
+            #expect(environment.contains("PATH="))
+            #expect(!environment.contains("SERVER_ONLY_SECRET"), "\(environment)")
+        }
+        await server.stop()
+    }
 }
