@@ -128,6 +128,7 @@ struct BuildController {
             // 0.5: a screenshots ref must belong to the build's app.
             try claims.require(prefixFor: appID)
         }
+        try BranchEnforcement.check(ref, claims: claims, enabled: services.config.enforceBranches)
         guard ObjectName("\(body.commit).commit") != nil else {
             throw APIError.generic("Invalid commit \(body.commit)")
         }

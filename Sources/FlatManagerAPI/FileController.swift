@@ -64,7 +64,12 @@ struct FileController {
         var extraHeaders: HTTPFields = [:]
         let path = try resolve(root: repo.path, rest, alsoAllowed: [])
         if let path, rest.last == "superblock" || rest.last?.hasSuffix(".commit") == true {
-            extraHeaders = try DownloadProtection.check(file: path, repo: repo, claims: context.claims)
+            do {
+                extraHeaders = try DownloadProtection.check(file: path, repo: repo, claims: context.claims)
+            } catch let refusal as DownloadProtection.ProtectedError {
+                // Answered here: the error middleware knows APIError, not the no-store header a refusal carries.
+                return refusal.error.response(extraHeaders: refusal.headers)
+            }
         }
         if let path {
             return try await serve(request, path: path, extraHeaders: extraHeaders)

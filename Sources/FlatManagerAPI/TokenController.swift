@@ -47,10 +47,16 @@ struct TokenController {
             request.scope.allSatisfy(parent.scope.contains)
         else { return nil }
         if let prefixes = request.prefixes {
-            // An empty parent list grants nothing here on purpose (upstream): such a token can only mint `[]`.
-            guard !parent.prefixes.isEmpty,
-                prefixes.allSatisfy({ TokenMatching.idMatches($0, prefixes: parent.prefixes, apps: []) })
-            else { return nil }
+            if prefixes.isEmpty {
+                // An empty `prefixes` claim allows every id (api.md §9.4), so asking for `[]` would widen any
+                // parent that has a list; only a parent that already allows everything may pass it on.
+                guard parent.prefixes.isEmpty else { return nil }
+            } else {
+                // An empty parent list grants nothing here on purpose (upstream): such a token can only mint `[]`.
+                guard !parent.prefixes.isEmpty,
+                    prefixes.allSatisfy({ TokenMatching.idMatches($0, prefixes: parent.prefixes, apps: []) })
+                else { return nil }
+            }
         }
         if let apps = request.apps, !apps.allSatisfy(parent.apps.contains) { return nil }
         if let repos = request.repos, !repos.allSatisfy({ TokenMatching.repoMatches($0, repos: parent.repos) }) {

@@ -25,6 +25,9 @@ public struct Config: Sendable, Equatable {
     public var commitWorkers: Int
     /// Ours: the gpg executable used to export public keys (Debian has no `gpg2`).
     public var gpgBinary: String
+    /// Ours, opt-in hardening (`enforce-branches`): refuse build refs whose branch the token's `branches` claim
+    /// does not list. Off by default because upstream never checks the claim, so existing tokens keep working.
+    public var enforceBranches: Bool = false
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -268,7 +271,7 @@ struct ConfigReader {
     static let topKeys: Set<String> = [
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
-        "workers", "commit-workers", "gpg-binary",
+        "workers", "commit-workers", "gpg-binary", "enforce-branches",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -305,7 +308,8 @@ struct ConfigReader {
             storefrontInfoEndpoint: try optional(d, "storefront-info-endpoint", string("storefront-info-endpoint")),
             workers: try optional(d, "workers", integer("workers", range: 1...1024)),
             commitWorkers: try defaulted(d, "commit-workers", cores, integer("commit-workers", range: 1...1024)),
-            gpgBinary: try defaulted(d, "gpg-binary", "gpg", string("gpg-binary"))
+            gpgBinary: try defaulted(d, "gpg-binary", "gpg", string("gpg-binary")),
+            enforceBranches: try defaulted(d, "enforce-branches", false, bool("enforce-branches"))
         )
     }
 

@@ -31,20 +31,21 @@ struct CheckJob: JobHandler {
     }
 
     func runHook(_ hook: CheckHook, in context: JobContext) async throws(JobError) -> CheckStatus {
-        let command = Command.hook(
-            argv: hook.command, workingDirectory: context.environment.buildDirectory(buildID),
-            environment: ["FLAT_MANAGER_BUILD_ID": "\(buildID)", "FLAT_MANAGER_JOB_ID": "\(context.job.id)"])
         do {
-            _ = try await context.environment.runner.run(command)
+            try await Hook.run(
+                "Check command", argv: hook.command, workingDirectory: context.environment.buildDirectory(buildID),
+                variables: ["FLAT_MANAGER_BUILD_ID": "\(buildID)", "FLAT_MANAGER_JOB_ID": "\(context.job.id)"],
+                in: context)
             await context.log("Check command exited successfully")
             return .passed
-        } catch CommandError.failed(let description, let exitCode, let stderr) {
+        } catch {
+            // A program that could not be started fails the job and leaves the check Pending (server.md §4.4).
+            guard let exitCode = error.exitCode else { throw JobError(error.description) }
             let message =
-                "Check command \(description) exited unsuccessfully: exit status \(exitCode), stderr: \(stderr)"
+                "Check command \(Hook.displayName(hook.command)) exited unsuccessfully: exit status \(exitCode), "
+                + "stderr: \(error.stderr)"
             await context.log(message)
             return hook.reviewable ? .reviewRequired(message) : .failed(message)
-        } catch {
-            throw JobError("\(error)")
         }
     }
 }

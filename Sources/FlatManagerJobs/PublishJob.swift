@@ -36,11 +36,11 @@ struct PublishJob: JobHandler {
         let env = context.environment
         let buildDir = env.buildDirectory(buildID)
         if !repo.hooks.publish.isEmpty {
+            // Before the import: a failing hook leaves the main repository untouched.
             await context.log("Running publish hook")
-            try await context.run(
-                .hook(
-                    argv: repo.hooks.publish, workingDirectory: buildDir,
-                    environment: ["FLAT_MANAGER_IS_REPUBLISH": "false", "FLAT_MANAGER_BUILD_ID": "\(buildID)"]))
+            try await Hook.runRequired(
+                "Publish hook", argv: repo.hooks.publish, workingDirectory: buildDir,
+                variables: ["FLAT_MANAGER_IS_REPUBLISH": "false", "FLAT_MANAGER_BUILD_ID": "\(buildID)"], in: context)
         }
         await context.log("Importing build to repo \(repo.name)")
         let extraIDs = repo.collectionID.map { cid in build.extraIDs.map { "\(cid).\($0)" } } ?? []

@@ -33,7 +33,9 @@ struct UpdateRepoJob: JobHandler {
             .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: false, noUpdateAppstream: true))
         if let script = repo.postPublishScript {
             await context.log("Running post-publish script")
-            try await context.run(.hook(argv: [script, repo.name, repo.path], workingDirectory: nil, environment: [:]))
+            try await Hook.runRequired(
+                "Post-publish script", argv: [script, repo.name, repo.path], workingDirectory: nil, variables: [:],
+                in: context)
         }
         return "{}"
     }

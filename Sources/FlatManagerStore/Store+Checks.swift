@@ -57,12 +57,15 @@ extension Store {
     }
 
     /// Once every check of the build is finished: Ready, or Failed("<k> out of <n> checks failed (<names>)").
-    /// Only a Validating build is touched (the spec allows this restriction; upstream also rewrote Ready and
-    /// Purged builds when a late review arrived).
+    /// Only a Validating build, or a Ready one not yet being published, is touched (the spec allows restricting
+    /// upstream, which also rewrote Purged builds when a late review arrived). Ready must stay open: a check that
+    /// reviewed itself as Passed makes the build Ready, and its non-zero exit right after must still fail it.
     private func evaluateChecks(buildID: Int32, in db: any SQLDatabase) async throws {
         let checks = try await checks(buildID: buildID, in: db)
         guard checks.allSatisfy(\.status.isFinished) else { return }
-        guard var build = try await build(id: buildID, in: db, lock: true), build.repoState == .validating else {
+        guard var build = try await build(id: buildID, in: db, lock: true),
+            build.repoState == .validating || (build.repoState == .ready && build.publishedState == .unpublished)
+        else {
             return
         }
         let failed = checks.filter { if case .failed = $0.status { true } else { false } }

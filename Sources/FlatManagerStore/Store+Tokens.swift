@@ -4,21 +4,42 @@ import SQLKit
 
 /// Token usage tracking and revocation (api.md §9.6).
 extension Store {
+    /// How stale `last_used` may get before a request writes it again: usage is an operator's hint ("is this
+    /// token still in use?"), so per-minute precision is enough and most requests only read.
+    public static let tokenUseResolution: Int64 = 60
+
     /// Records a use of the token with this `jti`: creates its row (expires = the token's `exp`) or refreshes
     /// `last_used`. Returns false, changing nothing, when the token has been revoked.
     ///
-    /// One statement: the upsert's update is skipped for a revoked row, and then nothing is returned.
+    /// No row lock on the hot path: a plain read answers "revoked?" and, when `last_used` is less than
+    /// `tokenUseResolution` seconds old, nothing is written at all. Otherwise one upsert whose update only
+    /// applies to a non-revoked row with a stale `last_used`, so concurrent requests of one token never queue
+    /// behind each other's row lock for long (at most one of them writes per minute).
     public func recordTokenUse(jti: String, expires: Timestamp) async throws -> Bool {
-        let now = bind(Timestamp.now())
+        let now = Timestamp.now()
+        let staleBefore = Timestamp(
+            microsecondsSinceEpoch: now.microsecondsSinceEpoch - Self.tokenUseResolution * 1_000_000)
         return try await withDatabase { db in
+            if let current = try await tokenState(jti, in: db) {
+                if current.revoked { return false }
+                if let lastUsed = current.lastUsed,
+                    lastUsed.microsecondsSinceEpoch >= staleBefore.microsecondsSinceEpoch
+                {
+                    return true
+                }
+            }
             let row = try await db.raw(
                 """
-                INSERT INTO tokens (token_id, expires, last_used) VALUES (\(bind: jti), \(bind: bind(expires)), \(bind: now))
-                ON CONFLICT (token_id) DO UPDATE SET last_used = excluded.last_used WHERE tokens.revoked_at IS NULL
+                INSERT INTO tokens (token_id, expires, last_used) VALUES (\(bind: jti), \(bind: bind(expires)), \(bind: bind(now)))
+                ON CONFLICT (token_id) DO UPDATE SET last_used = excluded.last_used
+                WHERE tokens.revoked_at IS NULL AND (tokens.last_used IS NULL OR tokens.last_used < \(bind: bind(staleBefore)))
                 RETURNING expires
                 """
             ).first()
-            guard let row else { return false }
+            guard let row else {
+                // Nothing written: either revoked meanwhile, or another request refreshed `last_used` first.
+                return !(try await tokenState(jti, in: db)?.revoked ?? false)
+            }
             let stored = try time(row, "expires")
             if stored?.secondsSinceEpoch != expires.secondsSinceEpoch {
                 // Upstream only logs this too: the id is what counts, and subset tokens share it.
@@ -27,6 +48,17 @@ extension Store {
             }
             return true
         }
+    }
+
+    /// Whether the token row exists, is revoked, and when it was last used; read without locking.
+    private func tokenState(_ jti: String, in db: any SQLDatabase) async throws -> (
+        revoked: Bool, lastUsed: Timestamp?
+    )? {
+        let row = try await db.raw(
+            "SELECT last_used, revoked_at FROM tokens WHERE token_id = \(bind: jti)"
+        ).first()
+        guard let row else { return nil }
+        return (try time(row, "revoked_at") != nil, try time(row, "last_used"))
     }
 
     /// Revokes the token ids (creating rows for unknown ones); an earlier revocation time is kept.

@@ -1,0 +1,94 @@
+import FlatManagerCore
+import Foundation
+import OSTree
+
+/// Operator-configured programs (publish hook, check hooks, post-publish script; server.md §1.5) as jobs run them.
+///
+/// A hook gets a minimal environment: `PATH`, `HOME` and `LANG` from the server (when set) plus the
+/// `FLAT_MANAGER_*` variables of its job, never the rest of the server's environment (which may hold the
+/// database URL or other secrets). The program and its arguments are an argv array, never a shell string. The
+/// environment is replaced with `env -i NAME=VALUE… PROGRAM ARGS…`, so the command runner needs no special mode.
+enum Hook {
+    /// Server variables a hook inherits.
+    static let inheritedVariables = ["PATH", "HOME", "LANG"]
+
+    /// Where `env` lives on every supported system (coreutils).
+    static let envProgram = "/usr/bin/env"
+
+    /// The command that runs `argv` in `workingDirectory` with only the inherited variables and `variables`.
+    static func command(
+        argv: [String], workingDirectory: String?, variables: [String: String],
+        serverEnvironment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(JobError) -> Command {
+        guard let program = argv.first, !program.isEmpty else { throw JobError("The hook has no command") }
+        // `env` would read a program name containing `=` as one more variable, or one starting with `-` as an
+        // option; no real program path looks like that.
+        guard !program.contains("="), !program.hasPrefix("-") else {
+            throw JobError("Hook program \(program) is not a usable program name")
+        }
+        var environment: [String: String] = [:]
+        for name in inheritedVariables {
+            if let value = serverEnvironment[name] { environment[name] = value }
+        }
+        environment.merge(variables) { _, new in new }
+        let assignments = environment.keys.sorted().map { "\($0)=\(environment[$0] ?? "")" }
+        return Command(
+            executable: envProgram, arguments: ["-i"] + assignments + argv, workingDirectory: workingDirectory)
+    }
+
+    /// `argv` as a readable command line, for logs and error messages (without the `env` wrapper).
+    static func displayName(_ argv: [String]) -> String {
+        Command(executable: argv.first ?? "", arguments: Array(argv.dropFirst())).description
+    }
+
+    /// Runs a hook; its stdout and stderr go to the job log. A non-zero exit throws `HookFailure`.
+    static func run(
+        _ label: String, argv: [String], workingDirectory: String?, variables: [String: String], in context: JobContext
+    ) async throws(HookFailure) {
+        let command: Command
+        do {
+            command = try Self.command(argv: argv, workingDirectory: workingDirectory, variables: variables)
+        } catch {
+            throw HookFailure(label: label, argv: argv, exitCode: nil, stderr: error.description)
+        }
+        let output: CommandOutput
+        do {
+            output = try await context.environment.runner.run(command)
+        } catch CommandError.failed(_, let exitCode, let stderr) {
+            if !stderr.isEmpty { await context.log("\(label) stderr:\n\(stderr)") }
+            // `env` itself reports a program it cannot start with 126/127 and a message of its own.
+            let notStarted = (exitCode == 126 || exitCode == 127) && stderr.hasPrefix("\(envProgram): ")
+            throw HookFailure(label: label, argv: argv, exitCode: notStarted ? nil : exitCode, stderr: stderr)
+        } catch {
+            throw HookFailure(label: label, argv: argv, exitCode: nil, stderr: "\(error)")
+        }
+        if !output.stdout.isEmpty { await context.log("\(label) output:\n\(output.stdout)") }
+        if !output.stderr.isEmpty { await context.log("\(label) stderr:\n\(output.stderr)") }
+    }
+
+    /// Runs a hook whose failure fails the job (publish hook, post-publish script).
+    static func runRequired(
+        _ label: String, argv: [String], workingDirectory: String?, variables: [String: String], in context: JobContext
+    ) async throws(JobError) {
+        do {
+            try await run(label, argv: argv, workingDirectory: workingDirectory, variables: variables, in: context)
+        } catch {
+            throw JobError(error.description)
+        }
+    }
+}
+
+/// A hook that did not succeed: it exited non-zero (`exitCode`) or could not be started (`exitCode` nil).
+struct HookFailure: Error, CustomStringConvertible {
+    let label: String
+    let argv: [String]
+    let exitCode: Int32?
+    let stderr: String
+
+    var description: String {
+        let command = Hook.displayName(argv)
+        let trimmed = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let exitCode else { return "\(label) \(command) could not be run: \(trimmed)" }
+        return "\(label) \(command) failed with exit status \(exitCode)" + (trimmed.isEmpty ? "" : ": \(trimmed)")
+    }
+}
