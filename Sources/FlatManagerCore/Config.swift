@@ -1,5 +1,10 @@
 import Foundation
 
+/// How the server writes its log lines.
+public enum LogFormat: String, Sendable, Equatable {
+    case text, json
+}
+
 /// The server configuration, upstream's `config.json` (server.md §1), decoded once and validated at start-up.
 ///
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
@@ -25,6 +30,9 @@ public struct Config: Sendable, Equatable {
     public var commitWorkers: Int
     /// Ours: the gpg executable used to export public keys (Debian has no `gpg2`).
     public var gpgBinary: String
+    /// Ours: `text` (default) or `json` (one JSON object per line, for log shippers); env
+    /// `FLAT_MANAGER_LOG_FORMAT` overrides it.
+    public var logFormat: LogFormat = .text
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -268,7 +276,7 @@ struct ConfigReader {
     static let topKeys: Set<String> = [
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
-        "workers", "commit-workers", "gpg-binary",
+        "workers", "commit-workers", "gpg-binary", "log-format",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -305,7 +313,13 @@ struct ConfigReader {
             storefrontInfoEndpoint: try optional(d, "storefront-info-endpoint", string("storefront-info-endpoint")),
             workers: try optional(d, "workers", integer("workers", range: 1...1024)),
             commitWorkers: try defaulted(d, "commit-workers", cores, integer("commit-workers", range: 1...1024)),
-            gpgBinary: try defaulted(d, "gpg-binary", "gpg", string("gpg-binary"))
+            gpgBinary: try defaulted(d, "gpg-binary", "gpg", string("gpg-binary")),
+            logFormat: try defaulted(d, "log-format", .text) { (v: Any) throws(ConfigError) -> LogFormat in
+                guard let format = LogFormat(rawValue: try self.string("log-format")(v)) else {
+                    throw self.error("log-format", "expected \"text\" or \"json\"")
+                }
+                return format
+            }
         )
     }
 
