@@ -103,7 +103,8 @@ public final class MetricsRegistry: Sendable {
             var cumulative: UInt64 = 0
             for (bound, count) in zip(family.buckets, series.bucketCounts) {
                 cumulative += count
-                text += sample("_bucket", ["le=\"\(bound.rounded() == bound ? "\(Int(bound)).0" : "\(bound)")\""], "\(cumulative)")
+                text += sample(
+                    "_bucket", ["le=\"\(bound.rounded() == bound ? "\(Int(bound)).0" : "\(bound)")\""], "\(cumulative)")
             }
             text += sample("_bucket", ["le=\"+Inf\""], "\(series.count)")
             return text

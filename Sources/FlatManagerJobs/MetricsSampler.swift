@@ -123,7 +123,7 @@ struct DiskFigures: Sendable {
 
 extension Dictionary where Key == String, Value == Double {
     fileprivate func mapKeysToLabels() -> [[String]: Double] {
-        Dictionary<[String], Double>(uniqueKeysWithValues: map { ([$0.key], $0.value) })
+        [[String]: Double](uniqueKeysWithValues: map { ([$0.key], $0.value) })
     }
 }
 

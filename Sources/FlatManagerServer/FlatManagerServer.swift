@@ -19,7 +19,8 @@ struct FlatManagerServer: AsyncParsableCommand {
         abstract: "Serve and maintain a Flatpak repository (flat-manager compatible).",
         version: "0.5.0-swift")
 
-    @Flag(name: .customLong("check-config"), help: "Validate the configuration (keys, repo paths, GPG keys), then exit.")
+    @Flag(
+        name: .customLong("check-config"), help: "Validate the configuration (keys, repo paths, GPG keys), then exit.")
     var checkConfig = false
 
     func run() async throws {

@@ -27,13 +27,17 @@ struct OpsTests {
             #expect(Ops.sample(text, "\(jobs){kind=\"commit\",status=\"ended\",repo=\"global\"}") == 1)
             #expect(Ops.sample(text, "\(jobs){kind=\"publish\",status=\"ended\",repo=\"stable\"}") == 1)
             #expect(Ops.sample(text, "\(jobs){kind=\"update_repo\",status=\"ended\",repo=\"stable\"}") == 1)
-            #expect(Ops.sample(text, "flat_manager_job_duration_seconds_count{kind=\"commit\",status=\"ended\",repo=\"global\"}") == 1)
+            #expect(
+                Ops.sample(
+                    text, "flat_manager_job_duration_seconds_count{kind=\"commit\",status=\"ended\",repo=\"global\"}")
+                    == 1)
             #expect(Ops.sample(text, "flat_manager_jobs_in_progress{kind=\"commit\",repo=\"global\"}") == 0)
             #expect(Ops.sample(text, "flat_manager_upload_objects_total") == Double(objects))
             #expect(Ops.sample(text, "flat_manager_upload_rejected_total") == nil)
             #expect((Ops.sample(text, "flat_manager_missing_objects_calls_total") ?? 0) >= 1)
             #expect(
-                Ops.sample(text, "flat_manager_http_requests_total{method=\"POST\",route=\"/api/v1/build\",status=\"200\"}")
+                Ops.sample(
+                    text, "flat_manager_http_requests_total{method=\"POST\",route=\"/api/v1/build\",status=\"200\"}")
                     == 1)
         }
         await server.stop()
@@ -128,14 +132,20 @@ struct OpsTests {
             let created = try await recorder.call("POST", "/build", json: #"{"repo":"stable"}"#)
             let newID = try JSONDecoder().decode(Build.self, from: created.body).id
             try await recorder.call(
-                "POST", "/build/\(newID)/build_ref", json: #"{"ref":"app/\#(FixtureRepo.appID)/x86_64/stable","commit":"\#(String(repeating: "a", count: 64))"}"#)
+                "POST", "/build/\(newID)/build_ref",
+                json:
+                    #"{"ref":"app/\#(FixtureRepo.appID)/x86_64/stable","commit":"\#(String(repeating: "a", count: 64))"}"#
+            )
             try await recorder.call("GET", "/build/\(newID)/build_ref/1")
-            try await recorder.call("GET", "/build/\(newID)/missing_objects", json: #"{"wanted":["\#(String(repeating: "b", count: 64)).dirtree"]}"#)
+            try await recorder.call(
+                "GET", "/build/\(newID)/missing_objects",
+                json: #"{"wanted":["\#(String(repeating: "b", count: 64)).dirtree"]}"#)
             try await recorder.call("POST", "/build/\(newID)/add_extra_ids", json: #"{"ids":["Extra"]}"#)
             try await recorder.call("GET", "/build/\(id)/commit")
             try await recorder.call("GET", "/build/\(id)/publish", json: #"{"log-offset":5}"#)
             try await recorder.call("GET", "/job/1")
-            try await recorder.call("POST", "/token_subset", json: #"{"sub":"build","scope":["build"],"duration":60,"name":"sub"}"#)
+            try await recorder.call(
+                "POST", "/token_subset", json: #"{"sub":"build","scope":["build"],"duration":60,"name":"sub"}"#)
             try await recorder.call("POST", "/tokens/get_list", json: #"{"token_ids":["nope"]}"#)
             try await recorder.call("GET", "/build/999999")
             try await recorder.call("POST", "/build", json: #"{"repo":"nosuchrepo"}"#)
@@ -147,7 +157,8 @@ struct OpsTests {
             // Assert
             #expect(document.status == 200)
             #expect(document.text.hasPrefix("openapi: 3.1.0"))
-            #expect(recorder.exchanges.contains { $0.status == 200 } && recorder.exchanges.contains { $0.status >= 400 })
+            #expect(
+                recorder.exchanges.contains { $0.status == 200 } && recorder.exchanges.contains { $0.status >= 400 })
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         }
         await server.stop()
@@ -163,7 +174,8 @@ struct OpsTests {
             let fixture = try await FixtureRepo.shared.repository(version: "1")
             let buildURL = try await client.createBuild(managerURL: server.managerURL)
             try await client.check(["push", buildURL, fixture.path])
-            let commit = try await HTTP.postJSON(try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
+            let commit = try await HTTP.postJSON(
+                try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
             let job = try JSONDecoder().decode(Job.self, from: commit.body)
             try await gate.waitUntilStarted()
 
@@ -187,18 +199,21 @@ struct OpsTests {
         await server.stop()
     }
 
+    /// The object files of a local ostree repository (what a push into an empty repository uploads).
     static func objectFiles(in repo: String) throws -> Int {
         let walker = FileManager.default.enumerator(atPath: repo + "/objects")
         var count = 0
-        while let entry = walker?.nextObject() as? String where !entry.isEmpty {
+        while let entry = walker?.nextObject() as? String {
             if entry.contains(".") { count += 1 }
         }
         return count
     }
 
+    /// Runs `flat-manager --check-config` on a config file.
     static func checkConfig(_ binary: URL, _ config: URL, in directory: URL) async throws -> ProcessResult {
         var environment = TestServer.serverEnvironment(extraPath: [], additions: [:])
         environment["REPO_CONFIG"] = config.path
-        return try await ProcessRunner.run(binary, ["--check-config"], environment: environment, currentDirectory: directory)
+        return try await ProcessRunner.run(
+            binary, ["--check-config"], environment: environment, currentDirectory: directory)
     }
 }
