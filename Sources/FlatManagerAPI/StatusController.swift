@@ -1,6 +1,7 @@
 import FlatManagerCore
 import FlatManagerStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Mustache
 import NIOCore
