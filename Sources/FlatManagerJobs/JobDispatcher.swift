@@ -32,6 +32,24 @@ public final class JobDispatcher: Service, Sendable {
     /// Wakes the loops of a queue now instead of at their next poll (called after the API creates a job).
     public func kick(_ queue: Store.QueueSelector) {
         wakeups.withLock { $0[queue, default: 0] += 1 }
+        // A kick follows the creation of a job: the queue gauge goes up now, not at the sampler's next round.
+        Task { await self.refreshQueueGauge() }
+    }
+
+    /// Sets `flat_manager_jobs_queued` from the New jobs in the database. Called when a job was created (every
+    /// creation is followed by a kick) and when one was picked, which is when upstream increments and decrements it;
+    /// counting instead of incrementing also covers jobs queued before this process started.
+    func refreshQueueGauge() async {
+        do {
+            let waiting = try await environment.store.activeJobs().filter { $0.status == .new }
+            var depth: [[String]: Double] = [:]
+            for job in waiting {
+                depth[[ServerMetrics.kindLabel(job.kind), ServerMetrics.repoLabel(job.repo)], default: 0] += 1
+            }
+            metrics.jobsQueued.replaceAll(depth, keepingOthersAtZero: true)
+        } catch {
+            environment.logger.warning("Cannot count the queued jobs: \(String(reflecting: error))")
+        }
     }
 
     public func run() async throws {
@@ -58,6 +76,7 @@ public final class JobDispatcher: Service, Sendable {
                 if let job = try await environment.store.claimNextJob(
                     queue: queue, owner: owner, leaseSeconds: leaseSeconds, allowConcurrent: allowConcurrent)
                 {
+                    await refreshQueueGauge()
                     await execute(job)
                     continue
                 }

@@ -149,10 +149,12 @@ public struct GaugeMetric: Sendable {
         registry.update(name) { $0.series[labels, default: .init()].value = value }
     }
 
-    /// Replaces every series at once, so that series that disappeared (a drained queue) read as gone, not stale.
-    public func replaceAll(_ values: [[String]: Double]) {
+    /// Replaces every series at once, so that a series that disappeared (a drained queue) does not read stale:
+    /// it is dropped, or kept at 0 with `keepingOthersAtZero` (as upstream's gauges stay once a label set was seen).
+    public func replaceAll(_ values: [[String]: Double], keepingOthersAtZero: Bool = false) {
         registry.update(name) { family in
-            family.series = values.mapValues { MetricsRegistry.Series(value: $0) }
+            let others = keepingOthersAtZero ? family.series.mapValues { _ in MetricsRegistry.Series() } : [:]
+            family.series = others.merging(values.mapValues { MetricsRegistry.Series(value: $0) }) { _, new in new }
         }
     }
 }

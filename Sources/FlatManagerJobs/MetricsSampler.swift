@@ -52,7 +52,7 @@ public struct MetricsSampler: Service {
             depth[labels, default: 0] += 1
             oldest[labels] = max(oldest[labels] ?? 0, (now - since).fractionalSeconds)
         }
-        metrics.jobsQueued.replaceAll(depth)
+        metrics.jobsQueued.replaceAll(depth, keepingOthersAtZero: true)
         metrics.queueOldestAge.replaceAll(oldest)
         return seen
     }

@@ -39,13 +39,13 @@ public struct ServerMetrics: Sendable {
         self.registry = registry
         let r = registry
         jobsFinished = r.counter(
-            "flat_manager_jobs_total", help: "Total number of finished jobs", labels: ["kind", "status", "repo"])
+            "flat_manager_jobs_total", help: "Total number of finished jobs.", labels: ["kind", "status", "repo"])
         jobsInProgress = r.gauge(
-            "flat_manager_jobs_in_progress", help: "Current number of jobs being processed", labels: ["kind", "repo"])
+            "flat_manager_jobs_in_progress", help: "Current number of jobs being processed.", labels: ["kind", "repo"])
         jobsQueued = r.gauge(
-            "flat_manager_jobs_queued", help: "Current number of queued jobs", labels: ["kind", "repo"])
+            "flat_manager_jobs_queued", help: "Current number of queued jobs.", labels: ["kind", "repo"])
         jobDuration = r.histogram(
-            "flat_manager_job_duration_seconds", help: "Duration of finished jobs in seconds",
+            "flat_manager_job_duration_seconds", help: "Duration of finished jobs in seconds.",
             labels: ["kind", "status", "repo"], buckets: Self.jobBuckets)
         httpRequests = r.counter(
             "flat_manager_http_requests", help: "HTTP requests answered, by route template and status",

@@ -55,6 +55,22 @@ struct MetricsRegistryTests {
         #expect(text.contains("g{repo=\"new\"} 2\n"))
     }
 
+    @Test("replacing a gauge's series while keeping the others keeps them at zero, as upstream's queue gauge does")
+    func replaceAllCanKeepOldSeriesAtZero() {
+        // Arrange
+        let registry = MetricsRegistry()
+        let gauge = registry.gauge("g", help: "G", labels: ["repo"])
+        gauge.set(["old"], 4)
+
+        // Act
+        gauge.replaceAll([["new"]: 2], keepingOthersAtZero: true)
+        let text = registry.render()
+
+        // Assert
+        #expect(text.contains("g{repo=\"old\"} 0\n"))
+        #expect(text.contains("g{repo=\"new\"} 2\n"))
+    }
+
     @Test("label values are escaped")
     func labelValuesAreEscaped() {
         // Arrange

@@ -32,6 +32,8 @@ struct OpsTests {
                     text, "flat_manager_job_duration_seconds_count{kind=\"commit\",status=\"ended\",repo=\"global\"}")
                     == 1)
             #expect(Ops.sample(text, "flat_manager_jobs_in_progress{kind=\"commit\",repo=\"global\"}") == 0)
+            let queued = text.split(separator: "\n").filter { $0.hasPrefix("flat_manager_jobs_queued{") }
+            #expect(queued.allSatisfy { $0.hasSuffix(" 0") }, "every job was picked: \(queued)")
             #expect(Ops.sample(text, "flat_manager_upload_objects_total") == Double(objects))
             #expect(Ops.sample(text, "flat_manager_upload_rejected_total") == nil)
             #expect((Ops.sample(text, "flat_manager_missing_objects_calls_total") ?? 0) >= 1)
