@@ -13,10 +13,14 @@ struct OpsTests {
         try await withServerOutputOnFailure(server) {
             let client = try Client(token: server.adminToken)
             let fixture = try await FixtureRepo.shared.repository(version: "1")
-            let objects = try Self.objectFiles(in: fixture.path)
 
             // Act
-            try await publish(version: "1", to: server, with: client)
+            let buildURL = try await client.createBuild(managerURL: server.managerURL)
+            try await client.check(["push", buildURL, fixture.path])
+            let id = try #require(buildURL.split(separator: "/").last.map(String.init))
+            let objects = Self.storedFiles(under: server.buildRepoBase.appending(path: "\(id)/upload").path)
+            try await client.check(["commit", "--wait", buildURL])
+            try await client.check(["publish", "--wait", "--wait-update", buildURL])
             let response = try await HTTP.request("GET", server.url("/metrics"))
             let text = response.text
 
@@ -34,6 +38,7 @@ struct OpsTests {
             #expect(Ops.sample(text, "flat_manager_jobs_in_progress{kind=\"commit\",repo=\"global\"}") == 0)
             let queued = text.split(separator: "\n").filter { $0.hasPrefix("flat_manager_jobs_queued{") }
             #expect(queued.allSatisfy { $0.hasSuffix(" 0") }, "every job was picked: \(queued)")
+            #expect(objects > 0)
             #expect(Ops.sample(text, "flat_manager_upload_objects_total") == Double(objects))
             #expect(Ops.sample(text, "flat_manager_upload_rejected_total") == nil)
             #expect((Ops.sample(text, "flat_manager_missing_objects_calls_total") ?? 0) >= 1)
@@ -201,12 +206,14 @@ struct OpsTests {
         await server.stop()
     }
 
-    /// The object files of a local ostree repository (what a push into an empty repository uploads).
-    static func objectFiles(in repo: String) throws -> Int {
-        let walker = FileManager.default.enumerator(atPath: repo + "/objects")
+    /// The objects and delta parts a build's upload area (an ostree repo) holds: what the pushes stored.
+    static func storedFiles(under directory: String) -> Int {
+        let walker = FileManager.default.enumerator(atPath: directory)
         var count = 0
         while let entry = walker?.nextObject() as? String {
-            if entry.contains(".") { count += 1 }
+            let attributes = walker?.fileAttributes
+            let stored = entry.hasPrefix("objects/") || (entry.hasPrefix("deltas/") && !entry.contains(".tmp/"))
+            if stored, attributes?[.type] as? FileAttributeType == .typeRegular { count += 1 }
         }
         return count
     }
