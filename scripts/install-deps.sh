@@ -8,6 +8,7 @@
 set -euo pipefail
 
 packages=(ostree libostree-dev flatpak bubblewrap gnupg libsqlite3-dev busybox-static)
+packages+=(chromium python3-jsonschema python3-yaml) # ops tests: headless status page, OpenAPI conformance
 for argument in "$@"; do
     case "$argument" in
         --test) packages+=(postgresql) ;;

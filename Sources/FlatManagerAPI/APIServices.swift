@@ -33,7 +33,7 @@ public struct APIServices: Sendable {
 /// Builds the router with every route and middleware (middlewares first: Hummingbird binds them at registration).
 public func makeRouter(services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: AccessLogMiddleware(logger: services.logger))
+    router.add(middleware: AccessLogMiddleware(logger: services.logger, metrics: services.dispatcher.metrics))
     router.add(middleware: ErrorMiddleware(logger: services.logger))
     router.add(
         middleware: TokenMiddleware(
@@ -45,5 +45,7 @@ public func makeRouter(services: APIServices) -> Router<AppRequestContext> {
     RepoController(services: services).addRoutes(to: router.group("api/v1"))
     FileController(services: services).addRoutes(to: router)
     StatusController(services: services).addRoutes(to: router)
+    MetricsController(metrics: services.dispatcher.metrics).addRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)
     return router
 }

@@ -1,29 +1,61 @@
 import FlatManagerCore
+import FlatManagerJobs
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 
-/// One access-log line per request, in upstream's shape (server.md §7.2), written when the handler returns.
+/// One access-log line per request, in upstream's shape (server.md §7.2), written when the handler returns; the
+/// request's figures for `/metrics`; and the request's log metadata (request id, build id, repo) for every line
+/// logged while it is handled, whichever logger writes it.
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let logger: Logger
+    var metrics: ServerMetrics?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         let start = ContinuousClock.now
-        var response = try await next(request, context)
+        let metadata = Self.logMetadata(path: request.uri.path, requestID: context.id)
+        var response = try await LogContext.with(metadata) { try await next(request, context) }
         // libostree's curl fetcher sends `Upgrade: h2c` on plain http. We do not upgrade, but NIO's HTTP/1 decoder
         // stops parsing a connection after an upgrade request, so the next request on it would hang: close it.
         if request.headers[.upgrade] != nil { response.headers[.connection] = "close" }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if let name = Self.requestIDHeader { response.headers[name] = context.id }
+        let seconds = (ContinuousClock.now - start).fractionalSeconds
         let query = request.uri.query.map { "?\($0)" } ?? ""
         let agent = request.headers[.userAgent] ?? "-"
         let size = response.body.contentLength.map(String.init) ?? "-"
-        logger.info(
-            "\(context.remoteAddress) \"\(request.method) \(request.uri.path)\(query) HTTP/1.1\" \(response.status.code) \(size) \(agent) \(String(format: "%.6f", seconds))"
-        )
+        LogContext.$metadata.withValue(metadata) {
+            logger.info(
+                "\(context.remoteAddress) \"\(request.method) \(request.uri.path)\(query) HTTP/1.1\" \(response.status.code) \(size) \(agent) \(String(format: "%.6f", seconds))"
+            )
+        }
+        metrics?.requestAnswered(
+            method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: response.status.code,
+            seconds: seconds)
         return response
+    }
+
+    /// `X-Request-ID` on every response, so that an operator can find a client's request in the log.
+    static let requestIDHeader = HTTPField.Name("X-Request-ID")
+
+    /// The request id, and the build id or repo the path names (read from the path because routing has not
+    /// happened yet when the metadata is bound).
+    static func logMetadata(path: String, requestID: String) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["request_id": "\(requestID)"]
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        func part(_ index: Int) -> String? { index < parts.count ? parts[index] : nil }
+        if part(0) == "api", part(2) == "build", let id = part(3), Int32(id) != nil {
+            metadata["build_id"] = "\(id)"
+        } else if part(0) == "api", part(2) == "repo", let repo = part(3) {
+            metadata["repo"] = "\(repo)"
+        } else if part(0) == "build-repo", let id = part(1), Int32(id) != nil {
+            metadata["build_id"] = "\(id)"
+        } else if part(0) == "repo", let repo = part(1) {
+            metadata["repo"] = "\(repo)"
+        }
+        return metadata
     }
 }

@@ -171,6 +171,7 @@ struct BuildController {
         var request = request
         let build = try await authorizedBuild(try buildID(context), context, scopes: [.upload])
         let body = try await request.decodeJSON(MissingObjectsRequest.self, limit: BodyLimit.missingObjects)
+        services.dispatcher.metrics.missingObjectsCalled(wanted: body.wanted.count)
         let buildDir = "\(services.config.buildRepoBase)/\(build.id)"
         let fm = FileManager.default
         var missing: [String] = []
@@ -216,8 +217,10 @@ struct BuildController {
                     throw UploadError.invalidFilename(fileName)
                 }
             }
+            services.dispatcher.metrics.uploaded(sizes: sizes)
             return try JSONResponse.make(sizes)
         } catch let error as UploadError {
+            services.dispatcher.metrics.uploadRefused()
             switch error {
             case .io(let reason):
                 services.logger.error("Upload to build \(build.id) failed: \(reason)")

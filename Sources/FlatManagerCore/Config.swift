@@ -1,5 +1,10 @@
 import Foundation
 
+/// How the server writes its log lines.
+public enum LogFormat: String, Sendable, Equatable {
+    case text, json
+}
+
 /// The server configuration, upstream's `config.json` (server.md §1), decoded once and validated at start-up.
 ///
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
@@ -28,6 +33,9 @@ public struct Config: Sendable, Equatable {
     /// Ours, opt-in hardening (`enforce-branches`): refuse build refs whose branch the token's `branches` claim
     /// does not list. Off by default because upstream never checks the claim, so existing tokens keep working.
     public var enforceBranches: Bool = false
+    /// Ours: `text` (default) or `json` (one JSON object per line, for log shippers); env
+    /// `FLAT_MANAGER_LOG_FORMAT` overrides it.
+    public var logFormat: LogFormat = .text
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -271,7 +279,7 @@ struct ConfigReader {
     static let topKeys: Set<String> = [
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
-        "workers", "commit-workers", "gpg-binary", "enforce-branches",
+        "workers", "commit-workers", "gpg-binary", "enforce-branches", "log-format",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -309,7 +317,13 @@ struct ConfigReader {
             workers: try optional(d, "workers", integer("workers", range: 1...1024)),
             commitWorkers: try defaulted(d, "commit-workers", cores, integer("commit-workers", range: 1...1024)),
             gpgBinary: try defaulted(d, "gpg-binary", "gpg", string("gpg-binary")),
-            enforceBranches: try defaulted(d, "enforce-branches", false, bool("enforce-branches"))
+            enforceBranches: try defaulted(d, "enforce-branches", false, bool("enforce-branches")),
+            logFormat: try defaulted(d, "log-format", .text) { (v: Any) throws(ConfigError) -> LogFormat in
+                guard let format = LogFormat(rawValue: try self.string("log-format")(v)) else {
+                    throw self.error("log-format", "expected \"text\" or \"json\"")
+                }
+                return format
+            }
         )
     }
 

@@ -14,11 +14,15 @@ public final class JobDispatcher: Service, Sendable {
     let leaseSeconds: Int
     let pollInterval: Duration
     let wakeups: Mutex<[Store.QueueSelector: Int]>
+    /// Job counts, in-progress gauges and durations (server.md §8).
+    public let metrics: ServerMetrics
 
     public init(
-        environment: JobEnvironment, owner: String, leaseSeconds: Int = 60, pollInterval: Duration = .seconds(10)
+        environment: JobEnvironment, owner: String, leaseSeconds: Int = 60, pollInterval: Duration = .seconds(10),
+        metrics: ServerMetrics = ServerMetrics()
     ) {
         self.environment = environment
+        self.metrics = metrics
         self.owner = owner
         self.leaseSeconds = leaseSeconds
         self.pollInterval = pollInterval
@@ -28,6 +32,24 @@ public final class JobDispatcher: Service, Sendable {
     /// Wakes the loops of a queue now instead of at their next poll (called after the API creates a job).
     public func kick(_ queue: Store.QueueSelector) {
         wakeups.withLock { $0[queue, default: 0] += 1 }
+        // A kick follows the creation of a job: the queue gauge goes up now, not at the sampler's next round.
+        Task { await self.refreshQueueGauge() }
+    }
+
+    /// Sets `flat_manager_jobs_queued` from the New jobs in the database. Called when a job was created (every
+    /// creation is followed by a kick) and when one was picked, which is when upstream increments and decrements it;
+    /// counting instead of incrementing also covers jobs queued before this process started.
+    func refreshQueueGauge() async {
+        do {
+            let waiting = try await environment.store.activeJobs().filter { $0.status == .new }
+            var depth: [[String]: Double] = [:]
+            for job in waiting {
+                depth[[ServerMetrics.kindLabel(job.kind), ServerMetrics.repoLabel(job.repo)], default: 0] += 1
+            }
+            metrics.jobsQueued.replaceAll(depth, keepingOthersAtZero: true)
+        } catch {
+            environment.logger.warning("Cannot count the queued jobs: \(String(reflecting: error))")
+        }
     }
 
     public func run() async throws {
@@ -54,6 +76,7 @@ public final class JobDispatcher: Service, Sendable {
                 if let job = try await environment.store.claimNextJob(
                     queue: queue, owner: owner, leaseSeconds: leaseSeconds, allowConcurrent: allowConcurrent)
                 {
+                    await refreshQueueGauge()
                     await execute(job)
                     continue
                 }
@@ -94,26 +117,57 @@ public final class JobDispatcher: Service, Sendable {
         }
     }
 
-    /// Runs one claimed job to its end and records the outcome; it is not interrupted by shutdown.
+    /// Runs one claimed job to its end and records the outcome; it is not interrupted by shutdown. Every log line
+    /// written meanwhile carries the job's metadata (job id, kind, repo, build id).
     public func execute(_ job: Job) async {
-        let context = JobContext(job: job, environment: environment)
-        let store = environment.store
+        let metadata = Self.logMetadata(for: job)
+        var logger = environment.logger
+        for (key, value) in metadata { logger[metadataKey: key] = value }
+        let jobEnvironment = environment.withLogger(logger)
+        await LogContext.with(metadata) { await self.execute(job, in: jobEnvironment) }
+        if job.kind == .commit || job.kind == .check { kick(.global) }
+        if let repo = job.repo { kick(.repo(repo)) }
+    }
+
+    func execute(_ job: Job, in jobEnvironment: JobEnvironment) async {
+        let context = JobContext(job: job, environment: jobEnvironment)
+        let store = jobEnvironment.store
+        let start = ContinuousClock.now
+        metrics.jobStarted(job)
+        var status = JobStatus.ended
+        defer { metrics.jobFinished(job, status: status, seconds: (ContinuousClock.now - start).fractionalSeconds) }
         do {
             let handler = try JobHandlers.handler(for: job)
             let results = try await handler.run(in: context)
             try await store.finishJob(id: job.id, status: .ended, results: results)
         } catch {
+            status = .broken
             let message = (error as? JobError)?.description ?? String(reflecting: error)
             await context.log("Job failed: \(message)")
             do {
                 try await store.finishJob(
                     id: job.id, status: .broken, results: "{\"error-message\":\(JSONText.string(message))}")
             } catch {
-                environment.logger.error("#\(job.id): cannot record the failure: \(String(reflecting: error))")
+                jobEnvironment.logger.error("#\(job.id): cannot record the failure: \(String(reflecting: error))")
             }
         }
-        if job.kind == .commit || job.kind == .check { kick(.global) }
-        if let repo = job.repo { kick(.repo(repo)) }
+    }
+
+    /// A job's log metadata, so that every line it causes in the server log can be found by any of them.
+    static func logMetadata(for job: Job) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "job_id": "\(job.id)", "job_kind": "\(ServerMetrics.kindLabel(job.kind))",
+        ]
+        if let repo = job.repo { metadata["repo"] = "\(repo)" }
+        switch JobContents(kind: job.kind, json: job.contents) {
+        case .commit(let build, _, _, _), .publish(let build), .check(let build, _):
+            metadata["build_id"] = "\(build)"
+        case .updateRepo(let repo):
+            metadata["repo"] = "\(repo)"
+        default:
+            break
+        }
+        return metadata
     }
 
     /// The lease owner name of this process.
@@ -132,5 +186,14 @@ public final class JobDispatcher: Service, Sendable {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
         let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
         return cmdline.contains("flat-manager")
+    }
+}
+
+extension JobEnvironment {
+    /// The same environment with another logger (a job's, carrying its metadata).
+    func withLogger(_ logger: Logger) -> JobEnvironment {
+        JobEnvironment(
+            store: store, config: config, runner: runner, deltaRunner: deltaRunner, exportedKeys: exportedKeys,
+            logger: logger)
     }
 }

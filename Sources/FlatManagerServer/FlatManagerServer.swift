@@ -19,41 +19,85 @@ struct FlatManagerServer: AsyncParsableCommand {
         abstract: "Serve and maintain a Flatpak repository (flat-manager compatible).",
         version: "0.5.0-swift")
 
+    @Flag(
+        name: .customLong("check-config"), help: "Validate the configuration (keys, repo paths, GPG keys), then exit.")
+    var checkConfig = false
+
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: environment["FLAT_MANAGER_LOG"] ?? "info") ?? .info
-            return handler
-        }
-        let logger = Logger(label: "flat-manager")
         let cwd = FileManager.default.currentDirectoryPath
-        Startup.loadDotEnv(from: cwd, logger: logger)
-        let configPath = ProcessInfo.processInfo.environment["REPO_CONFIG"] ?? "config.json"
+        let dotEnv = Startup.loadDotEnv(from: cwd)
+        let environment = ProcessInfo.processInfo.environment
+        let configPath = environment["REPO_CONFIG"] ?? "config.json"
+        let loaded = Result { () throws(ConfigError) -> Config in
+            try Config.load(path: configPath, workingDirectory: cwd)
+        }
+        if checkConfig { try await Self.check(loaded, file: configPath) }
+        Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
+        let logger = Logger(label: "flat-manager")
+        if let dotEnv { logger.debug("Loaded \(dotEnv)") }
         let config: Config
         do {
-            config = try Config.load(path: configPath, workingDirectory: cwd)
+            config = try loaded.get()
         } catch {
             logger.critical("Failed to read config file \(configPath): \(error)")
             throw ExitCode.failure
         }
-        try await Startup.run(config: config, workingDirectory: cwd, logger: logger)
+        let interval = environment["FLAT_MANAGER_METRICS_INTERVAL"].flatMap(Int.init).map { max($0, 1) } ?? 60
+        try await Startup.run(
+            config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval))
+    }
+
+    /// `--check-config`: prints `OK <file>` and exits 0, or one line per problem (naming file and key) and exits 1.
+    static func check(_ loaded: Result<Config, ConfigError>, file: String) async throws -> Never {
+        var problems: [ConfigError]
+        switch loaded {
+        case .success(let config):
+            problems = await CheckConfig.problems(in: config, file: file, runner: CommandRunner())
+        case .failure(let error):
+            problems = [error]
+        }
+        guard problems.isEmpty else {
+            for problem in problems { print("error: \(problem)") }
+            throw ExitCode.failure
+        }
+        print("OK \(file)")
+        throw ExitCode.success
     }
 }
 
 /// The start-up sequence of server.md §7.1, with every piece passed down as a value.
 enum Startup {
-    /// Exports the `.env` variables not already set (upstream's dotenv behaviour).
-    static func loadDotEnv(from directory: String, logger: Logger) {
+    /// Exports the `.env` variables not already set (upstream's dotenv behaviour); returns the file it read.
+    static func loadDotEnv(from directory: String) -> String? {
         guard let path = DotEnv.find(from: directory), let text = try? String(contentsOfFile: path, encoding: .utf8)
-        else { return }
+        else { return nil }
         for (key, value) in DotEnv.parse(text) where ProcessInfo.processInfo.environment[key] == nil {
             setenv(key, value, 0)
         }
-        logger.debug("Loaded \(path)")
+        return path
     }
 
-    static func run(config: Config, workingDirectory: String, logger: Logger) async throws {
+    /// Text (swift-log's stream format) or JSON lines on standard error; `FLAT_MANAGER_LOG_FORMAT` beats the
+    /// config's `log-format`, `FLAT_MANAGER_LOG` sets the level. Every line carries the metadata of the request or
+    /// job it belongs to (`LogContext`).
+    static func bootstrapLogging(environment: [String: String], config: Config?) {
+        let level = Logger.Level(rawValue: environment["FLAT_MANAGER_LOG"] ?? "info") ?? .info
+        let format =
+            environment["FLAT_MANAGER_LOG_FORMAT"].flatMap { LogFormat(rawValue: $0) } ?? config?.logFormat ?? .text
+        LoggingSystem.bootstrap(
+            { label, provider in
+                switch format {
+                case .text:
+                    var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                    handler.logLevel = level
+                    return handler
+                case .json:
+                    return JSONLogHandler(label: label, logLevel: level, metadataProvider: provider)
+                }
+            }, metadataProvider: LogContext.provider)
+    }
+
+    static func run(config: Config, workingDirectory: String, logger: Logger, metricsInterval: Duration) async throws {
         let runner = CommandRunner()
         let keys = try await exportKeys(config: config, runner: runner, logger: logger)
         let store = try await Store.open(
@@ -71,7 +115,11 @@ enum Startup {
         let jobEnvironment = JobEnvironment(
             store: store, config: config, runner: runner, deltaRunner: CommandRunner(timeout: .seconds(3600)),
             exportedKeys: keys, logger: logger)
-        let dispatcher = JobDispatcher(environment: jobEnvironment, owner: JobDispatcher.processOwner())
+        let metrics = ServerMetrics()
+        let dispatcher = JobDispatcher(
+            environment: jobEnvironment, owner: JobDispatcher.processOwner(), metrics: metrics)
+        let sampler = MetricsSampler(
+            store: store, config: config, metrics: metrics, interval: metricsInterval, logger: logger)
         guard let services = APIServices(config: config, store: store, dispatcher: dispatcher, logger: logger) else {
             throw ExitCode.failure
         }
@@ -85,7 +133,8 @@ enum Startup {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: StoreService(store: store)), .init(service: dispatcher), .init(service: app),
+                    .init(service: StoreService(store: store)), .init(service: sampler), .init(service: dispatcher),
+                    .init(service: app),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

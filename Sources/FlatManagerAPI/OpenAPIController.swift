@@ -1,0 +1,16 @@
+import Hummingbird
+import NIOCore
+
+/// `GET /openapi.yaml` (ours, no auth): the OpenAPI 3 document of `/api/v1`. It lives outside `/api/v1` because
+/// everything there requires a token.
+struct OpenAPIController {
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("openapi.yaml", use: document)
+    }
+
+    @Sendable func document(_ request: Request, context: AppRequestContext) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+    }
+}

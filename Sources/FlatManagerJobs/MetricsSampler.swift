@@ -1,0 +1,135 @@
+import Dispatch
+import FlatManagerCore
+import FlatManagerStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Computes the expensive metrics in the background, every `interval`: queue depth and the age of the oldest
+/// waiting job by kind and repo, summary size and static delta count per repo, and disk usage per repo and of the
+/// build area. A scrape of `/metrics` only reads what the last round left.
+public struct MetricsSampler: Service {
+    let store: Store
+    let config: Config
+    let metrics: ServerMetrics
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: Store, config: Config, metrics: ServerMetrics, interval: Duration, logger: Logger) {
+        self.store = store
+        self.config = config
+        self.metrics = metrics
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // The jobs table has no creation time, so a job's waiting age counts from the first round that saw it.
+        var firstSeen: [Int32: ContinuousClock.Instant] = [:]
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                firstSeen = try await sampleQueue(firstSeen: firstSeen)
+            } catch {
+                logger.warning("Cannot sample the job queue: \(String(reflecting: error))")
+            }
+            await sampleDisk()
+            metrics.lastSample.set([], Date().timeIntervalSince1970.rounded())
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// Sets the queued-jobs and oldest-age gauges from the New jobs; returns the updated first-seen times.
+    func sampleQueue(firstSeen: [Int32: ContinuousClock.Instant]) async throws -> [Int32: ContinuousClock.Instant] {
+        let now = ContinuousClock.now
+        let waiting = try await store.activeJobs().filter { $0.status == .new }
+        var seen: [Int32: ContinuousClock.Instant] = [:]
+        var depth: [[String]: Double] = [:]
+        var oldest: [[String]: Double] = [:]
+        for job in waiting {
+            let since = firstSeen[job.id] ?? now
+            seen[job.id] = since
+            let labels = [ServerMetrics.kindLabel(job.kind), ServerMetrics.repoLabel(job.repo)]
+            depth[labels, default: 0] += 1
+            oldest[labels] = max(oldest[labels] ?? 0, (now - since).fractionalSeconds)
+        }
+        metrics.jobsQueued.replaceAll(depth, keepingOthersAtZero: true)
+        metrics.queueOldestAge.replaceAll(oldest)
+        return seen
+    }
+
+    /// Summary sizes, delta counts and disk usage, walked on a dispatch queue so that the cooperative pool that
+    /// serves requests is not blocked by a large tree.
+    func sampleDisk() async {
+        let repos = config.repos.map { ($0.key, $0.value.path) }
+        let buildArea = config.buildRepoBase
+        let figures = await withCheckedContinuation { (continuation: CheckedContinuation<DiskFigures, Never>) in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(returning: DiskFigures.measure(repos: repos, buildArea: buildArea))
+            }
+        }
+        metrics.summarySize.replaceAll(figures.summaryBytes.mapKeysToLabels())
+        metrics.staticDeltas.replaceAll(figures.deltaCounts.mapKeysToLabels())
+        var usage: [[String]: Double] = [["build-area", ""]: figures.buildAreaBytes]
+        for (repo, bytes) in figures.repoBytes { usage[["repo", repo]] = bytes }
+        metrics.diskUsage.replaceAll(usage)
+    }
+}
+
+/// One round of file-system figures.
+struct DiskFigures: Sendable {
+    var summaryBytes: [String: Double] = [:]
+    var deltaCounts: [String: Double] = [:]
+    var repoBytes: [String: Double] = [:]
+    var buildAreaBytes: Double = 0
+
+    static func measure(repos: [(String, String)], buildArea: String) -> DiskFigures {
+        var figures = DiskFigures()
+        let fm = FileManager.default
+        for (name, path) in repos {
+            let summary = (try? fm.attributesOfItem(atPath: "\(path)/summary"))?[.size] as? NSNumber
+            figures.summaryBytes[name] = summary?.doubleValue ?? 0
+            figures.deltaCounts[name] = Double(countFiles(named: "superblock", under: "\(path)/deltas"))
+            figures.repoBytes[name] = treeSize(path)
+        }
+        figures.buildAreaBytes = treeSize(buildArea)
+        return figures
+    }
+
+    /// A static delta is a directory holding one `superblock` file.
+    static func countFiles(named name: String, under path: String) -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var count = 0
+        while let entry = walker.nextObject() as? String {
+            if (entry as NSString).lastPathComponent == name { count += 1 }
+        }
+        return count
+    }
+
+    /// Sum of the sizes of the regular files below `path` (symbolic links are not followed).
+    static func treeSize(_ path: String) -> Double {
+        let url = URL(fileURLWithPath: path)
+        let keys: [URLResourceKey] = [.fileSizeKey, .isRegularFileKey]
+        guard let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: keys) else { return 0 }
+        var total = 0.0
+        for case let file as URL in walker {
+            guard let values = try? file.resourceValues(forKeys: Set(keys)), values.isRegularFile == true else {
+                continue
+            }
+            total += Double(values.fileSize ?? 0)
+        }
+        return total
+    }
+}
+
+extension Dictionary where Key == String, Value == Double {
+    fileprivate func mapKeysToLabels() -> [[String]: Double] {
+        [[String]: Double](uniqueKeysWithValues: map { ([$0.key], $0.value) })
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    public var fractionalSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,138 @@
+import FlatManagerCore
+import Foundation
+
+/// Every metric the server exposes on `GET /metrics`, created once at start-up and passed down as a value.
+///
+/// The four `flat_manager_job*` families are upstream 0.5's names, labels, help texts and buckets (server.md §8);
+/// the rest are ours. Everything expensive (queue, summary, delta and disk figures) is set by `MetricsSampler` in
+/// the background; a scrape only formats what is already there.
+public struct ServerMetrics: Sendable {
+    public let registry: MetricsRegistry
+
+    // Upstream 0.5.
+    let jobsFinished: CounterMetric
+    let jobsInProgress: GaugeMetric
+    let jobsQueued: GaugeMetric
+    let jobDuration: HistogramMetric
+
+    // Ours: HTTP.
+    let httpRequests: CounterMetric
+    let httpDuration: HistogramMetric
+    let uploadBytes: CounterMetric
+    let uploadObjects: CounterMetric
+    let uploadRejected: CounterMetric
+    let missingObjectsCalls: CounterMetric
+    let missingObjectsWanted: CounterMetric
+
+    // Ours: sampled.
+    let queueOldestAge: GaugeMetric
+    let summarySize: GaugeMetric
+    let staticDeltas: GaugeMetric
+    let diskUsage: GaugeMetric
+    let lastSample: GaugeMetric
+
+    /// Upstream's job duration buckets, in seconds.
+    public static let jobBuckets: [Double] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]
+    static let httpBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    public init(registry: MetricsRegistry = MetricsRegistry()) {
+        self.registry = registry
+        let r = registry
+        jobsFinished = r.counter(
+            "flat_manager_jobs_total", help: "Total number of finished jobs.", labels: ["kind", "status", "repo"])
+        jobsInProgress = r.gauge(
+            "flat_manager_jobs_in_progress", help: "Current number of jobs being processed.", labels: ["kind", "repo"])
+        jobsQueued = r.gauge(
+            "flat_manager_jobs_queued", help: "Current number of queued jobs.", labels: ["kind", "repo"])
+        jobDuration = r.histogram(
+            "flat_manager_job_duration_seconds", help: "Duration of finished jobs in seconds.",
+            labels: ["kind", "status", "repo"], buckets: Self.jobBuckets)
+        httpRequests = r.counter(
+            "flat_manager_http_requests", help: "HTTP requests answered, by route template and status",
+            labels: ["method", "route", "status"])
+        httpDuration = r.histogram(
+            "flat_manager_http_request_duration_seconds", help: "Time to answer an HTTP request",
+            labels: ["method", "route"], buckets: Self.httpBuckets)
+        uploadBytes = r.counter(
+            "flat_manager_upload_bytes", help: "Bytes of objects and delta parts accepted by uploads", labels: [])
+        uploadObjects = r.counter(
+            "flat_manager_upload_objects", help: "Objects and delta parts accepted by uploads", labels: [])
+        uploadRejected = r.counter(
+            "flat_manager_upload_rejected", help: "Upload requests refused (bad name, bad object, bad multipart)",
+            labels: [])
+        missingObjectsCalls = r.counter(
+            "flat_manager_missing_objects_calls", help: "Calls of missing_objects", labels: [])
+        missingObjectsWanted = r.counter(
+            "flat_manager_missing_objects_wanted", help: "Object names asked about by missing_objects calls",
+            labels: [])
+        queueOldestAge = r.gauge(
+            "flat_manager_jobs_oldest_queued_age_seconds",
+            help: "Time the oldest waiting job has been seen waiting (sampled)", labels: ["kind", "repo"])
+        summarySize = r.gauge(
+            "flat_manager_summary_size_bytes", help: "Size of the repository summary file (ostree refuses 10 MiB)",
+            labels: ["repo"])
+        staticDeltas = r.gauge(
+            "flat_manager_static_deltas", help: "Static deltas present in the repository", labels: ["repo"])
+        diskUsage = r.gauge(
+            "flat_manager_disk_usage_bytes", help: "Disk usage of a repository or of the build area (sampled)",
+            labels: ["area", "repo"])
+        lastSample = r.gauge(
+            "flat_manager_metrics_sampled_timestamp_seconds", help: "When the sampled figures were last computed",
+            labels: [])
+    }
+
+    /// Upstream's `kind` label values.
+    public static func kindLabel(_ kind: JobKind?) -> String {
+        switch kind {
+        case .commit: "commit"
+        case .publish: "publish"
+        case .updateRepo: "update_repo"
+        case .republish: "republish"
+        case .check: "check"
+        case .prune: "prune"
+        case nil: "unknown"
+        }
+    }
+
+    /// Upstream's `repo` label: the repo name, or `global` for jobs without one.
+    public static func repoLabel(_ repo: String?) -> String { repo ?? "global" }
+
+    // MARK: - Jobs
+
+    func jobStarted(_ job: Job) {
+        jobsInProgress.add([Self.kindLabel(job.kind), Self.repoLabel(job.repo)], 1)
+    }
+
+    func jobFinished(_ job: Job, status: JobStatus, seconds: Double) {
+        let kind = Self.kindLabel(job.kind)
+        let repo = Self.repoLabel(job.repo)
+        let statusLabel = status == .ended ? "ended" : "broken"
+        jobsInProgress.add([kind, repo], -1)
+        jobsFinished.increment([kind, statusLabel, repo])
+        jobDuration.observe([kind, statusLabel, repo], seconds)
+    }
+
+    // MARK: - HTTP
+
+    /// One answered request; `route` is the route template (`/api/v1/build/{id}`), never the concrete path, so that
+    /// the number of series stays bounded.
+    public func requestAnswered(method: String, route: String, status: Int, seconds: Double) {
+        httpRequests.increment([method, route, "\(status)"])
+        httpDuration.observe([method, route], seconds)
+    }
+
+    /// An upload request that stored these part sizes.
+    public func uploaded(sizes: [Int]) {
+        uploadObjects.increment(by: Double(sizes.count))
+        uploadBytes.increment(by: Double(sizes.reduce(0, +)))
+    }
+
+    /// An upload request refused because of its content.
+    public func uploadRefused() { uploadRejected.increment() }
+
+    /// A `missing_objects` call asking about `wanted` names.
+    public func missingObjectsCalled(wanted: Int) {
+        missingObjectsCalls.increment()
+        missingObjectsWanted.increment(by: Double(wanted))
+    }
+}
