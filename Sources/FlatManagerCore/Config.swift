@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
 /// `gpg-key`/`build-gpg-key` take a string or an array (as 0.5), and a few keys of ours are accepted
-/// (`commit-workers`, `gpg-binary`). Every relative path is made absolute against the working directory.
+/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`). Every relative path is made absolute against the working
+/// directory.
 public struct Config: Sendable, Equatable {
     public var databaseURL: String?
     public var host: String
@@ -28,6 +29,8 @@ public struct Config: Sendable, Equatable {
     /// Ours, opt-in hardening (`enforce-branches`): refuse build refs whose branch the token's `branches` claim
     /// does not list. Off by default because upstream never checks the claim, so existing tokens keep working.
     public var enforceBranches: Bool = false
+    /// Ours: a static delta still being generated after this many seconds is abandoned (0.5 kills after 3600).
+    public var deltaTimeoutSecs: Int = 3600
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -271,7 +274,7 @@ struct ConfigReader {
     static let topKeys: Set<String> = [
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
-        "workers", "commit-workers", "gpg-binary", "enforce-branches",
+        "workers", "commit-workers", "gpg-binary", "enforce-branches", "delta-timeout-secs",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -309,7 +312,9 @@ struct ConfigReader {
             workers: try optional(d, "workers", integer("workers", range: 1...1024)),
             commitWorkers: try defaulted(d, "commit-workers", cores, integer("commit-workers", range: 1...1024)),
             gpgBinary: try defaulted(d, "gpg-binary", "gpg", string("gpg-binary")),
-            enforceBranches: try defaulted(d, "enforce-branches", false, bool("enforce-branches"))
+            enforceBranches: try defaulted(d, "enforce-branches", false, bool("enforce-branches")),
+            deltaTimeoutSecs: try defaulted(
+                d, "delta-timeout-secs", 3600, integer("delta-timeout-secs", range: 1...maxInt32))
         )
     }
 
