@@ -8,6 +8,7 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import OSTree
 
 /// Remote delta workers (0.4.2 protocol): the delta upload (api.md §4.19) and the worker websocket (§4.20).
@@ -68,23 +69,91 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
     let tokens = TokenMiddleware(
         mainSigner: services.mainSigner, repoSigner: services.repoSigner, tokenPrefix: services.config.tokenPrefix,
         store: services.store)
-    return .http1WebSocketUpgrade(
-        configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
-    ) { request, channel, logger in
-        guard request.method == .get, request.path?.split(separator: "?").first == "/api/v1/delta/worker",
-            let header = request.headerFields[.authorization]
-        else { return .dontUpgrade }
-        do {
-            let claims = try await tokens.verify(header: header, with: services.mainSigner)
-            try claims.require(sub: "delta", scope: .generate)
-        } catch {
-            return .dontUpgrade
+    let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+        ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
+    return HTTPServerBuilder { responder in
+        let upgradeChannel = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration) {
+            request, channel, logger in
+            guard request.method == .get, request.path?.split(separator: "?").first == "/api/v1/delta/worker",
+                let header = request.headerFields[.authorization]
+            else { return .dontUpgrade }
+            do {
+                let claims = try await tokens.verify(header: header, with: services.mainSigner)
+                try claims.require(sub: "delta", scope: .generate)
+            } catch {
+                return .dontUpgrade
+            }
+            let peer = peerName(request, channel: channel)
+            return .upgrade([:]) { inbound, outbound, _ in
+                await DeltaWorkerConnection(generator: generator, name: peer, logger: logger).run(
+                    inbound: inbound, outbound: outbound)
+            }
         }
-        let peer = peerName(request, channel: channel)
-        return .upgrade([:]) { inbound, outbound, _ in
-            await DeltaWorkerConnection(generator: generator, name: peer, logger: logger).run(
-                inbound: inbound, outbound: outbound)
+        return ForeignUpgradeFilteringChannel(inner: upgradeChannel) { path, authorization in
+            // Checked again (with revocation) before upgrading; this only decides who gets the router's JSON error.
+            guard path.split(separator: "?").first == "/api/v1/delta/worker", let authorization,
+                let token = try? AuthorizationHeader.token(
+                    from: authorization, tokenPrefix: services.config.tokenPrefix),
+                let claims = try? services.mainSigner.verify(token)
+            else { return false }
+            return (try? claims.require(sub: "delta", scope: .generate)) != nil
         }
+    }
+}
+
+/// The websocket upgrade channel with `ForeignUpgradeFilter` in front of NIO's upgrade handler.
+struct ForeignUpgradeFilteringChannel: ServerChildChannel {
+    let inner: HTTP1WebSocketUpgradeChannel
+    /// Whether a websocket upgrade of this path with this `Authorization` header may go to the upgrade handler.
+    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) -> Bool
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let upgrader = try pipeline.handler(
+                type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
+            try pipeline.addHandler(ForeignUpgradeFilter(mayUpgrade: mayUpgrade), position: .before(upgrader))
+            return value
+        }
+    }
+
+    func handle(value: HTTP1WebSocketUpgradeChannel.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// Turns an upgrade request that will not be upgraded into an ordinary request that closes the connection: any
+/// protocol but websocket (libostree's curl asks for `h2c` on plain http), and websocket requests for other paths or
+/// without a valid worker token (so they get the router's JSON error instead of a bare 400).
+///
+/// NIO's typed upgrade handler drops a request whose protocol no upgrader supports (the client gets an empty
+/// reply), and its HTTP decoder stops parsing a connection after an upgrade request anyway, so the request is
+/// served without the upgrade headers and the connection closed after the response.
+final class ForeignUpgradeFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) -> Bool
+
+    init(mayUpgrade: @escaping @Sendable (_ path: String, _ authorization: String?) -> Bool) {
+        self.mayUpgrade = mayUpgrade
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        guard case .head(var head) = part, head.headers.contains(name: "upgrade") else {
+            context.fireChannelRead(data)
+            return
+        }
+        let websocket = head.headers["upgrade"].contains { $0.lowercased().contains("websocket") }
+        if websocket && mayUpgrade(head.uri, head.headers["authorization"].first) {
+            context.fireChannelRead(data)
+            return
+        }
+        head.headers.remove(name: "upgrade")
+        head.headers.remove(name: "http2-settings")
+        head.headers.replaceOrAdd(name: "connection", value: "close")
+        context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 }
 
