@@ -140,8 +140,10 @@ final class ForeignUpgradeFilter: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard case .head(var head) = part, head.headers.contains(name: "upgrade") else {
+        // Only the first request meets NIO's upgrade handler (it leaves the pipeline after it), and after an upgrade
+        // the pipeline carries websocket bytes this handler must not see: it leaves after the first head.
+        defer { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        guard case .head(var head) = unwrapInboundIn(data), head.headers.contains(name: "upgrade") else {
             context.fireChannelRead(data)
             return
         }
