@@ -156,3 +156,70 @@ func defaultArch() async throws -> String {
     return try await ProcessRunner.check(flatpak, ["--default-arch"]).stdout.trimmingCharacters(
         in: .whitespacesAndNewlines)
 }
+
+/// The worker endpoints' refusals (api.md §4.19–4.20): JSON errors, never an upgrade or a stored file.
+@Suite("Delta worker endpoints", .enabled(if: TestSupport.hasOSTree))
+struct DeltaWorkerEndpointTests {
+    static func multipart(fileName: String) -> (body: Data, contentType: String) {
+        let boundary = "deltaboundary"
+        let text =
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"content\"; filename=\"\(fileName)\"\r\n"
+            + "Content-Type: application/octet-stream\r\n\r\nbytes\r\n--\(boundary)--\r\n"
+        return (Data(text.utf8), "multipart/form-data; boundary=\(boundary)")
+    }
+
+    @Test("the delta upload and the worker socket refuse tokens without sub delta and scope generate")
+    func endpointsRequireADeltaToken() async throws {
+        // Arrange
+        let server = try await TestServer(database: .sqlite)
+        let name = String(repeating: "A", count: 43)
+        let part = Self.multipart(fileName: "\(name).superblock.delta")
+
+        // Act
+        let upload = try await HTTP.request(
+            "POST", server.url("/api/v1/delta/upload/stable"), token: server.adminToken, body: part.body,
+            contentType: part.contentType)
+        let socket = try await HTTP.request(
+            "GET", server.url("/api/v1/delta/worker"),
+            headers: [
+                "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            ])
+
+        // Assert
+        #expect(upload.status == 403)
+        #expect(upload.errorBody()?.message.contains("delta") == true)
+        #expect(socket.status == 401)
+        #expect(socket.errorBody()?.errorType == "invalid-token")
+        await server.stop()
+    }
+
+    @Test("the delta upload stores delta parts in the main repo and refuses object names")
+    func uploadStoresDeltaPartsOnly() async throws {
+        // Arrange
+        let server = try await TestServer(database: .sqlite)
+        let worker = try await ProcessRunner.check(
+            try Binaries.url(of: Binaries.gentoken),
+            ["--secret", TestServer.secretText, "--sub", "delta", "--scope", "generate"]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = String(repeating: "A", count: 43)
+        let deltaPart = Self.multipart(fileName: "\(name).superblock.delta")
+        let objectPart = Self.multipart(fileName: String(repeating: "a", count: 64) + ".dirmeta")
+
+        // Act
+        let stored = try await HTTP.request(
+            "POST", server.url("/api/v1/delta/upload/stable"), token: worker, body: deltaPart.body,
+            contentType: deltaPart.contentType)
+        let refused = try await HTTP.request(
+            "POST", server.url("/api/v1/delta/upload/stable"), token: worker, body: objectPart.body,
+            contentType: objectPart.contentType)
+
+        // Assert
+        #expect(stored.status == 200)
+        let file = server.repoPath.appendingPathComponent(DeltaName.path(name) + "/superblock").path
+        #expect(FileManager.default.contents(atPath: file) == Data("bytes".utf8))
+        #expect(refused.status == 400)
+        #expect(refused.errorBody()?.message.contains("Invalid upload filename") == true)
+        await server.stop()
+    }
+}
