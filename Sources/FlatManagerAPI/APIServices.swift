@@ -43,6 +43,7 @@ public func makeRouter(services: APIServices) -> Router<AppRequestContext> {
     JobController(services: services).addRoutes(to: router.group("api/v1"))
     TokenController(services: services).addRoutes(to: router.group("api/v1"))
     RepoController(services: services).addRoutes(to: router.group("api/v1"))
+    DeltaController(services: services).addRoutes(to: router.group("api/v1"))
     FileController(services: services).addRoutes(to: router)
     StatusController(services: services).addRoutes(to: router)
     MetricsController(metrics: services.dispatcher.metrics).addRoutes(to: router)

@@ -173,17 +173,25 @@ struct BuildController {
         let body = try await request.decodeJSON(MissingObjectsRequest.self, limit: BodyLimit.missingObjects)
         services.dispatcher.metrics.missingObjectsCalled(wanted: body.wanted.count)
         let buildDir = "\(services.config.buildRepoBase)/\(build.id)"
+        // While a prune of the main repo runs, an object found there now may be gone by the time this build
+        // commits: count only what the build uploaded itself, so the client sends everything it needs.
+        let trustMainRepo = try await !isPruning(repo: build.repo)
         let fm = FileManager.default
         var missing: [String] = []
         for wanted in body.wanted {
             guard let name = ObjectName(wanted) else { throw APIError.generic("Invalid object name \(wanted)") }
             let present =
                 fm.fileExists(atPath: "\(buildDir)/upload/\(name.relativePath)")
-                || fm.fileExists(atPath: "\(buildDir)/parent/\(name.relativePath)")
+                || (trustMainRepo && fm.fileExists(atPath: "\(buildDir)/parent/\(name.relativePath)"))
             if !present { missing.append(wanted) }
         }
         // 0.4.2 always gzipped this response; both clients accept either, so follow Accept-Encoding (0.5).
         return try JSONResponse.make(MissingObjectsResponse(missing: missing), gzip: Self.acceptsGzip(request))
+    }
+
+    /// Whether a prune job of `repo` is running now.
+    func isPruning(repo: String) async throws -> Bool {
+        try await store.activeJobs().contains { $0.kind == .prune && $0.status == .started && $0.repo == repo }
     }
 
     static func acceptsGzip(_ request: Request) -> Bool {

@@ -9,7 +9,8 @@ public enum LogFormat: String, Sendable, Equatable {
 ///
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
 /// `gpg-key`/`build-gpg-key` take a string or an array (as 0.5), and a few keys of ours are accepted
-/// (`commit-workers`, `gpg-binary`). Every relative path is made absolute against the working directory.
+/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`). Every relative path is made absolute against the working
+/// directory.
 public struct Config: Sendable, Equatable {
     public var databaseURL: String?
     public var host: String
@@ -36,6 +37,8 @@ public struct Config: Sendable, Equatable {
     /// Ours: `text` (default) or `json` (one JSON object per line, for log shippers); env
     /// `FLAT_MANAGER_LOG_FORMAT` overrides it.
     public var logFormat: LogFormat = .text
+    /// Ours: a static delta still being generated after this many seconds is abandoned (0.5 kills after 3600).
+    public var deltaTimeoutSecs: Int = 3600
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -279,7 +282,7 @@ struct ConfigReader {
     static let topKeys: Set<String> = [
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
-        "workers", "commit-workers", "gpg-binary", "enforce-branches", "log-format",
+        "workers", "commit-workers", "gpg-binary", "enforce-branches", "log-format", "delta-timeout-secs",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -323,7 +326,9 @@ struct ConfigReader {
                     throw self.error("log-format", "expected \"text\" or \"json\"")
                 }
                 return format
-            }
+            },
+            deltaTimeoutSecs: try defaulted(
+                d, "delta-timeout-secs", 3600, integer("delta-timeout-secs", range: 1...maxInt32))
         )
     }
 

@@ -21,8 +21,7 @@ struct UpdateRepoJob: JobHandler {
         let (wanted, existing) = try planDeltas(repo: repo)
         await context.log("Generating deltas")
         await DeltaGeneration.generate(
-            wanted.subtracting(existing).sorted { $0.name < $1.name }, repo: repo.path,
-            parallelism: env.config.localDeltaThreads, context: context)
+            wanted.subtracting(existing).sorted { $0.name < $1.name }, repo: repo, context: context)
         await context.log("All deltas generated")
         await context.log("Cleaning out old deltas")
         try await retire(existing.subtracting(wanted).sorted { $0.name < $1.name }, repo: repo.path, context: context)
@@ -91,31 +90,30 @@ struct UpdateRepoJob: JobHandler {
     }
 }
 
-/// Local static-delta generation with bounded parallelism; failures are logged, never fail the update.
+/// Hands the missing deltas of one update-repo job to the server's `DeltaGenerator` and logs each outcome;
+/// failures are logged, never fail the update (server.md §4.6 step 3).
 enum DeltaGeneration {
-    static func generate(_ deltas: [Delta], repo: String, parallelism: Int, context: JobContext) async {
-        let runner = context.environment.deltaRunner
-        await withTaskGroup(of: (Delta, String?).self) { group in
-            var pending = deltas[...]
-            func startNext() {
-                guard let delta = pending.popFirst() else { return }
+    static func generate(_ deltas: [Delta], repo: RepoConfig, context: JobContext) async {
+        let env = context.environment
+        // The server passes its generator as the delta runner; a bare runner (unit tests) gets a private queue.
+        let generator =
+            env.deltaRunner as? DeltaGenerator
+            ?? DeltaGenerator(
+                localRunner: env.deltaRunner, localCapacity: env.config.localDeltaThreads,
+                timeout: .seconds(env.config.deltaTimeoutSecs), logger: env.logger)
+        let url = repo.publicURL(serverBaseURL: env.config.baseURL)
+        await withTaskGroup(of: (Delta, DeltaGenerator.Outcome).self) { group in
+            for delta in deltas {
                 group.addTask {
-                    do {
-                        _ = try await runner.run(.flatpakGenerateDelta(repo: repo, from: delta.from, to: delta.to))
-                        return (delta, nil)
-                    } catch {
-                        return (delta, "\(error)")
-                    }
+                    (delta, await generator.generate(repo: repo.name, path: repo.path, url: url, delta: delta))
                 }
             }
-            for _ in 0..<max(1, parallelism) { startNext() }
-            while let (delta, failure) = await group.next() {
-                if let failure {
-                    await context.log(" failed to generate \(delta.displayName): \(failure)")
+            for await (delta, outcome) in group {
+                if let error = outcome.error {
+                    await context.log(" failed to generate \(delta.displayName): \(error)")
                 } else {
                     await context.log(" \(delta.displayName)")
                 }
-                startNext()
             }
         }
     }

@@ -112,9 +112,13 @@ enum Startup {
             try? await store.close()
             throw ExitCode.failure
         }
+        // One delta queue for every repo; it is also the jobs' delta runner (local generation, with the timeout).
+        let deltaGenerator = DeltaGenerator(
+            localRunner: CommandRunner(timeout: .seconds(config.deltaTimeoutSecs)),
+            localCapacity: config.localDeltaThreads, timeout: .seconds(config.deltaTimeoutSecs), logger: logger)
         let jobEnvironment = JobEnvironment(
-            store: store, config: config, runner: runner, deltaRunner: CommandRunner(timeout: .seconds(3600)),
-            exportedKeys: keys, logger: logger)
+            store: store, config: config, runner: runner, deltaRunner: deltaGenerator, exportedKeys: keys,
+            logger: logger)
         let metrics = ServerMetrics()
         let dispatcher = JobDispatcher(
             environment: jobEnvironment, owner: JobDispatcher.processOwner(), metrics: metrics)
@@ -125,6 +129,7 @@ enum Startup {
         }
         let app = Application(
             router: makeRouter(services: services),
+            server: deltaWorkerServer(services: services, generator: deltaGenerator),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "flat-manager"),
             onServerRunning: { channel in
                 logger.info("Listening on \(channel.localAddress?.description ?? "?")")

@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import OSTree
+
+/// The worker loop: connect, register, generate what the server asks for, upload it, report; reconnect after
+/// 10 s when the connection ends. Its ostree repo (`WORKDIR/repo`, bare-user, remote `upstream`) keeps pulled
+/// commits so later deltas of the same app need little downloading; it is pruned once a day.
+struct DeltaWorker: Sendable {
+    let settings: WorkerSettings
+    let logger: Logger
+    var runner = CommandRunner()
+
+    init(settings: WorkerSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    var repository: String { settings.workDirectory + "/repo" }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Creates the worker's repository and its `upstream` remote if they are not there yet.
+    func prepareRepository() async throws {
+        try FileManager.default.createDirectory(atPath: settings.workDirectory, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: repository + "/config") {
+            try await runner.run(.ostreeInitWorkerRepo(repo: repository))
+        }
+        try await runner.run(.ostreeAddUpstreamRemote(repo: repository, url: settings.managerURL))
+    }
+
+    func runForever() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await pruneDaily() }
+            while !Task.isCancelled {
+                do {
+                    try await connectOnce()
+                    logger.info("Connection to \(settings.webSocketURL) closed")
+                } catch {
+                    logger.error("Connection to \(settings.webSocketURL) failed: \(error)")
+                }
+                try await Task.sleep(for: .seconds(10))
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func pruneDaily() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(24 * 3600))
+                try await runner.run(.ostreePruneWorkerRepo(repo: repository))
+            } catch {
+                logger.warning("Pruning \(repository) failed: \(error)")
+            }
+        }
+    }
+
+    /// One websocket session: `Register`, then one task per assignment answering `Finished`.
+    func connectOnce() async throws {
+        var configuration = WebSocketClientConfiguration(
+            maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30)))
+        configuration.additionalHeaders[.authorization] = "Bearer \(settings.token)"
+        let capacity = settings.capacity
+        try await WebSocketClient.connect(url: settings.webSocketURL, configuration: configuration, logger: logger) {
+            inbound, outbound, _ in
+            logger.info("Connected to \(settings.webSocketURL), registering with capacity \(capacity)")
+            try await outbound.write(.text(DeltaWorkerJSON.encode(DeltaWorkerMessage.register(capacity: capacity))))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message,
+                        let assignment = DeltaWorkerJSON.decode(DeltaAssignment.self, from: text)
+                    else {
+                        logger.warning("Ignoring an unexpected message: \(message)")
+                        continue
+                    }
+                    group.addTask {
+                        let errmsg = await process(assignment)
+                        let finished = DeltaWorkerMessage.finished(id: assignment.id, errmsg: errmsg)
+                        try await outbound.write(.text(DeltaWorkerJSON.encode(finished)))
+                    }
+                }
+                // The server went away: unfinished work cannot be reported any more.
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Pulls, generates and uploads one delta; `nil` on success, else the error text for `Finished`.
+    func process(_ assignment: DeltaAssignment) async -> String? {
+        let delta = assignment.delta
+        logger.info("Generating delta \(delta) of \(assignment.repo) (request \(assignment.id))")
+        do {
+            let url = settings.cdnURL ?? assignment.url
+            for commit in [delta.from, delta.to].compactMap(\.self) {
+                try await pull(commit, from: url)
+            }
+            try await runner.run(.flatpakGenerateDelta(repo: repository, from: delta.from, to: delta.to))
+            try await upload(delta, repo: assignment.repo)
+            logger.info("Uploaded delta \(delta) of \(assignment.repo)")
+            return nil
+        } catch {
+            logger.error("Delta \(delta) of \(assignment.repo) failed: \(error)")
+            return "\(error)"
+        }
+    }
+
+    /// `ostree pull`, up to five attempts (the network or the server may hiccup).
+    private func pull(_ commit: String, from url: String) async throws {
+        var lastError: (any Error)?
+        for attempt in 1...5 {
+            do {
+                try await runner.run(.ostreePullCommit(repo: repository, url: url, commit: commit))
+                return
+            } catch {
+                logger.warning("Pull of \(commit) failed (attempt \(attempt) of 5): \(error)")
+                lastError = error
+                try await Task.sleep(for: .seconds(attempt))
+            }
+        }
+        throw lastError ?? Failure(description: "Pull of \(commit) failed")
+    }
+
+    /// Every file of the delta directory, one request per file (memory stays bounded by one part).
+    private func upload(_ delta: Delta, repo: String) async throws {
+        let directory = repository + "/" + delta.directory
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        guard files.contains("superblock") else { throw Failure(description: "No superblock in \(directory)") }
+        for file in files {
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file))
+            try await uploadPart(name: "\(delta.name).\(file).delta", data: data, repo: repo)
+        }
+    }
+
+    private func uploadPart(name: String, data: Data, repo: String) async throws {
+        let boundary = (0..<32).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+        var body = ByteBuffer()
+        body.writeString(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"content\"; filename=\"\(name)\"\r\n"
+                + "Content-Type: application/octet-stream\r\n\r\n")
+        body.writeBytes(data)
+        body.writeString("\r\n--\(boundary)--\r\n")
+        let encodedRepo = repo.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? repo
+        var request = HTTPClientRequest(url: "\(settings.managerURL)/api/v1/delta/upload/\(encodedRepo)")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(settings.token)")
+        request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+        request.body = .bytes(body)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+        let answer = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else {
+            throw Failure(
+                description: "Upload of \(name) failed with \(response.status.code): \(String(buffer: answer))")
+        }
+    }
+}

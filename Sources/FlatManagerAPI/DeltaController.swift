@@ -1,0 +1,228 @@
+import FlatManagerCore
+import FlatManagerJobs
+import FlatManagerStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+import OSTree
+
+/// Remote delta workers (0.4.2 protocol): the delta upload (api.md §4.19) and the worker websocket (§4.20).
+///
+/// The websocket upgrade happens below the router (Hummingbird upgrades in the channel, `deltaWorkerServer`);
+/// a request that does not qualify for the upgrade falls through to the router, whose `GET delta/worker` answers
+/// with the same JSON errors as every other endpoint.
+struct DeltaController {
+    let services: APIServices
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("delta/upload/:repo", use: upload)
+        group.get("delta/worker", use: worker)
+    }
+
+    /// Delta parts straight into the main repository; object names are refused.
+    @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try context.requireClaims().require(sub: "delta", scope: .generate)
+        let name = context.parameters.get("repo") ?? ""
+        guard let repo = services.config.repos[name] else { throw APIError.generic("No such repo") }
+        guard let boundary = request.headers[.contentType].flatMap(MultipartBoundary.from(contentType:)) else {
+            throw APIError.generic("Upload body is not multipart")
+        }
+        do {
+            let sizes = try await UploadReceiver.receive(
+                body: request.body, boundary: boundary, tempDirectory: repo.path + "/deltas/.tmp"
+            ) { (fileName: String) throws(UploadError) -> UploadDestination in
+                guard case .deltaPart(let part) = UploadFileName(fileName) else {
+                    throw UploadError.invalidFilename(fileName)
+                }
+                return UploadDestination(finalPath: "\(repo.path)/\(part.relativePath)", verifier: nil)
+            }
+            return try JSONResponse.make(sizes)
+        } catch let error as UploadError {
+            switch error {
+            case .io(let reason):
+                services.logger.error("Delta upload to \(name) failed: \(reason)")
+                throw APIError.internalError
+            default:
+                throw APIError.generic(error.message)
+            }
+        }
+    }
+
+    /// Reached only when the upgrade was refused: the token is checked here to give the JSON error.
+    @Sendable func worker(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try context.requireClaims().require(sub: "delta", scope: .generate)
+        throw APIError.generic("Expected a websocket upgrade")
+    }
+}
+
+/// The server's HTTP/1 channel with the delta-worker websocket upgrade on `GET /api/v1/delta/worker`.
+///
+/// The token is verified before upgrading, exactly as the router would; anything else is not upgraded and goes
+/// to the router. Keep-alive: the server pings every 30 s and closes a connection that does not answer (the
+/// reference instead expects the worker's pings; either way a dead worker is dropped within a minute).
+public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) -> HTTPServerBuilder {
+    let tokens = TokenMiddleware(
+        mainSigner: services.mainSigner, repoSigner: services.repoSigner, tokenPrefix: services.config.tokenPrefix,
+        store: services.store)
+    let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+        ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
+    return HTTPServerBuilder { responder in
+        let upgradeChannel = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration) {
+            request, channel, logger in
+            guard request.method == .get, request.path?.split(separator: "?").first == "/api/v1/delta/worker",
+                let header = request.headerFields[.authorization]
+            else { return .dontUpgrade }
+            do {
+                let claims = try await tokens.verify(header: header, with: services.mainSigner)
+                try claims.require(sub: "delta", scope: .generate)
+            } catch {
+                return .dontUpgrade
+            }
+            let peer = peerName(request, channel: channel)
+            return .upgrade([:]) { inbound, outbound, _ in
+                await DeltaWorkerConnection(generator: generator, name: peer, logger: logger).run(
+                    inbound: inbound, outbound: outbound)
+            }
+        }
+        return ForeignUpgradeFilteringChannel(inner: upgradeChannel) { path, authorization in
+            // Checked again (with revocation) before upgrading; this only decides who gets the router's JSON error.
+            guard path.split(separator: "?").first == "/api/v1/delta/worker", let authorization,
+                let token = try? AuthorizationHeader.token(
+                    from: authorization, tokenPrefix: services.config.tokenPrefix),
+                let claims = try? services.mainSigner.verify(token)
+            else { return false }
+            return (try? claims.require(sub: "delta", scope: .generate)) != nil
+        }
+    }
+}
+
+/// The websocket upgrade channel with `ForeignUpgradeFilter` in front of NIO's upgrade handler.
+struct ForeignUpgradeFilteringChannel: ServerChildChannel {
+    let inner: HTTP1WebSocketUpgradeChannel
+    /// Whether a websocket upgrade of this path with this `Authorization` header may go to the upgrade handler.
+    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) -> Bool
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let upgrader = try pipeline.handler(
+                type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
+            try pipeline.addHandler(ForeignUpgradeFilter(mayUpgrade: mayUpgrade), position: .before(upgrader))
+            return value
+        }
+    }
+
+    func handle(value: HTTP1WebSocketUpgradeChannel.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// Turns an upgrade request that will not be upgraded into an ordinary request that closes the connection: any
+/// protocol but websocket (libostree's curl asks for `h2c` on plain http), and websocket requests for other paths or
+/// without a valid worker token (so they get the router's JSON error instead of a bare 400).
+///
+/// NIO's typed upgrade handler drops a request whose protocol no upgrader supports (the client gets an empty
+/// reply), and its HTTP decoder stops parsing a connection after an upgrade request anyway, so the request is
+/// served without the upgrade headers and the connection closed after the response.
+final class ForeignUpgradeFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) -> Bool
+
+    init(mayUpgrade: @escaping @Sendable (_ path: String, _ authorization: String?) -> Bool) {
+        self.mayUpgrade = mayUpgrade
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Only the first request meets NIO's upgrade handler (it leaves the pipeline after it), and after an upgrade
+        // the pipeline carries websocket bytes this handler must not see: it leaves after the first head.
+        defer { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        guard case .head(var head) = unwrapInboundIn(data), head.headers.contains(name: "upgrade") else {
+            context.fireChannelRead(data)
+            return
+        }
+        let websocket = head.headers["upgrade"].contains { $0.lowercased().contains("websocket") }
+        if websocket && mayUpgrade(head.uri, head.headers["authorization"].first) {
+            context.fireChannelRead(data)
+            return
+        }
+        head.headers.remove(name: "upgrade")
+        head.headers.remove(name: "http2-settings")
+        head.headers.replaceOrAdd(name: "connection", value: "close")
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+}
+
+/// The worker's address for logs: `X-Forwarded-For` / `X-Real-IP` if a proxy set them, else the peer.
+private func peerName(_ request: HTTPRequest, channel: any Channel) -> String {
+    for header in ["X-Forwarded-For", "X-Real-IP"] {
+        if let name = HTTPField.Name(header), let value = request.headerFields[name],
+            let first = value.split(separator: ",").first
+        {
+            return first.trimmingCharacters(in: .whitespaces)
+        }
+    }
+    return channel.remoteAddress?.description ?? "unknown"
+}
+
+/// One worker connection: JSON text frames in, assignments out, and the generator told about everything.
+struct DeltaWorkerConnection {
+    let generator: DeltaGenerator
+    let name: String
+    let logger: Logger
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        // Assignments are produced inside the generator's actor; a stream carries them to this connection's task.
+        let (assignments, sink) = AsyncStream<DeltaAssignment>.makeStream()
+        var workerID: Int?
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await assignment in assignments {
+                    do {
+                        try await outbound.write(.text(DeltaWorkerJSON.encode(assignment)))
+                    } catch {
+                        logger.info("Cannot send to delta worker \(name): \(error)")
+                        return
+                    }
+                }
+            }
+            do {
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message,
+                        let decoded = DeltaWorkerJSON.decode(DeltaWorkerMessage.self, from: text)
+                    else {
+                        logger.warning("Ignoring an unexpected message from delta worker \(name): \(message)")
+                        continue
+                    }
+                    switch decoded {
+                    case .register(let capacity):
+                        if let workerID { await generator.workerGone(workerID) }
+                        workerID = await generator.register(name: name, capacity: Int(capacity)) { assignment in
+                            if case .enqueued = sink.yield(assignment) { return true }
+                            return false
+                        }
+                    case .unregister:
+                        if let workerID { await generator.unregister(workerID) }
+                    case .finished(let id, let errmsg):
+                        guard let workerID else {
+                            logger.warning("Delta worker \(name) finished \(id) before registering")
+                            continue
+                        }
+                        await generator.finished(workerID, requestID: id, errmsg: errmsg)
+                    }
+                }
+            } catch {
+                logger.info("Delta worker \(name) connection failed: \(error)")
+            }
+            sink.finish()
+            group.cancelAll()
+        }
+        if let workerID { await generator.workerGone(workerID) }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// GPG signing with a throwaway key: published commits and the summary are signed with the repo's `gpg-key`,
+/// build repos with `build-gpg-key`, and a flatpak user that trusts only that key installs and updates.
+@Suite("GPG signing", .enabled(if: TestSupport.hasOSTree))
+struct SigningTests {
+    @Test("a signed repository is added with --gpg-import, and install and update verify its signatures")
+    func signedRepositoryInstallsAndUpdates() async throws {
+        // Arrange
+        let key = try await ThrowawayGPGKey()
+        let server = try await TestServer(database: .sqlite)
+        try await withServerOutputOnFailure(server) {
+            try await server.reconfigure(
+                top: #"{"gpg-homedir": "\#(key.home.path)", "build-gpg-key": "\#(key.fingerprint)"}"#,
+                stableRepo: #"{"gpg-key": "\#(key.fingerprint)"}"#)
+            let client = try Client(token: server.adminToken)
+            let user = try FlatpakUser()
+
+            // Act
+            try await publish(version: "1", to: server, with: client)
+            try await user.remoteAddVerified(url: server.url("/repo/stable").absoluteString, keyFile: key.publicKeyFile)
+            try await user.install(FixtureRepo.appID)
+            let first = try await user.run(FixtureRepo.appID)
+            try await publish(version: "2", to: server, with: client)
+            try await user.update()
+            let second = try await user.run(FixtureRepo.appID)
+
+            // Assert
+            #expect(first == "Hello 1")
+            #expect(second == "Hello 2")
+            #expect(FileManager.default.fileExists(atPath: server.repoPath.appendingPathComponent("summary.sig").path))
+        }
+        await server.stop()
+    }
+
+    @Test("a user given the wrong key cannot add the signed repository")
+    func wrongKeyFailsAtRemoteAdd() async throws {
+        // Arrange
+        let key = try await ThrowawayGPGKey()
+        let otherKey = try await ThrowawayGPGKey(name: "Someone Else")
+        let server = try await TestServer(database: .sqlite)
+        try await withServerOutputOnFailure(server) {
+            try await server.reconfigure(
+                top: #"{"gpg-homedir": "\#(key.home.path)", "build-gpg-key": "\#(key.fingerprint)"}"#,
+                stableRepo: #"{"gpg-key": "\#(key.fingerprint)"}"#)
+            let client = try Client(token: server.adminToken)
+            try await publish(version: "1", to: server, with: client)
+            let user = try FlatpakUser()
+
+            // Act
+            let result = try await ProcessRunner.run(
+                user.flatpak,
+                [
+                    "remote-add", "--user", "--gpg-import=\(otherKey.publicKeyFile.path)", "test",
+                    server.url("/repo/stable").absoluteString,
+                ], environment: user.environment, timeout: .seconds(120))
+
+            // Assert
+            #expect(!result.succeeded, "remote-add with the wrong key succeeded: \(result.stdout)")
+            // flatpak names the untrusted signature: made by the repo's key (its 64-bit key id), not the user's.
+            #expect(result.stderr.contains(String(key.fingerprint.suffix(16))), "\(result.stderr)")
+        }
+        await server.stop()
+    }
+}

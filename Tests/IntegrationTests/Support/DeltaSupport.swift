@@ -1,0 +1,160 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension TestServer {
+    /// Stops the server, merges JSON objects into its config (top level, and `repos.stable`), and starts it again.
+    func reconfigure(top: String = "{}", stableRepo: String = "{}") async throws {
+        await stop()
+        let data = try Data(contentsOf: configPath)
+        guard var config = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            var repos = config["repos"] as? [String: Any], var stable = repos["stable"] as? [String: Any],
+            let topAdditions = try JSONSerialization.jsonObject(with: Data(top.utf8)) as? [String: Any],
+            let repoAdditions = try JSONSerialization.jsonObject(with: Data(stableRepo.utf8)) as? [String: Any]
+        else { throw TestSupportError.unexpected("config.json or the additions are not JSON objects") }
+        stable.merge(repoAdditions) { _, new in new }
+        repos["stable"] = stable
+        config.merge(topAdditions) { _, new in new }
+        config["repos"] = repos
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configPath)
+        try await start()
+    }
+
+    /// The names (`<xx><rest>`) of the delta directories under `deltas/<xx>/<rest>` of the stable repo.
+    nonisolated func deltaNames(under subdirectory: String = "deltas") -> Set<String> {
+        let root = repoPath.appendingPathComponent(subdirectory).path
+        let files = FileManager.default
+        var names: Set<String> = []
+        for first in (try? files.contentsOfDirectory(atPath: root)) ?? [] where first.count == 2 {
+            for rest in (try? files.contentsOfDirectory(atPath: root + "/" + first)) ?? [] {
+                names.insert(first + rest)
+            }
+        }
+        return names
+    }
+
+    /// The commit a ref of the stable repo points at, read from `refs/heads`.
+    nonisolated func commit(of ref: String) throws -> String {
+        try String(contentsOf: repoPath.appendingPathComponent("refs/heads/" + ref), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Delta names of the spec (server.md §5.1), computed independently of the server's code.
+enum DeltaName {
+    static func encode(_ hex: String) -> String {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "/", with: "_")
+    }
+
+    static func of(from: String?, to: String) -> String {
+        guard let from else { return encode(to) }
+        return encode(from) + "-" + encode(to)
+    }
+
+    /// `deltas/<xx>/<rest>` of a name.
+    static func path(_ name: String) -> String { "deltas/\(name.prefix(2))/\(name.dropFirst(2))" }
+}
+
+/// A directory of stand-in programs put in front of the server's (or worker's) PATH.
+struct FakeTools: Sendable {
+    let directory: TempDirectory
+
+    init() throws {
+        directory = try TempDirectory(prefix: "flat-manager-fake-bin")
+    }
+
+    var url: URL { directory.url }
+
+    /// A `flatpak` that runs `deltaScript` (POSIX sh) for `build-update-repo --generate-static-delta-*` and hands
+    /// every other invocation to the real flatpak.
+    func flatpak(deltaScript: String) throws {
+        guard let real = TestSupport.executable(named: "flatpak") else {
+            throw TestSupportError.missingPrerequisite("flatpak")
+        }
+        let script = """
+            #!/bin/sh
+            for argument in "$@"; do
+                if [ "$argument" = "--generate-static-delta-to" ]; then
+                    \(deltaScript)
+                fi
+            done
+            exec \(real.path) "$@"
+
+            """
+        let path = directory.appending("flatpak").path
+        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+    }
+}
+
+/// A running `delta-generator-client`, connected to a test server with a `delta`/`generate` token.
+final class DeltaWorkerProcess: Sendable {
+    let workDirectory: TempDirectory
+    let handle: ProcessHandle
+
+    init(server: TestServer, capacity: Int = 1, extraPath: [URL] = []) async throws {
+        let binaries = try Binaries.directory()
+        let gentoken = try Binaries.url(of: Binaries.gentoken, in: binaries)
+        let token = try await ProcessRunner.check(
+            gentoken,
+            ["--secret", TestServer.secretText, "--name", "worker", "--sub", "delta", "--scope", "generate"]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        workDirectory = try TempDirectory(prefix: "flat-manager-delta-worker")
+        var environment = TestServer.serverEnvironment(extraPath: extraPath, additions: [:])
+        environment["REPO_TOKEN"] = token
+        environment["MANAGER_URL"] = server.managerURL
+        environment["CAPACITY"] = String(capacity)
+        environment["WORKDIR"] = workDirectory.appending("work").path
+        environment["CDN_URL"] = nil
+        handle = try ProcessRunner.launch(
+            try Binaries.url(of: "delta-generator-client", in: binaries), [], environment: environment,
+            currentDirectory: workDirectory.url, stdout: workDirectory.appending("stdout"),
+            stderr: workDirectory.appending("stderr"))
+    }
+
+    /// What the worker logged so far.
+    var output: String { ProcessRunner.readText(workDirectory.appending("stderr")) }
+
+    /// Waits until the worker logged `text` (the worker logs its registration and each delta).
+    func waitForOutput(containing text: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if output.contains(text) { return }
+            guard handle.isRunning else { throw TestSupportError.unexpected("worker exited:\n\(output)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSupportError.unexpected("worker never logged '\(text)':\n\(output)")
+    }
+
+    /// SIGKILL, like a crashed or unplugged worker.
+    func kill() async {
+        handle.signal(SIGKILL)
+        _ = await handle.waitForExit(timeout: .seconds(10))
+    }
+
+    deinit {
+        handle.signal(SIGKILL)
+    }
+}
+
+/// Waits until `condition` holds, polling; throws after `timeout` with `what` in the message.
+func waitUntil(
+    _ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    throw TestSupportError.unexpected("timed out waiting for \(what)")
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+/// A throwaway GPG keyring with one signing key without passphrase (`gpg --batch --quick-gen-key`), made in a
+/// fresh GNUPGHOME. Debian ships `gpg`, not `gpg2`. The keyring's agent is stopped when the object goes away.
+final class ThrowawayGPGKey: Sendable {
+    let home: TempDirectory
+    /// The key's fingerprint (what `gpg-key` in the config names).
+    let fingerprint: String
+    /// The exported public key (binary), for `flatpak remote-add --gpg-import`.
+    let publicKeyFile: URL
+    let gpg: URL
+
+    init(name: String = "Flat Manager Test") async throws {
+        guard let gpg = TestSupport.executable(named: "gpg") else { throw TestSupportError.missingPrerequisite("gpg") }
+        self.gpg = gpg
+        // A short path: gpg-agent's socket path must fit in sun_path.
+        home = try TempDirectory(prefix: "fm-gpg")
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: home.path)
+        let environment = Self.environment(home: home)
+        try await ProcessRunner.check(
+            gpg,
+            [
+                "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
+                "\(name) <test@example.invalid>", "rsa2048", "sign", "never",
+            ], environment: environment, timeout: .seconds(120))
+        let listing = try await ProcessRunner.check(
+            gpg, ["--batch", "--with-colons", "--list-secret-keys"], environment: environment)
+        guard
+            let line = listing.stdout.split(separator: "\n").first(where: { $0.hasPrefix("fpr:") }),
+            let fingerprint = line.split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first
+        else { throw TestSupportError.unexpected("no fingerprint in gpg output: \(listing.stdout)") }
+        self.fingerprint = String(fingerprint)
+        publicKeyFile = home.appending("public.gpg")
+        try await ProcessRunner.check(
+            gpg, ["--batch", "--output", publicKeyFile.path, "--export", self.fingerprint], environment: environment)
+    }
+
+    static func environment(home: TempDirectory) -> [String: String] {
+        var environment = TestSupport.environment
+        environment["GNUPGHOME"] = home.path
+        return environment
+    }
+
+    deinit {
+        // Best effort: the agent would otherwise linger after its home is removed.
+        if let gpgconf = TestSupport.executable(named: "gpgconf") {
+            let environment = Self.environment(home: home)
+            let process = Process()
+            process.executableURL = gpgconf
+            process.arguments = ["--kill", "gpg-agent"]
+            process.environment = environment
+            try? process.run()
+            process.waitUntilExit()
+        }
+    }
+}
+
+extension FlatpakUser {
+    /// `flatpak remote-add --user --gpg-import=KEYFILE NAME URL`: signatures are verified from then on.
+    func remoteAddVerified(name: String = "test", url: String, keyFile: URL) async throws {
+        try await flatpak(["remote-add", "--user", "--gpg-import=\(keyFile.path)", name, url])
+    }
+}
