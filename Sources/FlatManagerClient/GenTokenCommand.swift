@@ -8,8 +8,8 @@ struct GenTokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gentoken", abstract: "Generate a token signed with the server secret.")
 
-    @Flag(name: [.short, .long], help: "First print the claims as 'Token: <JSON>'.")
-    var verbose = false
+    /// `-v`/`--verbose` (shared with the other subcommands) first prints the claims as `Token: <JSON>`.
+    @OptionGroup var global: GlobalOptions
 
     @Option(help: "The name claim.")
     var name = "default"
@@ -64,7 +64,7 @@ struct GenTokenCommand: ParsableCommand {
             sub: sub, exp: Int64(Date().timeIntervalSince1970) + duration, name: name, jti: jti, scope: scopes,
             prefixes: prefix.isEmpty ? [""] : prefix, repos: repo.isEmpty ? [""] : repo,
             branches: branch.isEmpty ? ["stable"] : branch, tokenType: tokenType)
-        if verbose { Console.line("Token: " + claims.payloadJSON(style: .complete)) }
+        if global.verbose { Console.line("Token: " + claims.payloadJSON(style: .complete)) }
         Console.line(TokenSigner(key: key).sign(claims, style: .complete))
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import FlatManagerCore
 import Foundation
+import NIOCore
 
 /// What a subcommand works with: the API, the job follower and the global options.
 struct Session: Sendable {

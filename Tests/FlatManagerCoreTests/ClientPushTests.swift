@@ -3,12 +3,9 @@ import Testing
 
 /// `flat-manager-client push` of a tiny real archive repo (made with the `ostree` tool) to the scripted server:
 /// what it asks, what it uploads, what it prints when stdout is not a terminal (client.md A.7.2, A.8, B.2).
-@Suite(
-    "flat-manager-client push", .enabled(if: BinarySupport.hasClient && ClientPushTests.ostree != nil))
+@Suite("flat-manager-client push", .enabled(if: BinarySupport.hasClient && OSTreeTool.path != nil))
 struct ClientPushTests {
-    static let ostree = ["/usr/bin/ostree", "/usr/local/bin/ostree"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }
+    static let ostree = OSTreeTool.path
 
     /// One object per upload request, so the request count is the object count.
     static let oneObjectPerRequest = ["FLAT_MANAGER_CLIENT_BATCH_COUNT": "1"]
@@ -126,5 +123,12 @@ struct ClientPushTests {
         #expect(outcome.stderr.hasPrefix("Upload incomplete: 1 objects still missing on the server"))
         let failure = try ClientCommandLineTests.output(outputFile)["error"] as? [String: Any]
         #expect(failure?["type"] as? String == "usage")
+    }
+}
+
+/// The `ostree` program the push tests make their repositories with, if installed.
+enum OSTreeTool {
+    static let path = ["/usr/bin/ostree", "/usr/local/bin/ostree"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
     }
 }

@@ -39,10 +39,10 @@ struct ClientSubcommandOptionTests {
         ),
         ("commit", ["--wait", "--end-of-life", "--end-of-life-rebase", "--token-type"]),
         ("publish", ["--wait", "--wait-update"]),
-        ("purge", ["BUILD-URL"]),
+        ("purge", ["<build-url>"]),
         ("create-token", ["--duration"]),
-        ("follow-job", ["JOB-URL"]),
-        ("prune", ["MANAGER-URL", "REPO"]),
+        ("follow-job", ["<job-url>"]),
+        ("prune", ["<manager-url>", "<repo>"]),
         ("gentoken", ["--secret", "--secret-file", "--base64", "--scope", "--jti", "--duration", "--token-type"]),
     ])
     func everySubcommandHasHelpListingItsOptions(subcommand: String, options: [String]) throws {

@@ -51,24 +51,25 @@ final class ClientFaultProxy: @unchecked Sendable {
         self.upstreamPort = upstreamPort
         self.rates = rates
         state = Mutex(State(random: SplitMix64(seed: seed)))
-        listener = socket(AF_INET, FreePort.streamSocket, 0)
-        guard listener >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
+        let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
+        guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
         var yes: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = FreePort.loopbackAddress(port: 0)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0, listen(listener, 128) == 0 else {
-            close(listener)
+        guard bound == 0, listen(descriptor, 128) == 0 else {
+            close(descriptor)
             throw TestSupportError.unexpected("bind/listen failed: errno \(errno)")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
         }
+        listener = descriptor
         port = Int(UInt16(bigEndian: address.sin_port))
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
