@@ -6,7 +6,8 @@
 # The fixture (default 24,000 files, 480 MB, random and compressible content in ~7,800 directories) is generated
 # offline by scripts/bench-push-fixture.py and committed into an archive-z2 repo; it is kept in $BENCH_DIR between
 # runs. Usage: scripts/bench-push.sh [extra push options, e.g. --parallel 8]
-# Environment: BENCH_DIR (default /tmp/fm-bench-push), BENCH_FILES, BENCH_MB, BENCH_SKIP_BUILD=1.
+# Environment: BENCH_DIR (default /tmp/fm-bench-push), BENCH_FILES, BENCH_MB, BENCH_SKIP_BUILD=1,
+# BENCH_CONFIGURATION (release, or debug for a quick look), BENCH_SCRATCH (a separate --scratch-path).
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${BENCH_DIR:-/tmp/fm-bench-push}
@@ -19,13 +20,20 @@ now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 
 cd "$repo"
+configuration=${BENCH_CONFIGURATION:-release}
+set -- -c "$configuration" ${BENCH_SCRATCH:+--scratch-path "$BENCH_SCRATCH"} -- "$@"
+build_options=""
+while [ "$1" != "--" ]; do build_options="$build_options $1"; shift; done
+shift
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    echo "Building release binaries..."
+    echo "Building $configuration binaries..."
     for product in flat-manager flat-manager-client gentoken; do
-        swift build -c release --product "$product" >/dev/null
+        # shellcheck disable=SC2086
+        swift build $build_options --product "$product" >/dev/null
     done
 fi
-bin=$(swift build -c release --show-bin-path)
+# shellcheck disable=SC2086
+bin=$(swift build $build_options --show-bin-path)
 
 if [ ! -f "$work/src/refs/heads/$ref" ]; then
     echo "Generating the fixture ($files files, $megabytes MB)..."

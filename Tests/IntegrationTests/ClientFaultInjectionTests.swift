@@ -14,8 +14,11 @@ struct ClientFaultInjectionTests {
 
     @Test(
         "a push through a faulty network completes, verifies and commits exactly once",
-        arguments: [UInt64(1), 2, 3])
-    func pushThroughFaultsCompletesAndCommitsOnce(seed: UInt64) async throws {
+        arguments: [
+            (UInt64(1), ClientFaultProxy.Fault.replaceAnswerWith502), (2, .dropAnswer), (3, .resetBeforeForwarding),
+            (4, .serviceUnavailable),
+        ])
+    func pushThroughFaultsCompletesAndCommitsOnce(seed: UInt64, commitFault: ClientFaultProxy.Fault) async throws {
         // Arrange
         let server = try await TestServer(database: .sqlite)
         try await withServerOutputOnFailure(server) {
@@ -23,7 +26,9 @@ struct ClientFaultInjectionTests {
             let buildURL = try await direct.createBuild(managerURL: server.managerURL)
             let buildID = try #require(buildURL.split(separator: "/").last.map(String.init))
             let fixture = try await FixtureRepo.shared.repository(version: "1")
-            let proxy = try ClientFaultProxy(upstreamPort: server.port, seed: seed)
+            // Besides the random faults, the first commit request surely meets `commitFault`.
+            let rates = ClientFaultProxy.Rates(first: ["/commit": commitFault])
+            let proxy = try ClientFaultProxy(upstreamPort: server.port, seed: seed, rates: rates)
             defer { proxy.stop() }
             let faulty = try Client(token: server.adminToken, environment: Self.environment)
 
@@ -35,7 +40,7 @@ struct ClientFaultInjectionTests {
             // Assert
             #expect(push.status == 0, "stdout:\n\(push.stdout)\nstderr:\n\(push.stderr)")
             let injected = proxy.injected.values.reduce(0, +)
-            #expect(injected > 0, "the proxy injected no fault; the test proves nothing")
+            #expect(injected > 1, "the proxy injected no random fault; the test proves little")
             let commits = proxy.forwarded.filter { $0 == "POST /api/v1/build/\(buildID)/commit" }
             #expect(commits.count == 1, "\(proxy.forwarded)")
             let build = try await HTTP.request("GET", server.url("/api/v1/build/\(buildID)"), token: server.adminToken)

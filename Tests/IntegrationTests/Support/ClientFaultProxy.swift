@@ -32,12 +32,15 @@ final class ClientFaultProxy: @unchecked Sendable {
         var serviceUnavailable = 0.08
         var dropAnswer = 0.06
         var replaceAnswerWith502 = 0.06
+        /// Faults for the first request whose `METHOD path` ends with the key, whatever the dice say.
+        var first: [String: Fault] = [:]
     }
 
     private struct State {
         var random: SplitMix64
         var forwarded: [String] = []
         var faults: [Fault: Int] = [:]
+        var used: Set<String> = []
         var stopped = false
     }
 
@@ -106,8 +109,16 @@ final class ClientFaultProxy: @unchecked Sendable {
         }
     }
 
-    private func drawFault() -> Fault? {
-        state.withLock { state in
+    private func drawFault(for request: Message) -> Fault? {
+        let target = request.startLine.split(separator: " ").prefix(2).joined(separator: " ")
+        return state.withLock { state in
+            if let key = rates.first.keys.first(where: { target.hasSuffix($0) }), !state.used.contains(key),
+                let fault = rates.first[key]
+            {
+                state.used.insert(key)
+                state.faults[fault, default: 0] += 1
+                return fault
+            }
             let roll = state.random.nextUnit()
             var threshold = 0.0
             for (fault, rate) in [
@@ -127,7 +138,7 @@ final class ClientFaultProxy: @unchecked Sendable {
 
     private func serve(_ connection: Int32) {
         guard let request = Self.readMessage(connection, isResponse: false) else { return }
-        let fault = drawFault()
+        let fault = drawFault(for: request)
         switch fault {
         case .resetBeforeForwarding:
             Self.reset(connection)
