@@ -66,7 +66,7 @@ final class UploadProgress: Sendable {
         Console.write("\r" + line + "\u{1B}[K")
     }
 
-    /// The bar line, e.g. `[#######.......]  45% 10234/24000 objects  230.1/503.3 MB  56.2 MB/s  ETA 0:05`.
+    /// The bar line, e.g. `[#######.......]  45% 10234/24000 objects  230.1 MB/503.3 MB  56.2 MB/s  ETA 0:05`.
     static func render(
         objects: Int, totalObjects: Int, bytes: Int64, totalBytes: Int64, elapsed: Double, width: Int
     ) -> String {
@@ -75,15 +75,21 @@ final class UploadProgress: Sendable {
         let eta = rate > 0 ? Double(totalBytes - bytes) / rate : nil
         let text =
             String(format: "%3d%% ", Int(fraction * 100)) + "\(objects)/\(totalObjects) objects  "
-            + "\(megabytes(bytes))/\(megabytes(totalBytes)) MB  \(megabytes(Int64(rate))) MB/s  "
-            + "ETA \(eta.map(clock) ?? "--:--")"
+            + "\(size(bytes))/\(size(totalBytes))  \(size(Int64(rate)))/s  ETA \(eta.map(clock) ?? "--:--")"
         let barWidth = max(10, min(40, width - text.count - 3))
         let filled = min(barWidth, Int(fraction * Double(barWidth)))
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled) + "] "
             + text
     }
 
-    static func megabytes(_ bytes: Int64) -> String { String(format: "%.1f", Double(bytes) / 1_000_000) }
+    /// `512 B`, `12.3 kB`, `230.1 MB`, `1.2 GB`.
+    static func size(_ bytes: Int64) -> String {
+        let value = Double(bytes)
+        if value < 1000 { return "\(bytes) B" }
+        if value < 1_000_000 { return String(format: "%.1f kB", value / 1000) }
+        if value < 1_000_000_000 { return String(format: "%.1f MB", value / 1_000_000) }
+        return String(format: "%.2f GB", value / 1_000_000_000)
+    }
 
     static func clock(_ seconds: Double) -> String {
         let whole = Int(seconds.rounded(.up))
