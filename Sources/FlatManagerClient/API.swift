@@ -32,6 +32,7 @@ struct API: Sendable {
     let http: HTTPClient
     let token: String
     let retry: RetryPolicy
+    let log: Log
 
     /// Upper bound for one request, as the Python client's total timeout.
     static let timeout = TimeAmount.minutes(90)
@@ -61,11 +62,14 @@ struct API: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .stream(make(), length: .known(length))
         }
+        log.debug("\(method) \(url)")
+        let started = ContinuousClock.now
         let response = try await http.execute(request, timeout: Self.timeout)
         var collected = try await response.body.collect(upTo: 1 << 30)
         if response.headers[canonicalForm: "Content-Encoding"].contains(where: { $0.lowercased() == "gzip" }) {
             collected = try collected.decompress(with: .gzip())
         }
+        log.debug("\(method) \(url) -> \(response.status.code) after \(ContinuousClock.now - started)")
         return HTTPAnswer(status: Int(response.status.code), headers: response.headers, body: collected)
     }
 
@@ -100,6 +104,7 @@ struct API: Sendable {
 struct RetryPolicy: Sendable {
     var cap: Double
     var budget: Double
+    var log = Log()
 
     func run<T: Sendable>(_ operation: @Sendable () async throws -> T) async throws -> T {
         try await runAttempts { _ in try await operation() }
@@ -117,6 +122,7 @@ struct RetryPolicy: Sendable {
                 let wait = Double.random(in: 0...min(cap, pow(2, Double(min(attempt, 16)))))
                 let elapsed = start.duration(to: .now)
                 guard elapsed + .seconds(wait) < .seconds(budget) else { throw error }
+                log.info("Retrying in \(String(format: "%.2f", wait)) s after: \(error)")
                 try await Task.sleep(for: .seconds(wait))
             }
         }

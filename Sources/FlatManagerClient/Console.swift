@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Unbuffered writes to stdout and stderr, so progress and job logs appear as they happen and stay in order.
 enum Console {
     /// Writes `text` and a newline to stdout.
@@ -13,5 +17,15 @@ enum Console {
     /// Writes `text` and a newline to stderr.
     static func error(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Whether stdout is a terminal (progress bars) rather than a pipe or file (plain lines).
+    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    /// The terminal's width in columns, 80 when unknown.
+    static var terminalWidth: Int {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
     }
 }

@@ -7,10 +7,14 @@ struct FlatManagerClient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flat-manager-client",
         abstract: "Upload builds to a flat-manager server, commit and publish them.",
+        version: "flat-manager-client \(version)",
         subcommands: [
             Create.self, Push.self, Commit.self, Publish.self, Purge.self, FollowJob.self, CreateToken.self,
-            Prune.self,
+            Prune.self, GenTokenCommand.self,
         ])
+
+    /// The upstream release whose command line and output this client follows.
+    static let version = "0.5.0-swift"
 
     @OptionGroup var global: GlobalOptions
 

@@ -1,6 +1,9 @@
 import Foundation
 import NIOCore
-import NIOFoundationCompat
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A `multipart/form-data` body of files, streamed from disk chunk by chunk (0.5's format: parts named `fileN`
 /// with `filename` and `Content-Type: application/octet-stream`).
@@ -38,57 +41,91 @@ struct MultipartBody: Sendable {
     }
 }
 
-/// The bytes of a `MultipartBody`: each header, then the file read in chunks, then the trailer.
+/// The bytes of a `MultipartBody`: headers, file contents and trailer, packed into chunks of about `chunkSize`
+/// bytes, so many small objects travel in few large writes instead of two small buffers each.
 struct MultipartStream: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let body: MultipartBody
 
     func makeAsyncIterator() -> Iterator { Iterator(body: body) }
 
-    /// Walks the parts; a file is open only while its bytes are being sent.
+    /// Walks the parts; a file is open only while its bytes are being read.
     struct Iterator: AsyncIteratorProtocol {
         let body: MultipartBody
         var nextIndex = 0
-        var file: FileHandle?
+        /// The open file of the part being read and how many of its bytes are still to come.
+        var file: OpenFile?
         var remaining: Int64 = 0
         var finished = false
 
-        static let chunkSize = 256 * 1024
+        static let chunkSize = 512 * 1024
 
         init(body: MultipartBody) { self.body = body }
 
         mutating func next() async throws -> ByteBuffer? {
-            if let file {
-                return try readChunk(file)
-            }
             if finished { return nil }
-            guard nextIndex < body.items.count else {
-                finished = true
-                return ByteBuffer(string: body.trailer)
+            var chunk = ByteBuffer()
+            chunk.reserveCapacity(Self.chunkSize)
+            while chunk.readableBytes < Self.chunkSize {
+                if let file {
+                    try readFile(file.descriptor, into: &chunk)
+                    continue
+                }
+                guard nextIndex < body.items.count else {
+                    chunk.writeString(body.trailer)
+                    finished = true
+                    break
+                }
+                try openPart(nextIndex, into: &chunk)
+                nextIndex += 1
             }
-            let item = body.items[nextIndex]
-            guard let handle = FileHandle(forReadingAtPath: item.path) else {
-                throw ClientError.exception(type: "io", message: "Cannot open \(item.path)")
-            }
-            file = handle
-            remaining = item.size
-            let header = body.partHeader(nextIndex)
-            nextIndex += 1
-            return ByteBuffer(string: header)
+            return chunk
         }
 
-        private mutating func readChunk(_ handle: FileHandle) throws -> ByteBuffer {
-            let wanted = Int(Swift.min(Int64(Self.chunkSize), remaining))
-            let data = wanted > 0 ? try handle.read(upToCount: wanted) ?? Data() : Data()
-            remaining -= Int64(data.count)
-            if remaining <= 0 || data.isEmpty {
-                try handle.close()
-                file = nil
-                if remaining > 0 {
+        private mutating func openPart(_ index: Int, into chunk: inout ByteBuffer) throws {
+            let item = body.items[index]
+            let descriptor = open(item.path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw ClientError.exception(type: "io", message: "Cannot open \(item.path): errno \(errno)")
+            }
+            file = OpenFile(descriptor)
+            remaining = item.size
+            chunk.writeString(body.partHeader(index))
+        }
+
+        /// Reads as much of the open file as fits in the chunk; closes it at its end.
+        private mutating func readFile(_ descriptor: Int32, into chunk: inout ByteBuffer) throws {
+            let wanted = Int(Swift.min(Int64(Swift.max(Self.chunkSize - chunk.readableBytes, 64 * 1024)), remaining))
+            var readError: Int32 = 0
+            if wanted > 0 {
+                let count = chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { buffer in
+                    let result = read(descriptor, buffer.baseAddress, wanted)
+                    if result < 0 { readError = errno }
+                    return Swift.max(0, result)
+                }
+                if readError == EINTR { return }
+                if readError != 0 {
+                    closeFile()
+                    throw ClientError.exception(type: "io", message: "Cannot read object: errno \(readError)")
+                }
+                remaining -= Int64(count)
+                if count == 0 && remaining > 0 {
+                    closeFile()
                     throw ClientError.exception(type: "io", message: "File changed size during upload")
                 }
             }
-            return ByteBuffer(data: data)
+            if remaining <= 0 { closeFile() }
         }
+
+        private mutating func closeFile() { file = nil }
     }
+}
+
+/// An open file descriptor, closed when the last reference goes — also when an upload is abandoned midway.
+final class OpenFile {
+    let descriptor: Int32
+
+    init(_ descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { close(descriptor) }
 }

@@ -57,8 +57,11 @@ struct Push: AsyncParsableCommand {
     @Option(name: .customLong("build-log-url"), help: "A URL to the build log, recorded on the refs.")
     var buildLogURL: String?
 
+    @Flag(name: .customLong("all-objects"), help: "Upload every object without asking which the server lacks.")
+    var allObjects = false
+
     @Option(help: "How many upload requests to send at once.")
-    var parallel = 4
+    var parallel = 6
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
@@ -93,7 +96,8 @@ struct PushOperation: Sendable {
         }
         Console.line("Uploading refs to \(buildURL): \(JSON.pythonList(refs.map(\.name)))")
         let uploader = Uploader(
-            api: session.api, buildURL: buildURL, token: try await uploadToken(), planner: UploadPlanner(),
+            api: session.api, buildURL: buildURL, token: try await uploadToken(),
+            planner: UploadPlanner(maxBytes: session.settings.batchBytes, maxCount: session.settings.batchCount),
             parallel: options.parallel)
         try await uploadObjects(repo, refs: refs, uploader: uploader)
         try await uploadDeltas(repo, refs: refs, uploader: uploader)
@@ -143,12 +147,14 @@ struct PushOperation: Sendable {
             throw ClientError.exception(type: "ostree", message: "\(error)")
         }
         Console.line("Refs contain \(closure.metadata.count) metadata objects")
-        let missingMetadata = try await uploader.missing(closure.metadata.map(\.fileName))
-        Console.line("Remote missing \(missingMetadata.count) of those")
+        let metadata = closure.metadata.map(\.fileName)
+        let missingMetadata = options.allObjects ? metadata : try await uploader.missing(metadata)
+        if !options.allObjects { Console.line("Remote missing \(missingMetadata.count) of those") }
         // 0.5: ask about every file of the closure, not only those of missing dirtrees.
         Console.line("Has \(closure.files.count) file objects for those")
-        let missingFiles = try await uploader.missing(closure.files.map(\.fileName))
-        Console.line("Remote missing \(missingFiles.count) of those")
+        let files = closure.files.map(\.fileName)
+        let missingFiles = options.allObjects ? files : try await uploader.missing(files)
+        if !options.allObjects { Console.line("Remote missing \(missingFiles.count) of those") }
         Console.line("Uploading file objects")
         try await uploader.uploadVerified(try items(missingFiles, in: repo))
         Console.line("Uploading metadata objects")

@@ -2,12 +2,14 @@ import ArgumentParser
 import AsyncHTTPClient
 import FlatManagerCore
 import Foundation
+import NIOCore
 
 /// What a subcommand works with: the API, the job follower and the global options.
 struct Session: Sendable {
     let api: API
     let follower: JobFollower
     let printOutput: Bool
+    let settings: Settings
 }
 
 /// Runs one subcommand: resolves the token, sets up HTTP, turns the result or error into output and exit status.
@@ -22,11 +24,14 @@ enum Runner {
             throw ExitCode.failure
         }
         try checkExpiry(of: token)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration())
+        let log = Log(verbose: global.verbose, debug: global.debug)
         let api = API(
-            http: http, token: token, retry: RetryPolicy(cap: settings.retryCap, budget: settings.retryBudget))
+            http: http, token: token,
+            retry: RetryPolicy(cap: settings.retryCap, budget: settings.retryBudget, log: log), log: log)
         let session = Session(
-            api: api, follower: JobFollower(api: api, pollScale: settings.pollScale), printOutput: global.printOutput)
+            api: api, follower: JobFollower(api: api, pollScale: settings.pollScale), printOutput: global.printOutput,
+            settings: settings)
         let outcome: Result<JSON, any Error>
         do {
             outcome = .success(try await body(session))
@@ -43,6 +48,15 @@ enum Runner {
             try? write(.object(["command": .string(command), "error": clientError.outputJSON]), global)
             throw ExitCode.failure
         }
+    }
+
+    /// Enough pooled connections per host for the parallel uploads; redirects are never part of the protocol.
+    static func httpConfiguration() -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        return configuration
     }
 
     /// `--token`, else the first line of `--token-file`, else `REPO_TOKEN`.

@@ -6,6 +6,10 @@ struct Settings: Sendable {
     var retryBudget: Double = 300
     /// Factor on the job polling intervals (`FLAT_MANAGER_CLIENT_POLL_SCALE`, default 1).
     var pollScale: Double = 1
+    /// Largest upload request body, bytes (`FLAT_MANAGER_CLIENT_BATCH_BYTES`, default 4 MiB like upstream).
+    var batchBytes: Int64 = 4 * 1024 * 1024
+    /// Most objects in one upload request (`FLAT_MANAGER_CLIENT_BATCH_COUNT`, default 2000).
+    var batchCount = 2000
     /// `REPO_TOKEN`.
     var environmentToken: String?
 
@@ -15,6 +19,12 @@ struct Settings: Sendable {
         if let cap = environment["FLAT_MANAGER_CLIENT_RETRY_CAP"].flatMap(Double.init) { retryCap = cap }
         if let budget = environment["FLAT_MANAGER_CLIENT_RETRY_BUDGET"].flatMap(Double.init) { retryBudget = budget }
         if let scale = environment["FLAT_MANAGER_CLIENT_POLL_SCALE"].flatMap(Double.init) { pollScale = scale }
+        if let bytes = environment["FLAT_MANAGER_CLIENT_BATCH_BYTES"].flatMap(Int64.init), bytes > 0 {
+            batchBytes = bytes
+        }
+        if let count = environment["FLAT_MANAGER_CLIENT_BATCH_COUNT"].flatMap(Int.init), count > 0 {
+            batchCount = count
+        }
         environmentToken = environment["REPO_TOKEN"]
     }
 }

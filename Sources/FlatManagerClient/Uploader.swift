@@ -18,20 +18,23 @@ struct Uploader: Sendable {
     /// Rounds of re-asking `missing_objects` after an upload before giving up (0.5).
     static let verifyRounds = 3
 
-    /// The names among `names` that the server does not have, asked in sorted chunks of 2000.
+    /// The names among `names` that the server does not have, asked in sorted chunks of 2000, several at once.
     func missing(_ names: [String]) async throws -> [String] {
-        var missing: [String] = []
         let sorted = names.sorted()
-        for start in stride(from: 0, to: sorted.count, by: Self.queryChunk) {
-            let chunk = Array(sorted[start..<min(start + Self.queryChunk, sorted.count)])
-            let body = try JSONEncoder().encode(MissingObjectsRequest(wanted: chunk))
-            let answer = try await api.call(.GET, buildURL + "/missing_objects", body: .gzipJSON(body), token: token)
-            guard case .array(let names)? = answer.json["missing"] else {
-                throw ClientError.exception(type: "json", message: "missing_objects answer without 'missing'")
-            }
-            missing += names.compactMap(\.stringValue)
+        let chunks = stride(from: 0, to: sorted.count, by: Self.queryChunk).map {
+            Array(sorted[$0..<min($0 + Self.queryChunk, sorted.count)])
         }
-        return missing
+        let answers = try await Concurrently.map(chunks, limit: parallel) { try await missingChunk($0) }
+        return answers.flatMap { $0 }
+    }
+
+    private func missingChunk(_ chunk: [String]) async throws -> [String] {
+        let body = try JSONEncoder().encode(MissingObjectsRequest(wanted: chunk))
+        let answer = try await api.call(.GET, buildURL + "/missing_objects", body: .gzipJSON(body), token: token)
+        guard case .array(let names)? = answer.json["missing"] else {
+            throw ClientError.exception(type: "json", message: "missing_objects answer without 'missing'")
+        }
+        return names.compactMap(\.stringValue)
     }
 
     /// Uploads `items`, then asks again which of them are missing and re-uploads those, up to three rounds.
@@ -40,6 +43,7 @@ struct Uploader: Sendable {
         for _ in 0..<Self.verifyRounds where !pending.isEmpty {
             try await upload(pending)
             let stillMissing = Set(try await missing(pending.map(\.name)))
+            if !stillMissing.isEmpty { api.log.info("The server still lacks \(stillMissing.count) objects, resending") }
             pending = pending.filter { stillMissing.contains($0.name) }
         }
         guard pending.isEmpty else {
@@ -48,22 +52,19 @@ struct Uploader: Sendable {
         }
     }
 
-    /// Uploads `items` in planned batches, several requests at once.
+    /// Uploads `items` in planned batches, several requests at once, showing progress.
     func upload(_ items: [UploadItem]) async throws {
+        guard !items.isEmpty else { return }
         let batches = planner.batches(items)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            for batch in batches {
-                if inFlight >= max(1, parallel) {
-                    _ = try await group.next()
-                    inFlight -= 1
-                }
-                Console.line("Uploading \(batch.count) files (\(batch.reduce(0) { $0 + $1.size }) bytes)")
-                group.addTask { try await uploadRequest(batch) }
-                inFlight += 1
-            }
-            try await group.waitForAll()
+        api.log.info("Uploading \(items.count) objects in \(batches.count) requests, \(parallel) at a time")
+        let progress = UploadProgress(totalObjects: items.count, totalBytes: items.reduce(0) { $0 + $1.size })
+        _ = try await Concurrently.map(batches, limit: parallel) { batch in
+            let bytes = batch.reduce(0) { $0 + $1.size }
+            progress.starting(count: batch.count, bytes: bytes)
+            try await uploadRequest(batch)
+            progress.stored(count: batch.count, bytes: bytes)
         }
+        progress.finish()
     }
 
     /// One `POST upload` with all `items` as parts; a 5xx, a transport failure or an answer that does not list
@@ -94,5 +95,24 @@ struct Uploader: Sendable {
         }
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         return UploadItem(name: name, path: path, size: size)
+    }
+}
+
+/// Bounded concurrency for request fan-out.
+enum Concurrently {
+    /// `operation` applied to every element with at most `limit` calls running at once; results in input order.
+    /// The first error cancels the rest and is thrown.
+    static func map<Element: Sendable, Result: Sendable>(
+        _ elements: [Element], limit: Int, _ operation: @escaping @Sendable (Element) async throws -> Result
+    ) async throws -> [Result] {
+        var results = [Result?](repeating: nil, count: elements.count)
+        try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+            for index in elements.indices {
+                if index >= max(1, limit), let (done, value) = try await group.next() { results[done] = value }
+                group.addTask { (index, try await operation(elements[index])) }
+            }
+            for try await (done, value) in group { results[done] = value }
+        }
+        return results.compactMap { $0 }
     }
 }

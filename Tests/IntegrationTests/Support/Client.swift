@@ -4,16 +4,20 @@ import Foundation
 struct Client: Sendable {
     let executable: URL
     let token: String?
+    /// Added to the test's environment (e.g. the client's `FLAT_MANAGER_CLIENT_*` tunables).
+    let environment: [String: String]
 
-    init(token: String?) throws {
+    init(token: String?, environment: [String: String] = [:]) throws {
         executable = try Binaries.url(of: Binaries.client)
         self.token = token
+        self.environment = environment
     }
 
     /// `flat-manager-client [--token T] ARGS...`; the result whatever the exit status.
     func run(_ arguments: [String], timeout: Duration = .seconds(300)) async throws -> ProcessResult {
         var environment = TestSupport.environment
         environment["REPO_TOKEN"] = nil  // only the token given here counts
+        environment.merge(self.environment) { _, added in added }
         let tokenArguments = token.map { ["--token", $0] } ?? []
         return try await ProcessRunner.run(
             executable, tokenArguments + arguments, environment: environment, timeout: timeout)
