@@ -27,6 +27,7 @@ struct UpdateRepoJob: JobHandler {
         try await retire(existing.subtracting(wanted).sorted { $0.name < $1.name }, repo: repo.path, context: context)
         await context.log("Extracting appstream branches")
         try await extractAppstream(repo: repo.path, in: context)
+        try writeRepoFile(repo, env: env)
         await context.log("Updating summary")
         try await context.run(
             .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: false, noUpdateAppstream: true))
@@ -37,6 +38,15 @@ struct UpdateRepoJob: JobHandler {
                 in: context)
         }
         return "{}"
+    }
+
+    /// Writes `<repo>/<name>.flatpakrepo` (with the repo's public key) when its content changes.
+    func writeRepoFile(_ repo: RepoConfig, env: JobEnvironment) throws(JobError) {
+        let text = FlatpakRef.repoFile(
+            repo: repo, serverBaseURL: env.config.baseURL, gpgKey: env.exportedKeys.repoKeys[repo.name])
+        let path = "\(repo.path)/\(repo.name).flatpakrepo"
+        if let existing = FileManager.default.contents(atPath: path), existing == Data(text.utf8) { return }
+        try FileManager.default.writeText(text, to: path)
     }
 
     func planDeltas(repo: RepoConfig) throws(JobError) -> (wanted: Set<Delta>, existing: Set<Delta>) {

@@ -28,6 +28,20 @@ public enum FlatpakRef {
         return render(lines + trailer(gpgKey: gpgKey, runtimeRepoURL: repo.runtimeRepoURL))
     }
 
+    /// The `.flatpakrepo` file of a main repository (ours: upstream writes none), so users can add the remote
+    /// with its signing key in one step: `flatpak remote-add NAME URL/NAME.flatpakrepo`.
+    public static func repoFile(repo: RepoConfig, serverBaseURL: String, gpgKey: String?) -> String {
+        var lines = [
+            "[Flatpak Repo]", "Title=\(repo.suggestedRepoName ?? repo.name)",
+            "Url=\(repo.publicURL(serverBaseURL: serverBaseURL))/",
+        ]
+        if let collectionID = repo.collectionID, repo.deployCollectionID {
+            lines.append("DeployCollectionID=\(collectionID)")
+        }
+        if let gpgKey { lines.append("GPGKey=\(gpgKey)") }
+        return render(lines)
+    }
+
     private static func header(id: String, branch: String, title: String, isRuntime: Bool) -> [String] {
         ["[Flatpak Ref]", "Name=\(id)", "Branch=\(branch)", "Title=\(title)", "IsRuntime=\(isRuntime)"]
     }

@@ -152,3 +152,26 @@ struct CommitAndPublishJobTests {
         #expect(updates.last?.arguments.contains("--no-update-appstream") == true)
     }
 }
+
+@Suite("The repository's .flatpakrepo file")
+struct FlatpakRepoFileTests {
+    @Test("an update-repo job writes <name>.flatpakrepo with the repo URL and its exported public key")
+    func updateRepoWritesTheRepoFile() async throws {
+        let harness = try await JobHarness.make(
+            repoExtra: #", "suggested-repo-name": "example", "deploy-collection-id": true"#,
+            keys: ExportedKeys(repoKeys: ["stable": "cHVibGljIGtleQ=="]))
+        defer { Task { await harness.close() } }
+        let (_, job) = try await harness.store.queueUpdateRepo(repo: "stable", startingJob: nil, delaySeconds: 0)
+
+        try await harness.drain(.repo("stable"))
+
+        #expect(try await harness.store.job(id: job.id)?.status == .ended)
+        let text = try String(contentsOfFile: "\(harness.directory)/repo/stable.flatpakrepo", encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.first == "[Flatpak Repo]")
+        #expect(lines.contains("Title=example"))
+        #expect(lines.contains("Url=\(harness.config.baseURL)/repo/stable/"))
+        #expect(lines.contains("DeployCollectionID=org.test.Stable"))
+        #expect(lines.contains("GPGKey=cHVibGljIGtleQ=="))
+    }
+}

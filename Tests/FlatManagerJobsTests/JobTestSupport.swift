@@ -58,7 +58,9 @@ struct JobHarness {
     let runner: FakeRunner
     let dispatcher: JobDispatcher
 
-    static func make(runner: FakeRunner = FakeRunner(), repoExtra: String = "") async throws -> JobHarness {
+    static func make(
+        runner: FakeRunner = FakeRunner(), repoExtra: String = "", keys: ExportedKeys = ExportedKeys()
+    ) async throws -> JobHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-jobs-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(
@@ -74,7 +76,7 @@ struct JobHarness {
         let store = try await Store.open(databaseURL: nil, workingDirectory: directory, logger: logger)
         try await store.migrate()
         let environment = JobEnvironment(
-            store: store, config: config, runner: runner, deltaRunner: runner, exportedKeys: ExportedKeys(),
+            store: store, config: config, runner: runner, deltaRunner: runner, exportedKeys: keys,
             logger: logger)
         let dispatcher = JobDispatcher(environment: environment, owner: "test:1:1")
         return JobHarness(directory: directory, config: config, store: store, runner: runner, dispatcher: dispatcher)
