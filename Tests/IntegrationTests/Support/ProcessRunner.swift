@@ -177,7 +177,15 @@ enum Spawn {
             for pointer in argv + envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        var result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        // A script written a moment ago can be briefly "busy": a child forked concurrently by another test may
+        // still hold the writer's descriptor until it execs. Retry instead of failing that test at random.
+        var attempts = 0
+        while result == ETXTBSY && attempts < 50 {
+            attempts += 1
+            usleep(100_000)
+            result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        }
         guard result == 0 else {
             throw TestSupportError.unexpected("cannot start \(executable): \(String(cString: strerror(result)))")
         }
