@@ -19,9 +19,6 @@ struct AccessLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         let metadata = Self.logMetadata(path: request.uri.path, requestID: context.id)
         var response = try await LogContext.with(metadata) { try await next(request, context) }
-        // libostree's curl fetcher sends `Upgrade: h2c` on plain http. We do not upgrade, but NIO's HTTP/1 decoder
-        // stops parsing a connection after an upgrade request, so the next request on it would hang: close it.
-        if request.headers[.upgrade] != nil { response.headers[.connection] = "close" }
         if let name = Self.requestIDHeader { response.headers[name] = context.id }
         let seconds = (ContinuousClock.now - start).fractionalSeconds
         let query = request.uri.query.map { "?\($0)" } ?? ""

@@ -48,65 +48,22 @@ struct GenTokenCommand: ParsableCommand {
     var base64 = false
 
     func run() throws {
-        let scopes = scope.isEmpty ? ["build", "upload", "download", "publish", "jobs"] : scope
-        if let unknown = scopes.first(where: { Scope(rawValue: $0) == nil }) {
+        let minter = TokenMinter(
+            name: name, sub: sub, scope: scope, prefixes: prefix, repos: repo, branches: branch,
+            tokenType: tokenType, duration: duration, jti: jti)
+        let claims = minter.claims(now: Date())
+        if let unknown = claims.scope.first(where: { Scope(rawValue: $0) == nil }) {
             Console.error("Unknown scope '\(unknown)'")
             throw ExitCode.failure
         }
         let key: Data
         do {
-            key = try secretKey()
+            key = try TokenSecretSource(text: secret, file: secretFile, base64: base64).key()
         } catch {
             Console.error(error.message)
             throw ExitCode.failure
         }
-        let claims = Claims(
-            sub: sub, exp: Int64(Date().timeIntervalSince1970) + duration, name: name, jti: jti, scope: scopes,
-            prefixes: prefix.isEmpty ? [""] : prefix, repos: repo.isEmpty ? [""] : repo,
-            branches: branch.isEmpty ? ["stable"] : branch, tokenType: tokenType)
         if global.verbose { Console.line("Token: " + claims.payloadJSON(style: .complete)) }
         Console.line(TokenSigner(key: key).sign(claims, style: .complete))
-    }
-
-    /// The HMAC key: the trimmed secret text as UTF-8, or its base64 decoding with `--base64`.
-    func secretKey() throws(SecretError) -> Data {
-        let text: String
-        if let secret {
-            text = secret
-        } else if let secretFile {
-            let data: Data
-            if secretFile == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                do {
-                    data = try Data(contentsOf: URL(fileURLWithPath: secretFile))
-                } catch {
-                    throw .unreadable(error.localizedDescription)
-                }
-            }
-            guard let decoded = String(data: data, encoding: .utf8) else { throw .unreadable("not UTF-8 text") }
-            text = decoded
-        } else {
-            throw .noSecret
-        }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard base64 else { return Data(trimmed.utf8) }
-        guard let key = Data(base64Encoded: trimmed) else { throw .invalidBase64 }
-        return key
-    }
-
-    /// Why no key could be had; `message` is what upstream prints.
-    enum SecretError: Error {
-        case noSecret
-        case unreadable(String)
-        case invalidBase64
-
-        var message: String {
-            switch self {
-            case .noSecret: "No secret specified, use --secret or --secret-file"
-            case .unreadable(let details): "Error reading secrets: \(details)"
-            case .invalidBase64: "Invalid base64 secret"
-            }
-        }
     }
 }

@@ -67,7 +67,7 @@ struct GenToken: ParsableCommand {
             name: name, sub: sub, scope: scope, prefixes: prefix, repos: repo, branches: branch,
             tokenType: tokenType, duration: duration, jti: jti)
         do {
-            let key = try SecretSource(text: secret, file: secretFile, base64: base64).key()
+            let key = try TokenSecretSource(text: secret, file: secretFile, base64: base64).key()
             let claims = minter.claims(now: Date())
             if verbose { print("Token: " + claims.payloadJSON(style: .gentoken)) }
             print(TokenSigner(key: key).sign(claims, style: .gentoken))
@@ -75,73 +75,5 @@ struct GenToken: ParsableCommand {
             FileHandle.standardError.write(Data((error.message + "\n").utf8))
             throw ExitCode.failure
         }
-    }
-}
-
-/// Why no key could be had; `message` is what upstream prints.
-enum GenTokenError: Error {
-    case noSecret
-    case unreadable(String)
-    case invalidBase64
-
-    var message: String {
-        switch self {
-        case .noSecret: "No secret specified, use --secret or --secret-file"
-        case .unreadable(let details): "Error reading secrets: \(details)"
-        case .invalidBase64: "Invalid base64 secret"
-        }
-    }
-}
-
-/// Where the secret comes from and how its text becomes the HMAC key.
-struct SecretSource {
-    var text: String?
-    var file: String?
-    var base64: Bool
-
-    /// The key bytes: the trimmed text as UTF-8, or its base64 decoding with `--base64`.
-    func key() throws(GenTokenError) -> Data {
-        let raw = try secretText().trimmingCharacters(in: .whitespacesAndNewlines)
-        guard base64 else { return Data(raw.utf8) }
-        guard let data = Data(base64Encoded: raw) else { throw .invalidBase64 }
-        return data
-    }
-
-    private func secretText() throws(GenTokenError) -> String {
-        if let text { return text }
-        guard let file else { throw .noSecret }
-        let data: Data
-        if file == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: file))
-            } catch {
-                throw .unreadable(error.localizedDescription)
-            }
-        }
-        guard let text = String(data: data, encoding: .utf8) else { throw .unreadable("not UTF-8 text") }
-        return text
-    }
-}
-
-/// The claim values with 0.4.2's defaults applied to empty lists.
-struct TokenMinter {
-    var name: String
-    var sub: String
-    var scope: [String]
-    var prefixes: [String]
-    var repos: [String]
-    var branches: [String]
-    var tokenType: String
-    var duration: Int64
-    var jti: String?
-
-    func claims(now: Date) -> Claims {
-        Claims(
-            sub: sub, exp: Int64(now.timeIntervalSince1970) + duration, name: name, jti: jti,
-            scope: scope.isEmpty ? ["build", "upload", "download", "publish", "jobs"] : scope,
-            prefixes: prefixes.isEmpty ? [""] : prefixes, repos: repos.isEmpty ? [""] : repos,
-            branches: branches.isEmpty ? ["stable"] : branches, tokenType: tokenType)
     }
 }
