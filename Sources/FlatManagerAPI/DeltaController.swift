@@ -90,11 +90,10 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
             }
         }
         return ForeignUpgradeFilteringChannel(inner: upgradeChannel) { path, authorization in
-            // Checked again (with revocation) before upgrading; this only decides who gets the router's JSON error.
+            // The full check, revocation included, so that a refused worker gets the router's JSON error; the
+            // upgrade channel checks again (a token may be revoked in between).
             guard path.split(separator: "?").first == "/api/v1/delta/worker", let authorization,
-                let token = try? AuthorizationHeader.token(
-                    from: authorization, tokenPrefix: services.config.tokenPrefix),
-                let claims = try? services.mainSigner.verify(token)
+                let claims = try? await tokens.verify(header: authorization, with: services.mainSigner)
             else { return false }
             return (try? claims.require(sub: "delta", scope: .generate)) != nil
         }
@@ -105,7 +104,7 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
 struct ForeignUpgradeFilteringChannel: ServerChildChannel {
     let inner: HTTP1WebSocketUpgradeChannel
     /// Whether a websocket upgrade of this path with this `Authorization` header may go to the upgrade handler.
-    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) -> Bool
+    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) async -> Bool
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
@@ -124,38 +123,71 @@ struct ForeignUpgradeFilteringChannel: ServerChildChannel {
 
 /// Turns an upgrade request that will not be upgraded into an ordinary request that closes the connection: any
 /// protocol but websocket (libostree's curl asks for `h2c` on plain http), and websocket requests for other paths or
-/// without a valid worker token (so they get the router's JSON error instead of a bare 400).
+/// without a valid, unrevoked worker token (so they get the router's JSON error instead of a bare 400).
 ///
 /// NIO's typed upgrade handler drops a request whose protocol no upgrader supports (the client gets an empty
 /// reply), and its HTTP decoder stops parsing a connection after an upgrade request anyway, so the request is
-/// served without the upgrade headers and the connection closed after the response.
+/// served without the upgrade headers and the connection closed after the response. Deciding a websocket request
+/// needs the database (revocation), so its parts are held back until the decision is made.
 final class ForeignUpgradeFilter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
 
-    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) -> Bool
+    let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) async -> Bool
+    /// Parts read after a websocket head while its decision is pending; nil when nothing is pending.
+    private var held: [NIOAny]?
 
-    init(mayUpgrade: @escaping @Sendable (_ path: String, _ authorization: String?) -> Bool) {
+    init(mayUpgrade: @escaping @Sendable (_ path: String, _ authorization: String?) async -> Bool) {
         self.mayUpgrade = mayUpgrade
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if held != nil {
+            held?.append(data)
+            return
+        }
         // Only the first request meets NIO's upgrade handler (it leaves the pipeline after it), and after an upgrade
         // the pipeline carries websocket bytes this handler must not see: it leaves after the first head.
-        defer { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
-        guard case .head(var head) = unwrapInboundIn(data), head.headers.contains(name: "upgrade") else {
+        guard case .head(let head) = unwrapInboundIn(data), head.headers.contains(name: "upgrade") else {
             context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
         }
         let websocket = head.headers["upgrade"].contains { $0.lowercased().contains("websocket") }
-        if websocket && mayUpgrade(head.uri, head.headers["authorization"].first) {
-            context.fireChannelRead(data)
+        guard websocket else {
+            context.fireChannelRead(wrapInboundOut(.head(Self.withoutUpgrade(head))))
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
         }
+        held = []
+        let decision = context.eventLoop.makePromise(of: Bool.self)
+        let mayUpgrade = self.mayUpgrade
+        let path = head.uri
+        let authorization = head.headers["authorization"].first
+        decision.completeWithTask { await mayUpgrade(path, authorization) }
+        decision.futureResult.assumeIsolated().whenComplete { result in
+            let allowed = (try? result.get()) ?? false
+            let parts = self.held ?? []
+            self.held = nil
+            context.fireChannelRead(self.wrapInboundOut(.head(allowed ? head : Self.withoutUpgrade(head))))
+            for part in parts { context.fireChannelRead(part) }
+            context.fireChannelReadComplete()
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // While a decision is pending the held parts have not been passed on yet; their read-complete follows them.
+        if held == nil { context.fireChannelReadComplete() }
+    }
+
+    /// The head as an ordinary request whose connection closes after the response.
+    private static func withoutUpgrade(_ head: HTTPRequestHead) -> HTTPRequestHead {
+        var head = head
         head.headers.remove(name: "upgrade")
         head.headers.remove(name: "http2-settings")
         head.headers.replaceOrAdd(name: "connection", value: "close")
-        context.fireChannelRead(wrapInboundOut(.head(head)))
+        return head
     }
 }
 

@@ -11,10 +11,8 @@ import OSTree
 /// that goes away are put back at the front of the queue. Each assigned request gets `timeout`: a local process is
 /// killed, a remote request is answered with an error (its worker's slot stays taken until the worker reports), so
 /// one huge delta never stalls publishing.
-///
-/// The generator is also the server's `deltaRunner` (it runs delta commands with its local runner), which is how
-/// update-repo jobs find it in their `JobEnvironment`.
-public actor DeltaGenerator: CommandRunning {
+/// Update-repo jobs find it in their `JobEnvironment`.
+public actor DeltaGenerator {
     /// What a delta request ends with.
     public struct Outcome: Sendable, Equatable {
         /// `nil` on success, else why the delta is not there.
@@ -69,12 +67,6 @@ public actor DeltaGenerator: CommandRunning {
         self.localCapacity = max(1, localCapacity)
         self.timeout = timeout
         self.logger = logger
-    }
-
-    /// Runs a command with the local runner (the `deltaRunner` role).
-    @discardableResult
-    public nonisolated func run(_ command: Command) async throws -> CommandOutput {
-        try await localRunner.run(command)
     }
 
     // MARK: - Requests

@@ -193,7 +193,7 @@ extension JobEnvironment {
     /// The same environment with another logger (a job's, carrying its metadata).
     func withLogger(_ logger: Logger) -> JobEnvironment {
         JobEnvironment(
-            store: store, config: config, runner: runner, deltaRunner: deltaRunner, exportedKeys: exportedKeys,
+            store: store, config: config, runner: runner, deltaGenerator: deltaGenerator, exportedKeys: exportedKeys,
             logger: logger)
     }
 }

@@ -42,21 +42,34 @@ public struct JobEnvironment: Sendable {
     public let store: Store
     public let config: Config
     public let runner: any CommandRunning
-    /// Runs delta generation, which has its own timeout.
-    public let deltaRunner: any CommandRunning
+    /// The server's one static-delta queue, shared by the update-repo jobs of every repo (and the remote workers).
+    public let deltaGenerator: DeltaGenerator
     public let exportedKeys: ExportedKeys
     public let logger: Logger
 
     public init(
-        store: Store, config: Config, runner: any CommandRunning, deltaRunner: any CommandRunning,
+        store: Store, config: Config, runner: any CommandRunning, deltaGenerator: DeltaGenerator,
         exportedKeys: ExportedKeys, logger: Logger
     ) {
         self.store = store
         self.config = config
         self.runner = runner
-        self.deltaRunner = deltaRunner
+        self.deltaGenerator = deltaGenerator
         self.exportedKeys = exportedKeys
         self.logger = logger
+    }
+
+    /// An environment whose delta queue generates locally with `deltaRunner` (the config's capacity and timeout).
+    public init(
+        store: Store, config: Config, runner: any CommandRunning, deltaRunner: any CommandRunning,
+        exportedKeys: ExportedKeys, logger: Logger
+    ) {
+        let generator = DeltaGenerator(
+            localRunner: deltaRunner, localCapacity: config.localDeltaThreads,
+            timeout: .seconds(config.deltaTimeoutSecs), logger: logger)
+        self.init(
+            store: store, config: config, runner: runner, deltaGenerator: generator, exportedKeys: exportedKeys,
+            logger: logger)
     }
 
     /// `<build-repo-base>/<id>`.

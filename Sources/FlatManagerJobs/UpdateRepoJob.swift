@@ -105,12 +105,7 @@ struct UpdateRepoJob: JobHandler {
 enum DeltaGeneration {
     static func generate(_ deltas: [Delta], repo: RepoConfig, context: JobContext) async {
         let env = context.environment
-        // The server passes its generator as the delta runner; a bare runner (unit tests) gets a private queue.
-        let generator =
-            env.deltaRunner as? DeltaGenerator
-            ?? DeltaGenerator(
-                localRunner: env.deltaRunner, localCapacity: env.config.localDeltaThreads,
-                timeout: .seconds(env.config.deltaTimeoutSecs), logger: env.logger)
+        let generator = env.deltaGenerator
         let url = repo.publicURL(serverBaseURL: env.config.baseURL)
         await withTaskGroup(of: (Delta, DeltaGenerator.Outcome).self) { group in
             for delta in deltas {

@@ -112,12 +112,12 @@ enum Startup {
             try? await store.close()
             throw ExitCode.failure
         }
-        // One delta queue for every repo; it is also the jobs' delta runner (local generation, with the timeout).
+        // One delta queue for every repo (local generation with the timeout, or the remote workers).
         let deltaGenerator = DeltaGenerator(
             localRunner: CommandRunner(timeout: .seconds(config.deltaTimeoutSecs)),
             localCapacity: config.localDeltaThreads, timeout: .seconds(config.deltaTimeoutSecs), logger: logger)
         let jobEnvironment = JobEnvironment(
-            store: store, config: config, runner: runner, deltaRunner: deltaGenerator, exportedKeys: keys,
+            store: store, config: config, runner: runner, deltaGenerator: deltaGenerator, exportedKeys: keys,
             logger: logger)
         let metrics = ServerMetrics()
         let dispatcher = JobDispatcher(

@@ -194,6 +194,38 @@ struct DeltaWorkerEndpointTests {
         await server.stop()
     }
 
+    @Test(
+        "a revoked worker token gets the JSON 401 at the websocket upgrade, not an upgrade or a bare 400",
+        arguments: TestSupport.databases)
+    func revokedWorkerTokenIsRefusedWithJSON(database: DatabaseKind) async throws {
+        // Arrange: a worker token with a jti (its signature stays valid after the revocation).
+        let server = try await TestServer(database: database)
+        try await withServerOutputOnFailure(server) {
+            let jti = "worker-\(UUID().uuidString)"
+            let worker = try Management.token(sub: "delta", scope: ["generate"], jti: jti)
+            let manager = try Management.token(sub: "", scope: ["tokenmanagement"])
+            let upgrade = [
+                "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            ]
+
+            // Act
+            let revoke = try await Management.call(
+                server, "POST", "/api/v1/tokens/revoke", token: manager, json: ["token_ids": [jti]])
+            let socket = try await HTTP.request(
+                "GET", server.url("/api/v1/delta/worker"), token: worker, headers: upgrade)
+            let afterwards = try await HTTP.request("GET", server.url("/status"))
+
+            // Assert
+            #expect(revoke.status == 204)
+            #expect(socket.status == 401, "\(socket.text)")
+            #expect(socket.errorBody()?.errorType == "invalid-token")
+            #expect(socket.errorBody()?.message.contains("revoked") == true, "\(socket.text)")
+            #expect(afterwards.status == 200, "the server still answers")
+        }
+        await server.stop()
+    }
+
     @Test("the delta upload stores delta parts in the main repo and refuses object names")
     func uploadStoresDeltaPartsOnly() async throws {
         // Arrange
