@@ -83,7 +83,7 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
             } catch {
                 return .dontUpgrade
             }
-            let peer = peerName(request, channel: channel)
+            let peer = workerPeerName(headers: request.headerFields, peer: channel.remoteAddress)
             return .upgrade([:]) { inbound, outbound, _ in
                 await DeltaWorkerConnection(generator: generator, name: peer, logger: logger).run(
                     inbound: inbound, outbound: outbound)
@@ -191,16 +191,32 @@ final class ForeignUpgradeFilter: ChannelInboundHandler, RemovableChannelHandler
     }
 }
 
-/// The worker's address for logs: `X-Forwarded-For` / `X-Real-IP` if a proxy set them, else the peer.
-private func peerName(_ request: HTTPRequest, channel: any Channel) -> String {
-    for header in ["X-Forwarded-For", "X-Real-IP"] {
-        if let name = HTTPField.Name(header), let value = request.headerFields[name],
-            let first = value.split(separator: ",").first
-        {
-            return first.trimmingCharacters(in: .whitespaces)
+/// The worker's address for logs, as upstream's "real IP": a proxy's `Forwarded: for=`, then `X-Forwarded-For`,
+/// then `X-Real-IP` (the first address of each), else the peer of the connection.
+func workerPeerName(headers: HTTPFields, peer: SocketAddress?) -> String {
+    func header(_ text: String) -> String? {
+        HTTPField.Name(text).flatMap { headers[$0] }
+    }
+    func unquoted<S: StringProtocol>(_ value: S) -> String {
+        value.trimmingCharacters(in: CharacterSet.whitespaces.union(CharacterSet(charactersIn: "\"")))
+    }
+    if let forwarded = header("Forwarded"), let first = forwarded.split(separator: ",").first {
+        for pair in first.split(separator: ";") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, unquoted(parts[0]).lowercased() == "for", !unquoted(parts[1]).isEmpty {
+                return unquoted(parts[1])
+            }
         }
     }
-    return channel.remoteAddress?.description ?? "unknown"
+    for name in ["X-Forwarded-For", "X-Real-IP"] {
+        if let value = header(name), let first = value.split(separator: ",").first, !unquoted(first).isEmpty {
+            return unquoted(first)
+        }
+    }
+    guard let peer else { return "unknown" }
+    guard let ip = peer.ipAddress else { return peer.description }
+    let host = peer.protocol == .inet6 ? "[\(ip)]" : ip
+    return peer.port.map { "\(host):\($0)" } ?? host
 }
 
 /// One worker connection: JSON text frames in, assignments out, and the generator told about everything.

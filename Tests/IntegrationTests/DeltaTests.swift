@@ -226,6 +226,29 @@ struct DeltaWorkerEndpointTests {
         await server.stop()
     }
 
+    @Test("a worker behind a proxy is upgraded and logged under the address the proxy forwards")
+    func forwardedWorkerNameIsLogged() async throws {
+        // Arrange
+        let server = try await TestServer(database: .sqlite)
+        try await withServerOutputOnFailure(server) {
+            let worker = try Management.token(sub: "delta", scope: ["generate"])
+
+            // Act
+            let socket = try RawWebSocket(
+                port: server.port, path: "/api/v1/delta/worker",
+                headers: ["Authorization": "Bearer \(worker)", "X-Forwarded-For": "203.0.113.7, 10.0.0.1"])
+            defer { socket.close() }
+            try socket.sendText(#"{"Register":{"capacity":3}}"#)
+            try await waitUntil("the worker to register") { await server.output().contains("registered with capacity") }
+            let output = await server.output()
+
+            // Assert
+            #expect(socket.status == 101, "\(socket.responseHead)")
+            #expect(output.contains("(203.0.113.7) registered with capacity 3"), "\(output.suffix(2000))")
+        }
+        await server.stop()
+    }
+
     @Test("the delta upload stores delta parts in the main repo and refuses object names")
     func uploadStoresDeltaPartsOnly() async throws {
         // Arrange

@@ -158,3 +158,41 @@ func waitUntil(
     }
     throw TestSupportError.unexpected("timed out waiting for \(what)")
 }
+
+/// A websocket client over a raw socket, for requests our own worker never sends (proxy headers): the handshake,
+/// then masked text frames (RFC 6455 §5.2).
+final class RawWebSocket: @unchecked Sendable {
+    let descriptor: Int32
+    /// The handshake's response head.
+    let responseHead: String
+
+    init(port: Int, path: String, headers: [String: String]) throws {
+        descriptor = try RawHTTP.connectLoopback(port: port)
+        var request =
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        request += "\r\n"
+        try RawHTTP.sendAll(descriptor, Array(request.utf8))
+        var head: [UInt8] = []
+        var byte: UInt8 = 0
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]), recv(descriptor, &byte, 1, 0) == 1 {
+            head.append(byte)
+        }
+        responseHead = String(decoding: head, as: UTF8.self)
+    }
+
+    var status: Int { RawHTTP.statusCode(of: responseHead) }
+
+    /// Sends one masked text frame (the payload must be shorter than 126 bytes).
+    func sendText(_ text: String) throws {
+        let payload = Array(text.utf8)
+        precondition(payload.count < 126)
+        let mask: [UInt8] = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        var frame: [UInt8] = [0x81, 0x80 | UInt8(payload.count)] + mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try RawHTTP.sendAll(descriptor, frame)
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
+}

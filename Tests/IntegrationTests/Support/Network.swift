@@ -106,18 +106,8 @@ enum HTTP {
 enum RawHTTP {
     /// Sends `GET <rawPath>` to 127.0.0.1:`port` and returns the status and the whole raw response text.
     static func get(port: Int, rawPath: String, headers: [String: String] = [:]) throws -> (status: Int, raw: String) {
-        let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
-        guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
+        let descriptor = try connectLoopback(port: port)
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = FreePort.loopbackAddress(port: UInt16(port))
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw TestSupportError.unexpected("connect() failed: errno \(errno)") }
         var request = "GET \(rawPath) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "\r\n"
@@ -126,7 +116,26 @@ enum RawHTTP {
         return (statusCode(of: raw), raw)
     }
 
-    private static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
+    /// A socket connected to 127.0.0.1:`port` whose reads time out after 30 s; the caller closes it.
+    static func connectLoopback(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
+        guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = FreePort.loopbackAddress(port: UInt16(port))
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw TestSupportError.unexpected("connect() failed: errno \(errno)")
+        }
+        return descriptor
+    }
+
+    static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
