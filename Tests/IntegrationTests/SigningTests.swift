@@ -5,11 +5,13 @@ import Testing
 /// build repos with `build-gpg-key`, and a flatpak user that trusts only that key installs and updates.
 @Suite("GPG signing", .enabled(if: TestSupport.hasOSTree))
 struct SigningTests {
-    @Test("a signed repository is added with --gpg-import, and install and update verify its signatures")
-    func signedRepositoryInstallsAndUpdates() async throws {
+    @Test(
+        "a signed repository is added with --gpg-import, and install and update verify its signatures",
+        arguments: TestSupport.databases)
+    func signedRepositoryInstallsAndUpdates(database: DatabaseKind) async throws {
         // Arrange
         let key = try await ThrowawayGPGKey()
-        let server = try await TestServer(database: .sqlite)
+        let server = try await TestServer(database: database)
         try await withServerOutputOnFailure(server) {
             try await server.reconfigure(
                 top: #"{"gpg-homedir": "\#(key.home.path)", "build-gpg-key": "\#(key.fingerprint)"}"#,

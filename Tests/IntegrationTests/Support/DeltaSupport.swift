@@ -102,7 +102,7 @@ final class DeltaWorkerProcess: Sendable {
     let workDirectory: TempDirectory
     let handle: ProcessHandle
 
-    init(server: TestServer, capacity: Int = 1, extraPath: [URL] = []) async throws {
+    init(server: TestServer, capacity: Int = 1, extraPath: [URL] = [], cdnURL: String? = nil) async throws {
         let binaries = try Binaries.directory()
         let gentoken = try Binaries.url(of: Binaries.gentoken, in: binaries)
         let token = try await ProcessRunner.check(
@@ -115,7 +115,7 @@ final class DeltaWorkerProcess: Sendable {
         environment["MANAGER_URL"] = server.managerURL
         environment["CAPACITY"] = String(capacity)
         environment["WORKDIR"] = workDirectory.appending("work").path
-        environment["CDN_URL"] = nil
+        environment["CDN_URL"] = cdnURL
         handle = try ProcessRunner.launch(
             try Binaries.url(of: "delta-generator-client", in: binaries), [], environment: environment,
             currentDirectory: workDirectory.url, stdout: workDirectory.appending("stdout"),
