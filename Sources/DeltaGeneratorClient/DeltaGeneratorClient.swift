@@ -6,7 +6,8 @@ import Logging
 /// server.md §5.6). Configured by the environment only, like upstream: `REPO_TOKEN` (required, a token with
 /// sub `delta` and scope `generate`), `MANAGER_URL` (default `http://127.0.0.1:8080`), `CDN_URL` (pull from
 /// there instead of the URL the server sends), `CAPACITY` (default: number of CPUs), `WORKDIR` (default: the
-/// current directory; the worker's own ostree repo lives in `WORKDIR/repo`).
+/// current directory; the worker's own ostree repo lives in `WORKDIR/repo`), and ours, `PRUNE_INTERVAL_SECS` (how
+/// often that repo is pruned; default 86400, upstream's daily prune).
 @main
 struct DeltaGeneratorClient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,6 +41,7 @@ struct WorkerSettings: Sendable {
     var cdnURL: String?
     var capacity: UInt32
     var workDirectory: String
+    var pruneIntervalSecs: Int
 
     struct Missing: Error, CustomStringConvertible {
         var description: String
@@ -59,6 +61,7 @@ struct WorkerSettings: Sendable {
         let cwd = FileManager.default.currentDirectoryPath
         let work = environment["WORKDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? cwd
         workDirectory = work.hasPrefix("/") ? work : cwd + "/" + work
+        pruneIntervalSecs = environment["PRUNE_INTERVAL_SECS"].flatMap { Int($0) }.map { max(1, $0) } ?? 24 * 3600
     }
 
     /// `ws://…/api/v1/delta/worker` (or `wss://` for https).

@@ -9,11 +9,13 @@ import OSTree
 
 /// The worker loop: connect, register, generate what the server asks for, upload it, report; reconnect after
 /// 10 s when the connection ends. Its ostree repo (`WORKDIR/repo`, bare-user, remote `upstream`) keeps pulled
-/// commits so later deltas of the same app need little downloading; it is pruned once a day.
+/// commits so later deltas of the same app need little downloading; it is pruned once a day (`PRUNE_INTERVAL_SECS`),
+/// never while an assignment uses it.
 struct DeltaWorker: Sendable {
     let settings: WorkerSettings
     let logger: Logger
     var runner = CommandRunner()
+    let gate = RepositoryGate()
 
     init(settings: WorkerSettings, logger: Logger) {
         self.settings = settings
@@ -51,14 +53,24 @@ struct DeltaWorker: Sendable {
         }
     }
 
+    /// Upstream's daily `ostree prune --keep-younger-than=3 days ago`. Pulls by checksum leave no refs, so it
+    /// deletes every pulled commit, including one an assignment is about to generate from: it waits until no
+    /// assignment uses the repository, and new assignments wait until it is done.
     private func pruneDaily() async {
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: .seconds(24 * 3600))
+                try await Task.sleep(for: .seconds(settings.pruneIntervalSecs))
+            } catch {
+                return
+            }
+            await gate.beginPrune()
+            do {
                 try await runner.run(.ostreePruneWorkerRepo(repo: repository))
+                logger.info("Pruned \(repository)")
             } catch {
                 logger.warning("Pruning \(repository) failed: \(error)")
             }
+            await gate.endPrune()
         }
     }
 
@@ -94,6 +106,13 @@ struct DeltaWorker: Sendable {
 
     /// Pulls, generates and uploads one delta; `nil` on success, else the error text for `Finished`.
     func process(_ assignment: DeltaAssignment) async -> String? {
+        await gate.beginUse()
+        let errmsg = await generateAndUpload(assignment)
+        await gate.endUse()
+        return errmsg
+    }
+
+    private func generateAndUpload(_ assignment: DeltaAssignment) async -> String? {
         let delta = assignment.delta
         logger.info("Generating delta \(delta) of \(assignment.repo) (request \(assignment.id))")
         do {
@@ -158,5 +177,46 @@ struct DeltaWorker: Sendable {
             throw Failure(
                 description: "Upload of \(name) failed with \(response.status.code): \(String(buffer: answer))")
         }
+    }
+}
+
+/// Assignments share the worker's repository; the prune needs it alone. A waiting prune holds back new
+/// assignments, so a steady stream of work cannot put it off for ever.
+actor RepositoryGate {
+    private var users = 0
+    private var pruning = false
+    private var pruneWaiting = false
+    private var waitingUsers: [CheckedContinuation<Void, Never>] = []
+    private var waitingPrune: CheckedContinuation<Void, Never>?
+
+    func beginUse() async {
+        while pruning || pruneWaiting {
+            await withCheckedContinuation { waitingUsers.append($0) }
+        }
+        users += 1
+    }
+
+    func endUse() {
+        users -= 1
+        if users == 0, let prune = waitingPrune {
+            waitingPrune = nil
+            prune.resume()
+        }
+    }
+
+    func beginPrune() async {
+        pruneWaiting = true
+        if users > 0 {
+            await withCheckedContinuation { waitingPrune = $0 }
+        }
+        pruneWaiting = false
+        pruning = true
+    }
+
+    func endPrune() {
+        pruning = false
+        let waiting = waitingUsers
+        waitingUsers = []
+        for user in waiting { user.resume() }
     }
 }

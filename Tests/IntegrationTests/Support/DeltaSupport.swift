@@ -102,7 +102,10 @@ final class DeltaWorkerProcess: Sendable {
     let workDirectory: TempDirectory
     let handle: ProcessHandle
 
-    init(server: TestServer, capacity: Int = 1, extraPath: [URL] = [], cdnURL: String? = nil) async throws {
+    init(
+        server: TestServer, capacity: Int = 1, extraPath: [URL] = [], cdnURL: String? = nil,
+        pruneIntervalSecs: Int? = nil
+    ) async throws {
         let binaries = try Binaries.directory()
         let gentoken = try Binaries.url(of: Binaries.gentoken, in: binaries)
         let token = try await ProcessRunner.check(
@@ -116,11 +119,15 @@ final class DeltaWorkerProcess: Sendable {
         environment["CAPACITY"] = String(capacity)
         environment["WORKDIR"] = workDirectory.appending("work").path
         environment["CDN_URL"] = cdnURL
+        environment["PRUNE_INTERVAL_SECS"] = pruneIntervalSecs.map(String.init)
         handle = try ProcessRunner.launch(
             try Binaries.url(of: "delta-generator-client", in: binaries), [], environment: environment,
             currentDirectory: workDirectory.url, stdout: workDirectory.appending("stdout"),
             stderr: workDirectory.appending("stderr"))
     }
+
+    /// The worker's own ostree repository.
+    var repository: URL { workDirectory.appending("work/repo") }
 
     /// What the worker logged so far.
     var output: String { ProcessRunner.readText(workDirectory.appending("stderr")) }
