@@ -36,6 +36,43 @@ struct SigningTests {
         await server.stop()
     }
 
+    @Test("with two repo keys both sign: a user trusting either one installs, and the .flatpakrepo carries both")
+    func twoRepoKeysBothSign() async throws {
+        // Arrange
+        let key = try await ThrowawayGPGKey()
+        let second = try await key.addKey(name: "Flat Manager Second Key")
+        let server = try await TestServer(database: .sqlite)
+        try await withServerOutputOnFailure(server) {
+            try await server.reconfigure(
+                top: #"{"gpg-homedir": "\#(key.home.path)"}"#,
+                stableRepo: #"{"gpg-key": ["\#(key.fingerprint)", "\#(second.fingerprint)"]}"#)
+            let client = try Client(token: server.adminToken)
+            let trustsFirst = try FlatpakUser()
+            let trustsSecond = try FlatpakUser()
+
+            // Act
+            try await publish(version: "1", to: server, with: client)
+            try await trustsFirst.remoteAddVerified(
+                url: server.url("/repo/stable").absoluteString, keyFile: key.publicKeyFile)
+            try await trustsSecond.remoteAddVerified(
+                url: server.url("/repo/stable").absoluteString, keyFile: second.publicKeyFile)
+            try await trustsSecond.install(FixtureRepo.appID)
+            let running = try await trustsSecond.run(FixtureRepo.appID)
+            let repoFile = try await HTTP.request("GET", server.url("/repo/stable/stable.flatpakrepo"))
+            let gpgKey = repoFile.text.split(separator: "\n").first { $0.hasPrefix("GPGKey=") }?.dropFirst(7) ?? ""
+            let exported = Data(base64Encoded: String(gpgKey)) ?? Data()
+            let first = try Data(contentsOf: key.publicKeyFile)
+            let secondKey = try Data(contentsOf: second.publicKeyFile)
+
+            // Assert
+            #expect(running == "Hello 1")
+            #expect(repoFile.status == 200, "\(repoFile.text)")
+            #expect(exported.range(of: first) != nil, "the first public key is in GPGKey")
+            #expect(exported.range(of: secondKey) != nil, "the second public key is in GPGKey")
+        }
+        await server.stop()
+    }
+
     @Test("a user given the wrong key cannot add the signed repository")
     func wrongKeyFailsAtRemoteAdd() async throws {
         // Arrange

@@ -16,23 +16,37 @@ final class ThrowawayGPGKey: Sendable {
         // A short path: gpg-agent's socket path must fit in sun_path.
         home = try TempDirectory(prefix: "fm-gpg")
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: home.path)
+        (fingerprint, publicKeyFile) = try await Self.generateKey(
+            name: name, gpg: gpg, home: home, publicKeyFile: home.appending("public.gpg"))
+    }
+
+    /// Another signing key in the same keyring; returns its fingerprint and exported public key.
+    func addKey(name: String) async throws -> (fingerprint: String, publicKeyFile: URL) {
+        try await Self.generateKey(
+            name: name, gpg: gpg, home: home, publicKeyFile: home.appending("public-\(UUID().uuidString).gpg"))
+    }
+
+    private static func generateKey(
+        name: String, gpg: URL, home: TempDirectory, publicKeyFile: URL
+    ) async throws -> (fingerprint: String, publicKeyFile: URL) {
         let environment = Self.environment(home: home)
+        let uid = "\(name) <test@example.invalid>"
         try await ProcessRunner.check(
             gpg,
             [
-                "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
-                "\(name) <test@example.invalid>", "rsa2048", "sign", "never",
+                "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", uid, "rsa2048",
+                "sign", "never",
             ], environment: environment, timeout: .seconds(120))
         let listing = try await ProcessRunner.check(
-            gpg, ["--batch", "--with-colons", "--list-secret-keys"], environment: environment)
+            gpg, ["--batch", "--with-colons", "--list-secret-keys", "=\(uid)"], environment: environment)
         guard
             let line = listing.stdout.split(separator: "\n").first(where: { $0.hasPrefix("fpr:") }),
             let fingerprint = line.split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first
         else { throw TestSupportError.unexpected("no fingerprint in gpg output: \(listing.stdout)") }
-        self.fingerprint = String(fingerprint)
-        publicKeyFile = home.appending("public.gpg")
         try await ProcessRunner.check(
-            gpg, ["--batch", "--output", publicKeyFile.path, "--export", self.fingerprint], environment: environment)
+            gpg, ["--batch", "--output", publicKeyFile.path, "--export", String(fingerprint)],
+            environment: environment)
+        return (String(fingerprint), publicKeyFile)
     }
 
     static func environment(home: TempDirectory) -> [String: String] {
