@@ -36,7 +36,9 @@ struct SigningTests {
         await server.stop()
     }
 
-    @Test("with two repo keys both sign: a user trusting either one installs, and the .flatpakrepo carries both")
+    @Test(
+        "with two repo keys both sign: a user trusting either one installs, the .flatpakrepo and .flatpakref carry both"
+    )
     func twoRepoKeysBothSign() async throws {
         // Arrange
         let key = try await ThrowawayGPGKey()
@@ -45,7 +47,10 @@ struct SigningTests {
         try await withServerOutputOnFailure(server) {
             try await server.reconfigure(
                 top: #"{"gpg-homedir": "\#(key.home.path)"}"#,
-                stableRepo: #"{"gpg-key": ["\#(key.fingerprint)", "\#(second.fingerprint)"]}"#)
+                stableRepo: #"""
+                    {"gpg-key": ["\#(key.fingerprint)", "\#(second.fingerprint)"],
+                     "runtime-repo-url": "\#(server.url("/repo/stable/stable.flatpakrepo").absoluteString)"}
+                    """#)
             let client = try Client(token: server.adminToken)
             let trustsFirst = try FlatpakUser()
             let trustsSecond = try FlatpakUser()
@@ -58,6 +63,12 @@ struct SigningTests {
                 url: server.url("/repo/stable").absoluteString, keyFile: second.publicKeyFile)
             try await trustsSecond.install(FixtureRepo.appID)
             let running = try await trustsSecond.run(FixtureRepo.appID)
+            let fromRef = try FlatpakUser()
+            try await fromRef.flatpak([
+                "install", "--user", "-y", "--noninteractive", "--from",
+                server.url("/repo/stable/appstream/\(FixtureRepo.appID).flatpakref").absoluteString,
+            ])
+            let runningFromRef = try await fromRef.run(FixtureRepo.appID)
             let repoFile = try await HTTP.request("GET", server.url("/repo/stable/stable.flatpakrepo"))
             let gpgKey = repoFile.text.split(separator: "\n").first { $0.hasPrefix("GPGKey=") }?.dropFirst(7) ?? ""
             let exported = Data(base64Encoded: String(gpgKey)) ?? Data()
@@ -66,6 +77,7 @@ struct SigningTests {
 
             // Assert
             #expect(running == "Hello 1")
+            #expect(runningFromRef == "Hello 1", "installed from the .flatpakref, trusting the keys it carries")
             #expect(repoFile.status == 200, "\(repoFile.text)")
             #expect(exported.range(of: first) != nil, "the first public key is in GPGKey")
             #expect(exported.range(of: secondKey) != nil, "the second public key is in GPGKey")
