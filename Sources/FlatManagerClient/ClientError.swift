@@ -1,3 +1,5 @@
+import FlatManagerCore
+
 /// Why a command failed; each case becomes one `error` shape of the output JSON (client.md A.3, B.2).
 enum ClientError: Error, Sendable {
     /// A non-success HTTP answer; `details` is the server's error JSON (or a stand-in when it sent none).

@@ -1,17 +1,12 @@
+import FlatManagerCore
 import Foundation
 
 /// A JSON value as the client passes it through: server objects are shown to the user as they came.
 ///
 /// Objects keep no member order; the printers sort keys so output is stable.
-enum JSON: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case number(Double)
-    case string(String)
-    case array([JSON])
-    case object([String: JSON])
+typealias JSON = JSONValue
 
+extension JSON {
     /// Parses JSON text; nil when it is not JSON.
     init?(data: Data) {
         guard let value = try? JSONDecoder().decode(JSON.self, from: data) else { return nil }
@@ -25,68 +20,11 @@ enum JSON: Sendable, Equatable {
         self = json
     }
 
-    subscript(key: String) -> JSON? {
-        guard case .object(let members) = self else { return nil }
-        return members[key]
-    }
-
-    var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-
-    var intValue: Int64? {
-        switch self {
-        case .integer(let i): i
-        case .number(let d) where d.rounded() == d: Int64(exactly: d)
-        default: nil
-        }
-    }
-
-    var objectValue: [String: JSON]? {
-        if case .object(let members) = self { return members }
-        return nil
-    }
-
     /// The object with one member set (self must be an object; otherwise it is returned unchanged).
     func setting(_ key: String, _ value: JSON) -> JSON {
         guard case .object(var members) = self else { return self }
         members[key] = value
         return .object(members)
-    }
-}
-
-extension JSON: Codable {
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            self = .integer(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .number(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSON].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSON].self))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .integer(let i): try c.encode(i)
-        case .number(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import FlatManagerCore
 import Foundation
 import NIOCore
 import NIOHTTP1

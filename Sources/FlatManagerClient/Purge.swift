@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlatManagerCore
 import Foundation
 import NIOHTTP1
 
