@@ -330,6 +330,35 @@ struct DeltaWorkerEndpointTests {
         await server.stop()
     }
 
+    @Test("worker upgrade requests whose connection closes before the answer leave the server answering")
+    func abandonedUpgradesDoNotHurtTheServer() async throws {
+        // Arrange: valid worker tokens, so that every request waits for the token check before its upgrade.
+        let server = try await TestServer(database: .sqlite)
+        try await withServerOutputOnFailure(server) {
+            let worker = try Management.token(sub: "delta", scope: ["generate"], jti: "abandoning-worker")
+            let head =
+                "GET /api/v1/delta/worker HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Authorization: Bearer \(worker)\r\n\r\n"
+
+            // Act
+            for _ in 0..<20 {
+                let descriptor = try RawHTTP.connectLoopback(port: server.port)
+                try RawHTTP.sendAll(descriptor, Array(head.utf8))
+                close(descriptor)
+            }
+            let status = try await HTTP.request("GET", server.url("/status"))
+            let socket = try RawWebSocket(
+                port: server.port, path: "/api/v1/delta/worker", headers: ["Authorization": "Bearer \(worker)"])
+            defer { socket.close() }
+
+            // Assert
+            #expect(status.status == 200)
+            #expect(socket.status == 101, "\(socket.responseHead)")
+        }
+        await server.stop()
+    }
+
     @Test("the delta upload stores delta parts in the main repo and refuses object names")
     func uploadStoresDeltaPartsOnly() async throws {
         // Arrange
