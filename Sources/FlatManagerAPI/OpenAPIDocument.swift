@@ -21,6 +21,7 @@ enum OpenAPIDocument {
               requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/TokenIDs'}}}}
               responses:
                 '200': {description: Known tokens, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/TokenUsage'}}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /tokens/revoke:
             post:
@@ -28,6 +29,7 @@ enum OpenAPIDocument {
               requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/TokenIDs'}}}}
               responses:
                 '204': {description: Revoked}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /token_subset:
             post:
@@ -51,6 +53,7 @@ enum OpenAPIDocument {
                 '200':
                   description: The new token
                   content: {application/json: {schema: {type: object, required: [token], properties: {token: {type: string}}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /job/{id}:
             get:
@@ -60,6 +63,7 @@ enum OpenAPIDocument {
                 content: {application/json: {schema: {type: object, properties: {log-offset: {type: integer, minimum: 0}}}}}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /job/{id}/check/review:
             post:
@@ -82,6 +86,7 @@ enum OpenAPIDocument {
                         new-results: {type: string}
               responses:
                 '204': {description: Updated}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build:
             post:
@@ -100,6 +105,7 @@ enum OpenAPIDocument {
                         build-log-url: {type: [string, 'null']}
               responses:
                 '200': {$ref: '#/components/responses/Build'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
             get:
               summary: List builds (without app-id only builds without an app id)
@@ -145,6 +151,7 @@ enum OpenAPIDocument {
                         build-log-url: {type: [string, 'null']}
               responses:
                 '200': {description: The ref, headers: {Location: {schema: {type: string}}}, content: {application/json: {schema: {$ref: '#/components/schemas/BuildRef'}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build/{id}/build_ref/{ref_id}:
             get:
@@ -163,6 +170,7 @@ enum OpenAPIDocument {
                 '200':
                   description: Missing object names, in request order
                   content: {application/json: {schema: {type: object, required: [missing], properties: {missing: {type: array, items: {type: string}}}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build/{id}/add_extra_ids:
             post:
@@ -172,6 +180,7 @@ enum OpenAPIDocument {
                 content: {application/json: {schema: {type: object, required: [ids], properties: {ids: {type: array, items: {type: string}}}}}}
               responses:
                 '200': {$ref: '#/components/responses/Build'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build/{id}/upload:
             post:
@@ -184,6 +193,7 @@ enum OpenAPIDocument {
                   multipart/mixed: {schema: {type: object, additionalProperties: {type: string, format: binary}}}
               responses:
                 '200': {description: Stored size of each part, content: {application/json: {schema: {type: array, items: {type: integer}}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build/{id}/commit:
             post:
@@ -200,12 +210,14 @@ enum OpenAPIDocument {
                         token_type: {type: [integer, 'null']}
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build/{id}/publish:
             post:
@@ -219,6 +231,7 @@ enum OpenAPIDocument {
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build/{id}/check/{check_name}/job:
             get:
@@ -226,6 +239,7 @@ enum OpenAPIDocument {
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /build/{id}/purge:
             post:
@@ -249,6 +263,7 @@ enum OpenAPIDocument {
                         endoflife_rebase: {type: [string, 'null']}
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
           /prune:
             post:
@@ -258,6 +273,7 @@ enum OpenAPIDocument {
                 content: {application/json: {schema: {type: object, required: [repo], properties: {repo: {type: string}}}}}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 default: {$ref: '#/components/responses/Error'}
         components:
           securitySchemes:
@@ -271,6 +287,14 @@ enum OpenAPIDocument {
             Error:
               description: An error (status, error-type, message)
               content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            BadRequest:
+              description: >-
+                A refused request: the Error object (generic-error, wrong-repo-state, wrong-published-state), or a plain
+                text reason when the body is not JSON of the expected shape or lacks a JSON content type (upstream's
+                framework answers those before the handler runs, api.md §1.3)
+              content:
+                application/json: {schema: {$ref: '#/components/schemas/Error'}}
+                text/plain: {schema: {type: string}}
             Build:
               description: A build
               headers: {Location: {schema: {type: string}}}
