@@ -22,7 +22,10 @@ enum OpenAPIDocument {
               responses:
                 '200': {description: Known tokens, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/TokenUsage'}}}}}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /tokens/revoke:
             post:
               summary: Revoke token ids
@@ -30,7 +33,10 @@ enum OpenAPIDocument {
               responses:
                 '204': {description: Revoked}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /token_subset:
             post:
               summary: Mint a narrower token
@@ -54,7 +60,10 @@ enum OpenAPIDocument {
                   description: The new token
                   content: {application/json: {schema: {type: object, required: [token], properties: {token: {type: string}}}}}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /job/{id}:
             get:
               summary: A job, its log from an optional byte offset (JSON body on GET)
@@ -64,7 +73,11 @@ enum OpenAPIDocument {
               responses:
                 '200': {$ref: '#/components/responses/Job'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /job/{id}/check/review:
             post:
               summary: Set the status of a check
@@ -87,7 +100,11 @@ enum OpenAPIDocument {
               responses:
                 '204': {description: Updated}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build:
             post:
               summary: Create a build
@@ -106,19 +123,25 @@ enum OpenAPIDocument {
               responses:
                 '200': {$ref: '#/components/responses/Build'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
             get:
               summary: List builds (without app-id only builds without an app id)
               parameters: [{name: app-id, in: query, schema: {type: string}}]
               responses:
                 '200': {description: Builds, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Build'}}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
           /build/{id}:
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
               responses:
                 '200': {$ref: '#/components/responses/Build'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /build/{id}/extended:
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
@@ -134,7 +157,9 @@ enum OpenAPIDocument {
                           build: {$ref: '#/components/schemas/Build'}
                           build_refs: {type: array, items: {$ref: '#/components/schemas/BuildRef'}}
                           checks: {type: array, items: {$ref: '#/components/schemas/Check'}}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /build/{id}/build_ref:
             post:
               parameters: [{$ref: '#/components/parameters/id'}]
@@ -152,13 +177,19 @@ enum OpenAPIDocument {
               responses:
                 '200': {description: The ref, headers: {Location: {schema: {type: string}}}, content: {application/json: {schema: {$ref: '#/components/schemas/BuildRef'}}}}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/build_ref/{ref_id}:
             get:
-              parameters: [{$ref: '#/components/parameters/id'}, {name: ref_id, in: path, required: true, schema: {type: integer}}]
+              parameters: [{$ref: '#/components/parameters/id'}, {name: ref_id, in: path, required: true, description: A 32-bit signed integer (as id), schema: {type: integer, format: int32}}]
               responses:
                 '200': {description: The ref, content: {application/json: {schema: {$ref: '#/components/schemas/BuildRef'}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /build/{id}/missing_objects:
             get:
               summary: Which objects the build still needs (JSON body on GET, often gzip-encoded)
@@ -171,7 +202,11 @@ enum OpenAPIDocument {
                   description: Missing object names, in request order
                   content: {application/json: {schema: {type: object, required: [missing], properties: {missing: {type: array, items: {type: string}}}}}}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/add_extra_ids:
             post:
               parameters: [{$ref: '#/components/parameters/id'}]
@@ -181,7 +216,11 @@ enum OpenAPIDocument {
               responses:
                 '200': {$ref: '#/components/responses/Build'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/upload:
             post:
               summary: Upload objects and delta parts (multipart, one file per part)
@@ -194,7 +233,11 @@ enum OpenAPIDocument {
               responses:
                 '200': {description: Stored size of each part, content: {application/json: {schema: {type: array, items: {type: integer}}}}}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/commit:
             post:
               summary: Start the commit job
@@ -211,28 +254,43 @@ enum OpenAPIDocument {
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/publish:
             post:
               summary: Start the publish job
               parameters: [{$ref: '#/components/parameters/id'}]
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/Refused'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/check/{check_name}/job:
             get:
               parameters: [{$ref: '#/components/parameters/id'}, {name: check_name, in: path, required: true, schema: {type: string}}]
@@ -240,13 +298,20 @@ enum OpenAPIDocument {
               responses:
                 '200': {$ref: '#/components/responses/Job'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/purge:
             post:
               parameters: [{$ref: '#/components/parameters/id'}]
               responses:
                 '200': {description: Purged, content: {application/json: {schema: {type: object}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/Refused'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /repo/{repo}/republish:
             post:
               parameters: [{name: repo, in: path, required: true, schema: {type: string}}]
@@ -264,7 +329,11 @@ enum OpenAPIDocument {
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /prune:
             post:
               summary: Start a prune job (0.5)
@@ -274,19 +343,44 @@ enum OpenAPIDocument {
               responses:
                 '200': {$ref: '#/components/responses/Job'}
                 '400': {$ref: '#/components/responses/BadRequest'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
         components:
           securitySchemes:
             bearer: {type: http, scheme: bearer, bearerFormat: JWT}
           parameters:
-            id: {name: id, in: path, required: true, schema: {type: integer}}
+            id:
+              name: id
+              in: path
+              required: true
+              description: >-
+                A 32-bit signed integer. Any other value makes the route not match: 404 with an empty body and no content
+                type (upstream's routing, api.md §1.1), which this document does not list next to the JSON not-found.
+              schema: {type: integer, format: int32}
           requestBodies:
             LogOffset:
               content: {application/json: {schema: {type: object, properties: {log-offset: {type: integer, minimum: 0}}}}}
           responses:
-            Error:
-              description: An error (status, error-type, message)
+            Refused:
+              description: The build is not in a state that allows this (wrong-repo-state, wrong-published-state, generic-error)
               content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            Unauthorized:
+              description: No token, or one that is malformed, wrongly signed, expired or revoked (invalid-token)
+              content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            Forbidden:
+              description: The token lacks the sub, scope, repo or prefix the operation needs (token-insufficient)
+              content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            NotFound:
+              description: The resource named in the path does not exist (not-found)
+              content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            TooLarge:
+              description: The (decoded) body exceeds the limit, 2 MiB for JSON, 10 MiB for missing_objects (plain text)
+              content: {text/plain: {schema: {type: string}}}
+            UnsupportedEncoding:
+              description: A Content-Encoding other than gzip, deflate or identity (plain text)
+              content: {text/plain: {schema: {type: string}}}
             BadRequest:
               description: >-
                 A refused request: the Error object (generic-error, wrong-repo-state, wrong-published-state), or a plain
