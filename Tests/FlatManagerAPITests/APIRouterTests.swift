@@ -46,6 +46,36 @@ struct APIRouterTests {
         #expect(statuses == [401, 404])
     }
 
+    @Test("answers a known path asked with another method with 405, Allow and an empty body, after the token")
+    func otherMethodsOfAKnownPathAre405() async throws {
+        // Arrange
+        let harness = try await APIHarness.make()
+        defer { Task { await harness.close() } }
+        let token = harness.token()
+
+        // Act
+        let answers = try await harness.test { client in
+            var answers: [String] = []
+            for (method, uri, headers): (HTTPRequest.Method, String, HTTPFields) in [
+                (.delete, "/api/v1/build/1", .bearer(token)), (.put, "/api/v1/build", .bearer(token)),
+                (.put, "/api/v1/build/1/commit", .bearer(token)), (.delete, "/api/v1/build/x", .bearer(token)),
+                (.delete, "/api/v1/build/1", [:]), (.post, "/status", [:]),
+                (HTTPRequest.Method("QUERY") ?? .trace, "/metrics", [:]),
+            ] {
+                let response = try await client.execute(uri: uri, method: method, headers: headers)
+                answers.append(
+                    "\(response.status.code) \(response.headers[.allow] ?? "-") \(response.body.readableBytes)")
+            }
+            return answers
+        }
+
+        // Assert
+        #expect(
+            answers == [
+                "405 GET 0", "405 GET, POST 0", "405 GET, POST 0", "405 GET 0", "401 - 79", "405 GET 0", "405 GET 0",
+            ])
+    }
+
     @Test("creates a build with an absolute Location and its two repositories")
     func createsBuild() async throws {
         let harness = try await APIHarness.make()

@@ -37,10 +37,11 @@ enum Schemathesis {
     }
 
     /// The checks every generated response is held to: no 5xx, a documented status, a documented content type,
-    /// a body valid against the documented schema, documented headers valid.
+    /// a body valid against the documented schema, documented headers valid, and 405 with `Allow` for a method the
+    /// path does not serve.
     static let checks = [
         "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
-        "response_headers_conformance",
+        "response_headers_conformance", "unsupported_method",
     ]
 
     /// `schemathesis run` over the document with a fixed seed and a bounded number of examples per operation.
@@ -78,7 +79,8 @@ enum Schemathesis {
     ///   404 and an empty body (api.md §1.1), which OpenAPI cannot describe next to the JSON `not-found` of the same
     ///   status; such values become 2147483647 (a valid id of nothing, so the JSON 404 is still exercised). The
     ///   empty 404 itself is covered by BadInputTests;
-    /// - maps three of four in-range ids onto ids that exist (the rest mostly name nothing);
+    /// - maps three of four in-range ids onto ids that exist (the rest mostly name nothing), and three of four
+    ///   repository names (path or body) onto `stable`, the one configured repository;
     /// - sets the Authorization header: the `/tokens/*` routes need `sub` "", every other route `sub` "build".
     static let hooks = #"""
         import json, os
@@ -107,6 +109,10 @@ enum Schemathesis {
                 elif value % 4 != 3:
                     known = known_ids(path, name)
                     parameters[name] = known[value % len(known)]
+            if isinstance(parameters.get("repo"), str) and len(parameters["repo"]) % 4 != 3:
+                parameters["repo"] = "stable"
+            if isinstance(case.body, dict) and isinstance(case.body.get("repo"), str) and len(case.body["repo"]) % 4 != 3:
+                case.body["repo"] = "stable"
             token = os.environ["FLAT_MANAGER_TOKEN_MANAGER" if path.startswith("/tokens/") else "FLAT_MANAGER_TOKEN"]
             case.headers = dict(case.headers or {})
             case.headers["Authorization"] = "Bearer " + token
