@@ -379,7 +379,12 @@ extension Request {
     mutating func logOffset() async throws -> Int? {
         if let query = uri.queryParameters["log-offset"], let value = Int(query) { return max(0, value) }
         let body = try await decodeJSON(JobLogRequest.self, emptyAsObject: true)
-        return body.logOffset.map { max(0, $0) }
+        // Upstream reads the body's offset as an unsigned integer, so a negative one is a body it cannot deserialise:
+        // plain-text 400 like any mis-typed member (api.md §4.4; was clamped to 0, found by schemathesis).
+        if let offset = body.logOffset, offset < 0 {
+            throw APIError.badBody("Json deserialize error: invalid value at `log-offset`")
+        }
+        return body.logOffset
     }
 }
 

@@ -69,7 +69,7 @@ enum OpenAPIDocument {
               summary: A job, its log from an optional byte offset (JSON body on GET)
               parameters: [{$ref: '#/components/parameters/id'}]
               requestBody:
-                content: {application/json: {schema: {type: object, properties: {log-offset: {type: integer, minimum: 0}}}}}
+                content: {application/json: {schema: {type: object, properties: {log-offset: {type: [integer, 'null'], minimum: 0}}}}}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
                 '400': {$ref: '#/components/responses/BadRequest'}
@@ -361,7 +361,7 @@ enum OpenAPIDocument {
               schema: {type: integer, format: int32}
           requestBodies:
             LogOffset:
-              content: {application/json: {schema: {type: object, properties: {log-offset: {type: integer, minimum: 0}}}}}
+              content: {application/json: {schema: {type: object, properties: {log-offset: {type: [integer, 'null'], minimum: 0}}}}}
           responses:
             Refused:
               description: The build is not in a state that allows this (wrong-repo-state, wrong-published-state, generic-error)

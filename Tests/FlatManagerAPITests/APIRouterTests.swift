@@ -76,6 +76,41 @@ struct APIRouterTests {
             ])
     }
 
+    @Test("refuses a negative log-offset in a job GET body with a plain-text 400, as upstream's unsigned offset")
+    func negativeLogOffsetIsRefused() async throws {
+        // Arrange
+        let harness = try await APIHarness.make()
+        defer { Task { await harness.close() } }
+        let build = try await harness.store.createBuild(
+            repo: "stable", appID: nil, publicDownload: true, buildLogURL: nil, tokenName: "t", tokenType: nil,
+            tokenBranches: nil)
+        let token = harness.token()
+
+        // Act
+        let answers = try await harness.test { client in
+            _ = try await client.execute(
+                uri: "/api/v1/build/\(build.id)/commit", method: .post, headers: .bearer(token),
+                body: ByteBuffer(string: "{}"))
+            var answers: [String] = []
+            for (uri, body) in [
+                ("/api/v1/build/\(build.id)/commit", #"{"log-offset":-1}"#), ("/api/v1/job/1", #"{"log-offset":-5}"#),
+                ("/api/v1/job/1", #"{"log-offset":0}"#), ("/api/v1/job/1", #"{"log-offset":null}"#),
+            ] {
+                let response = try await client.execute(
+                    uri: uri, method: .get, headers: .bearer(token), body: ByteBuffer(string: body))
+                answers.append("\(response.status.code) \(response.headers[.contentType] ?? "-")")
+            }
+            return answers
+        }
+
+        // Assert
+        #expect(
+            answers == [
+                "400 text/plain; charset=utf-8", "400 text/plain; charset=utf-8", "200 application/json",
+                "200 application/json",
+            ])
+    }
+
     @Test("creates a build with an absolute Location and its two repositories")
     func createsBuild() async throws {
         let harness = try await APIHarness.make()

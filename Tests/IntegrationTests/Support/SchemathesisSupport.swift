@@ -37,11 +37,11 @@ enum Schemathesis {
     }
 
     /// The checks every generated response is held to: no 5xx, a documented status, a documented content type,
-    /// a body valid against the documented schema, documented headers valid, and 405 with `Allow` for a method the
-    /// path does not serve.
+    /// a body valid against the documented schema, documented headers valid, 405 with `Allow` for a method the
+    /// path does not serve, and a 4xx for a request the document calls invalid.
     static let checks = [
         "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
-        "response_headers_conformance", "unsupported_method",
+        "response_headers_conformance", "unsupported_method", "negative_data_rejection",
     ]
 
     /// `schemathesis run` over the document with a fixed seed and a bounded number of examples per operation.
