@@ -8,8 +8,11 @@ enum OpenAPIDocument {
           version: 0.5.0-swift
           description: >-
             The /api/v1 API of flat-manager (wire compatible with upstream 0.4.2/0.5). Every route needs a JWT in
-            `Authorization: Bearer <token>`. Errors are the Error object. Served unauthenticated at GET /openapi.yaml;
-            kept true by the OpenAPI conformance integration test.
+            `Authorization: Bearer <token>` (checked first, so any request without a valid one gets 401). Errors are the
+            Error object, except as upstream's framework answers: plain text for a body that cannot be read (400, 413,
+            415); an empty 404 for a path not listed here or an id that is not a 32-bit integer; an empty 405 with
+            `Allow` for a method a listed path does not serve. Served unauthenticated at GET /openapi.yaml; kept true by
+            the OpenAPI conformance integration tests (schemathesis-generated requests and hand-picked flows).
         servers:
           - url: /api/v1
         security:
@@ -314,7 +317,7 @@ enum OpenAPIDocument {
                 '404': {$ref: '#/components/responses/NotFound'}
           /repo/{repo}/republish:
             post:
-              parameters: [{name: repo, in: path, required: true, schema: {type: string}}]
+              parameters: [{name: repo, in: path, required: true, description: Not checked here; a republish into an unknown repo fails as a job, schema: {type: string}}]
               requestBody:
                 required: true
                 content:
@@ -331,7 +334,6 @@ enum OpenAPIDocument {
                 '400': {$ref: '#/components/responses/BadRequest'}
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '403': {$ref: '#/components/responses/Forbidden'}
-                '404': {$ref: '#/components/responses/NotFound'}
                 '413': {$ref: '#/components/responses/TooLarge'}
                 '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /prune:
