@@ -139,8 +139,11 @@ struct BuildController {
     }
 
     @Sendable func getRef(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let build = try await authorizedBuild(try buildID(context), context, scopes: [.build])
+        // Both ids first: upstream extracts the whole path before its handler checks anything, so an id that is not
+        // an Int32 is the plain 404 even for a missing build or a weak token (found by schemathesis).
+        let id = try buildID(context)
         guard let refID = context.parameters.get("ref_id", as: Int32.self) else { throw APIError.plain(.notFound, "") }
+        let build = try await authorizedBuild(id, context, scopes: [.build])
         guard let ref = try await store.buildRef(id: refID, buildID: build.id) else { throw APIError.notFound }
         return try JSONResponse.make(ref)
     }

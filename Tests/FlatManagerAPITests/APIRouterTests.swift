@@ -76,6 +76,37 @@ struct APIRouterTests {
             ])
     }
 
+    @Test("answers an id that is not a 32-bit integer with 404, an empty body and no content type, before any check")
+    func idsOutsideInt32AreEmpty404s() async throws {
+        // Arrange
+        let harness = try await APIHarness.make()
+        defer { Task { await harness.close() } }
+        let token = harness.token()
+        let weakToken = harness.token(scope: ["download"])
+
+        // Act
+        let answers = try await harness.test { client in
+            var answers: [String] = []
+            for uri in ["/api/v1/job/x", "/api/v1/build/1/build_ref/x"] {
+                let response = try await client.execute(uri: uri, method: .get, headers: .bearer(weakToken))
+                answers.append(
+                    "\(response.status.code) \(response.headers[.contentType] ?? "-") \(response.body.readableBytes)")
+            }
+            for uri in [
+                "/api/v1/build/x", "/api/v1/build/2147483648", "/api/v1/job/1.5",
+                "/api/v1/build/1/build_ref/-2147483649",
+            ] {
+                let response = try await client.execute(uri: uri, method: .get, headers: .bearer(token))
+                answers.append(
+                    "\(response.status.code) \(response.headers[.contentType] ?? "-") \(response.body.readableBytes)")
+            }
+            return answers
+        }
+
+        // Assert
+        #expect(answers == ["404 - 0", "404 - 0", "404 - 0", "404 - 0", "404 - 0", "404 - 0"])
+    }
+
     @Test("refuses a negative log-offset in a job GET body with a plain-text 400, as upstream's unsigned offset")
     func negativeLogOffsetIsRefused() async throws {
         // Arrange

@@ -78,7 +78,8 @@ enum Schemathesis {
     /// - keeps `{id}`/`{ref_id}` 32-bit integers: any other value makes upstream's route not match, answered with
     ///   404 and an empty body (api.md §1.1), which OpenAPI cannot describe next to the JSON `not-found` of the same
     ///   status; such values become 2147483647 (a valid id of nothing, so the JSON 404 is still exercised). The
-    ///   empty 404 itself is covered by BadInputTests;
+    ///   empty 404 itself is covered by
+    ///   APIRouterTests;
     /// - maps three of four in-range ids onto ids that exist (the rest mostly name nothing), and three of four
     ///   repository names (path or body) onto `stable`, the one configured repository;
     /// - sets the Authorization header: the `/tokens/*` routes need `sub` "", every other route `sub` "build".
