@@ -239,8 +239,6 @@ enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '403': {$ref: '#/components/responses/Forbidden'}
                 '404': {$ref: '#/components/responses/NotFound'}
-                '413': {$ref: '#/components/responses/TooLarge'}
-                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/commit:
             post:
               summary: Start the commit job
@@ -336,6 +334,20 @@ enum OpenAPIDocument {
                 '403': {$ref: '#/components/responses/Forbidden'}
                 '413': {$ref: '#/components/responses/TooLarge'}
                 '415': {$ref: '#/components/responses/UnsupportedEncoding'}
+          /delta/upload/{repo}:
+            post:
+              summary: Upload delta parts straight into a main repository (0.4.2's remote delta workers; token sub delta)
+              parameters: [{name: repo, in: path, required: true, schema: {type: string}}]
+              requestBody:
+                required: true
+                content:
+                  multipart/form-data: {schema: {type: object, additionalProperties: {type: string, format: binary}}}
+                  multipart/mixed: {schema: {type: object, additionalProperties: {type: string, format: binary}}}
+              responses:
+                '200': {description: Stored size of each part, content: {application/json: {schema: {type: array, items: {type: integer}}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
           /prune:
             post:
               summary: Start a prune job (0.5)

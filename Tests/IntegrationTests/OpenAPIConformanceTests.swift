@@ -8,9 +8,9 @@ import Testing
 /// successful commit and publish).
 @Suite("OpenAPI conformance", .enabled(if: TestSupport.hasOSTree), .enabled(if: TestSupport.hasSchemathesis))
 struct OpenAPIConformanceTests {
-    /// Not fuzzed: the delta worker websocket (`/delta/worker`) and the 0.4.2 delta upload are absent from the
-    /// document (0.5 removed both), so no exclusion is needed for them. `/build/{id}/upload` stays in: generated
-    /// multipart bodies are small and finite, nothing streams forever.
+    /// Not fuzzed: the delta worker websocket `/delta/worker`, left out of the document (a websocket upgrade is no
+    /// request/response operation; schemathesis would only see refused upgrades). The uploads (`/build/{id}/upload`,
+    /// `/delta/upload/{repo}`) stay in: generated multipart bodies are small and finite, nothing streams forever.
     static let excludedPaths: [String] = []
 
     /// Examples per operation and phase; with the seed fixed, a run is the same every time.
@@ -31,9 +31,8 @@ struct OpenAPIConformanceTests {
 
             // Act
             let run = try await Schemathesis.run(
-                document: documentFile, server: server, token: server.adminToken,
-                tokenManagerToken: try Self.tokenManagerToken(), known: known, excludedPaths: Self.excludedPaths,
-                maxExamples: Self.maxExamples, seed: Self.seed)
+                document: documentFile, server: server, tokens: try Self.tokens(server), known: known,
+                excludedPaths: Self.excludedPaths, maxExamples: Self.maxExamples, seed: Self.seed)
 
             // Assert
             #expect(document.status == 200)
@@ -81,12 +80,16 @@ struct OpenAPIConformanceTests {
         return try JSONDecoder().decode(T.self, from: response.body)
     }
 
-    /// A token for the `/tokens/*` routes, which require `sub` "" (api.md §4.1), with every scope.
-    static func tokenManagerToken() throws -> String {
-        try TestServer.signToken(
+    /// The admin token for most routes; for `/tokens/*` one with `sub` "" (api.md §4.1), for `/delta/*` one with
+    /// `sub` "delta" and the `generate` scope (api.md §4.19).
+    static func tokens(_ server: TestServer) throws -> Schemathesis.Tokens {
+        let exp = Int64(Date().timeIntervalSince1970) + 3600
+        let tokenManagement = try TestServer.signToken(
             Claims(
-                sub: "", exp: Int64(Date().timeIntervalSince1970) + 3600, name: "token-manager",
-                scope: ["build", "upload", "download", "publish", "jobs", "tokenmanagement"], prefixes: [""],
-                repos: [""], branches: [""]))
+                sub: "", exp: exp, name: "token-manager", scope: ["tokenmanagement"], prefixes: [""], repos: [""],
+                branches: [""]))
+        let delta = try TestServer.signToken(
+            Claims(sub: "delta", exp: exp, name: "delta", scope: ["generate"], prefixes: [""], repos: [""]))
+        return Schemathesis.Tokens(build: server.adminToken, tokenManagement: tokenManagement, delta: delta)
     }
 }

@@ -44,12 +44,25 @@ enum Schemathesis {
         "response_headers_conformance", "unsupported_method", "negative_data_rejection",
     ]
 
+    /// The token of each operation path prefix: `/` (sub `build`) for most, `/tokens/` (sub "", api.md §4.1) and
+    /// `/delta/` (sub `delta`, api.md §4.19) for the routes that demand exactly those subjects.
+    struct Tokens: Codable {
+        var build: String
+        var tokenManagement: String
+        var delta: String
+
+        enum CodingKeys: String, CodingKey {
+            case build = "/"
+            case tokenManagement = "/tokens/"
+            case delta = "/delta/"
+        }
+    }
+
     /// `schemathesis run` over the document with a fixed seed and a bounded number of examples per operation.
-    /// `token` authorises every operation except `/tokens/*`, which need a token with `sub` "" (api.md §4.1), hence
-    /// `tokenManagerToken`. Returns the process result (status 0: every check passed).
+    /// Returns the command line and the process result (status 0: every check passed).
     static func run(
-        document: URL, server: TestServer, token: String, tokenManagerToken: String, known: KnownIDs,
-        excludedPaths: [String], maxExamples: Int, seed: Int
+        document: URL, server: TestServer, tokens: Tokens, known: KnownIDs, excludedPaths: [String],
+        maxExamples: Int, seed: Int
     ) async throws -> (command: String, result: ProcessResult) {
         let executable = try TestSupport.requireSchemathesis()
         let directory = try TempDirectory(prefix: "flat-manager-schemathesis")
@@ -64,8 +77,7 @@ enum Schemathesis {
         var environment = TestSupport.environment
         environment["SCHEMATHESIS_HOOKS"] = "flat_manager_hooks"
         environment["PYTHONPATH"] = directory.url.path
-        environment["FLAT_MANAGER_TOKEN"] = token
-        environment["FLAT_MANAGER_TOKEN_MANAGER"] = tokenManagerToken
+        environment["FLAT_MANAGER_TOKENS"] = String(decoding: try JSONEncoder().encode(tokens), as: UTF8.self)
         environment["FLAT_MANAGER_KNOWN_IDS"] = String(decoding: try JSONEncoder().encode(known), as: UTF8.self)
         environment["NO_COLOR"] = "1"
         let result = try await ProcessRunner.run(
@@ -82,13 +94,14 @@ enum Schemathesis {
     ///   APIRouterTests;
     /// - maps three of four in-range ids onto ids that exist (the rest mostly name nothing), and three of four
     ///   repository names (path or body) onto `stable`, the one configured repository;
-    /// - sets the Authorization header: the `/tokens/*` routes need `sub` "", every other route `sub` "build".
+    /// - sets the Authorization header from `Tokens`.
     static let hooks = #"""
         import json, os
         import schemathesis
 
         INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
         KNOWN = json.loads(os.environ["FLAT_MANAGER_KNOWN_IDS"])
+        TOKENS = json.loads(os.environ["FLAT_MANAGER_TOKENS"])
 
 
         def known_ids(path, name):
@@ -114,7 +127,7 @@ enum Schemathesis {
                 parameters["repo"] = "stable"
             if isinstance(case.body, dict) and isinstance(case.body.get("repo"), str) and len(case.body["repo"]) % 4 != 3:
                 case.body["repo"] = "stable"
-            token = os.environ["FLAT_MANAGER_TOKEN_MANAGER" if path.startswith("/tokens/") else "FLAT_MANAGER_TOKEN"]
+            token = TOKENS["/tokens/" if path.startswith("/tokens/") else "/delta/" if path.startswith("/delta/") else "/"]
             case.headers = dict(case.headers or {})
             case.headers["Authorization"] = "Bearer " + token
         """#
