@@ -2,16 +2,18 @@
 # Installs the system packages flat-manager needs, and only those that are missing.
 #
 # Usage: bash scripts/install-deps.sh [--test]
-#   --test   also install PostgreSQL (the test suite runs every database test against a real server)
+#   --test   also install PostgreSQL (the test suite runs every database test against a real server) and
+#            schemathesis (pinned, in /opt/flat-manager-test-venv) for the generated OpenAPI conformance test
 #
 # Idempotent: when everything is present it changes nothing and needs no network and no root.
 set -euo pipefail
 
 packages=(ostree libostree-dev flatpak bubblewrap gnupg libsqlite3-dev busybox-static)
 packages+=(chromium python3-jsonschema python3-yaml) # ops tests: headless status page, OpenAPI conformance
+test_mode=0
 for argument in "$@"; do
     case "$argument" in
-        --test) packages+=(postgresql) ;;
+        --test) packages+=(postgresql python3-venv); test_mode=1 ;;
         *) echo "install-deps.sh: unknown argument '$argument' (usage: install-deps.sh [--test])" >&2; exit 2 ;;
     esac
 done
@@ -24,7 +26,19 @@ for package in "${packages[@]}"; do
     fi
 done
 
+# --test: schemathesis (PyPI, pinned) in its own venv, for the generated OpenAPI conformance test.
+schemathesis_venv=/opt/flat-manager-test-venv schemathesis_version=4.32.5
+install_schemathesis() {
+    "$schemathesis_venv/bin/schemathesis" --version 2>/dev/null | grep -qxF "schemathesis, version $schemathesis_version" && return
+    echo "install-deps.sh: installing schemathesis $schemathesis_version into $schemathesis_venv" >&2
+    "${as_root[@]}" /usr/bin/python3 -m venv "$schemathesis_venv"
+    "${as_root[@]}" "$schemathesis_venv/bin/pip" install -q "schemathesis==$schemathesis_version"
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+    as_root=()
+    [ "$test_mode" -eq 0 ] || [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+    [ "$test_mode" -eq 0 ] || install_schemathesis
     exit 0
 fi
 
@@ -44,3 +58,4 @@ apt_options=(-o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0)
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" update -qq </dev/null
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install -y -qq --no-install-recommends \
     "${missing[@]}" </dev/null
+[ "$test_mode" -eq 0 ] || install_schemathesis

@@ -48,5 +48,7 @@ public func makeRouter(services: APIServices) -> Router<AppRequestContext> {
     StatusController(services: services).addRoutes(to: router)
     MetricsController(metrics: services.dispatcher.metrics).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
+    // Added last, so that it wraps only the not-found answer (Hummingbird binds middlewares at registration).
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router
 }

@@ -139,8 +139,11 @@ struct BuildController {
     }
 
     @Sendable func getRef(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let build = try await authorizedBuild(try buildID(context), context, scopes: [.build])
+        // Both ids first: upstream extracts the whole path before its handler checks anything, so an id that is not
+        // an Int32 is the plain 404 even for a missing build or a weak token (found by schemathesis).
+        let id = try buildID(context)
         guard let refID = context.parameters.get("ref_id", as: Int32.self) else { throw APIError.plain(.notFound, "") }
+        let build = try await authorizedBuild(id, context, scopes: [.build])
         guard let ref = try await store.buildRef(id: refID, buildID: build.id) else { throw APIError.notFound }
         return try JSONResponse.make(ref)
     }
@@ -379,7 +382,12 @@ extension Request {
     mutating func logOffset() async throws -> Int? {
         if let query = uri.queryParameters["log-offset"], let value = Int(query) { return max(0, value) }
         let body = try await decodeJSON(JobLogRequest.self, emptyAsObject: true)
-        return body.logOffset.map { max(0, $0) }
+        // Upstream reads the body's offset as an unsigned integer, so a negative one is a body it cannot deserialise:
+        // plain-text 400 like any mis-typed member (api.md §4.4; was clamped to 0, found by schemathesis).
+        if let offset = body.logOffset, offset < 0 {
+            throw APIError.badBody("Json deserialize error: invalid value at `log-offset`")
+        }
+        return body.logOffset
     }
 }
 

@@ -14,8 +14,8 @@ struct JobController {
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
+        let id = try buildID(context)  // before the claims, as upstream extracts the path first (plain 404)
         try context.requireClaims().require(sub: "build", scope: .jobs)
-        let id = try buildID(context)
         let offset = try await request.logOffset()
         guard let job = try await services.store.job(id: id) else { throw APIError.notFound }
         return try JSONResponse.make(job.withLog(fromByteOffset: offset))
@@ -49,8 +49,8 @@ struct JobController {
 
     @Sendable func review(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
+        let id = try buildID(context)  // before the claims, as upstream extracts the path first (plain 404)
         try context.requireClaims().require(sub: "build", scope: .reviewcheck)
-        let id = try buildID(context)
         let body = try await request.decodeJSON(ReviewRequest.self)
         let status = try body.checkStatus()
         guard

@@ -8,8 +8,11 @@ enum OpenAPIDocument {
           version: 0.5.0-swift
           description: >-
             The /api/v1 API of flat-manager (wire compatible with upstream 0.4.2/0.5). Every route needs a JWT in
-            `Authorization: Bearer <token>`. Errors are the Error object. Served unauthenticated at GET /openapi.yaml;
-            kept true by the OpenAPI conformance integration test.
+            `Authorization: Bearer <token>` (checked first, so any request without a valid one gets 401). Errors are the
+            Error object, except as upstream's framework answers: plain text for a body that cannot be read (400, 413,
+            415); an empty 404 for a path not listed here or an id that is not a 32-bit integer; an empty 405 with
+            `Allow` for a method a listed path does not serve. Served unauthenticated at GET /openapi.yaml; kept true by
+            the OpenAPI conformance integration tests (schemathesis-generated requests and hand-picked flows).
         servers:
           - url: /api/v1
         security:
@@ -21,14 +24,22 @@ enum OpenAPIDocument {
               requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/TokenIDs'}}}}
               responses:
                 '200': {description: Known tokens, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/TokenUsage'}}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /tokens/revoke:
             post:
               summary: Revoke token ids
               requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/TokenIDs'}}}}
               responses:
                 '204': {description: Revoked}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /token_subset:
             post:
               summary: Mint a narrower token
@@ -51,16 +62,25 @@ enum OpenAPIDocument {
                 '200':
                   description: The new token
                   content: {application/json: {schema: {type: object, required: [token], properties: {token: {type: string}}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /job/{id}:
             get:
               summary: A job, its log from an optional byte offset (JSON body on GET)
               parameters: [{$ref: '#/components/parameters/id'}]
               requestBody:
-                content: {application/json: {schema: {type: object, properties: {log-offset: {type: integer, minimum: 0}}}}}
+                content: {application/json: {schema: {type: object, properties: {log-offset: {type: [integer, 'null'], minimum: 0}}}}}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /job/{id}/check/review:
             post:
               summary: Set the status of a check
@@ -82,7 +102,12 @@ enum OpenAPIDocument {
                         new-results: {type: string}
               responses:
                 '204': {description: Updated}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build:
             post:
               summary: Create a build
@@ -100,19 +125,26 @@ enum OpenAPIDocument {
                         build-log-url: {type: [string, 'null']}
               responses:
                 '200': {$ref: '#/components/responses/Build'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
             get:
               summary: List builds (without app-id only builds without an app id)
               parameters: [{name: app-id, in: query, schema: {type: string}}]
               responses:
                 '200': {description: Builds, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Build'}}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
           /build/{id}:
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
               responses:
                 '200': {$ref: '#/components/responses/Build'}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /build/{id}/extended:
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
@@ -128,7 +160,9 @@ enum OpenAPIDocument {
                           build: {$ref: '#/components/schemas/Build'}
                           build_refs: {type: array, items: {$ref: '#/components/schemas/BuildRef'}}
                           checks: {type: array, items: {$ref: '#/components/schemas/Check'}}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /build/{id}/build_ref:
             post:
               parameters: [{$ref: '#/components/parameters/id'}]
@@ -145,13 +179,20 @@ enum OpenAPIDocument {
                         build-log-url: {type: [string, 'null']}
               responses:
                 '200': {description: The ref, headers: {Location: {schema: {type: string}}}, content: {application/json: {schema: {$ref: '#/components/schemas/BuildRef'}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/build_ref/{ref_id}:
             get:
-              parameters: [{$ref: '#/components/parameters/id'}, {name: ref_id, in: path, required: true, schema: {type: integer}}]
+              parameters: [{$ref: '#/components/parameters/id'}, {name: ref_id, in: path, required: true, description: A 32-bit signed integer (as id), schema: {type: integer, format: int32}}]
               responses:
                 '200': {description: The ref, content: {application/json: {schema: {$ref: '#/components/schemas/BuildRef'}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /build/{id}/missing_objects:
             get:
               summary: Which objects the build still needs (JSON body on GET, often gzip-encoded)
@@ -163,7 +204,12 @@ enum OpenAPIDocument {
                 '200':
                   description: Missing object names, in request order
                   content: {application/json: {schema: {type: object, required: [missing], properties: {missing: {type: array, items: {type: string}}}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/add_extra_ids:
             post:
               parameters: [{$ref: '#/components/parameters/id'}]
@@ -172,7 +218,12 @@ enum OpenAPIDocument {
                 content: {application/json: {schema: {type: object, required: [ids], properties: {ids: {type: array, items: {type: string}}}}}}
               responses:
                 '200': {$ref: '#/components/responses/Build'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/upload:
             post:
               summary: Upload objects and delta parts (multipart, one file per part)
@@ -184,7 +235,10 @@ enum OpenAPIDocument {
                   multipart/mixed: {schema: {type: object, additionalProperties: {type: string, format: binary}}}
               responses:
                 '200': {description: Stored size of each part, content: {application/json: {schema: {type: array, items: {type: integer}}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /build/{id}/commit:
             post:
               summary: Start the commit job
@@ -200,42 +254,68 @@ enum OpenAPIDocument {
                         token_type: {type: [integer, 'null']}
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/publish:
             post:
               summary: Start the publish job
               parameters: [{$ref: '#/components/parameters/id'}]
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/Refused'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
             get:
               parameters: [{$ref: '#/components/parameters/id'}]
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/check/{check_name}/job:
             get:
               parameters: [{$ref: '#/components/parameters/id'}, {name: check_name, in: path, required: true, schema: {type: string}}]
               requestBody: {$ref: '#/components/requestBodies/LogOffset'}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/purge:
             post:
               parameters: [{$ref: '#/components/parameters/id'}]
               responses:
                 '200': {description: Purged, content: {application/json: {schema: {type: object}}}}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/Refused'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '404': {$ref: '#/components/responses/NotFound'}
           /repo/{repo}/republish:
             post:
-              parameters: [{name: repo, in: path, required: true, schema: {type: string}}]
+              parameters: [{name: repo, in: path, required: true, description: Not checked here; a republish into an unknown repo fails as a job, schema: {type: string}}]
               requestBody:
                 required: true
                 content:
@@ -249,7 +329,25 @@ enum OpenAPIDocument {
                         endoflife_rebase: {type: [string, 'null']}
               responses:
                 '200': {$ref: '#/components/responses/JobWithLocation'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
+          /delta/upload/{repo}:
+            post:
+              summary: Upload delta parts straight into a main repository (0.4.2's remote delta workers; token sub delta)
+              parameters: [{name: repo, in: path, required: true, schema: {type: string}}]
+              requestBody:
+                required: true
+                content:
+                  multipart/form-data: {schema: {type: object, additionalProperties: {type: string, format: binary}}}
+                  multipart/mixed: {schema: {type: object, additionalProperties: {type: string, format: binary}}}
+              responses:
+                '200': {description: Stored size of each part, content: {application/json: {schema: {type: array, items: {type: integer}}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
           /prune:
             post:
               summary: Start a prune job (0.5)
@@ -258,19 +356,53 @@ enum OpenAPIDocument {
                 content: {application/json: {schema: {type: object, required: [repo], properties: {repo: {type: string}}}}}
               responses:
                 '200': {$ref: '#/components/responses/Job'}
-                default: {$ref: '#/components/responses/Error'}
+                '400': {$ref: '#/components/responses/BadRequest'}
+                '401': {$ref: '#/components/responses/Unauthorized'}
+                '403': {$ref: '#/components/responses/Forbidden'}
+                '413': {$ref: '#/components/responses/TooLarge'}
+                '415': {$ref: '#/components/responses/UnsupportedEncoding'}
         components:
           securitySchemes:
             bearer: {type: http, scheme: bearer, bearerFormat: JWT}
           parameters:
-            id: {name: id, in: path, required: true, schema: {type: integer}}
+            id:
+              name: id
+              in: path
+              required: true
+              description: >-
+                A 32-bit signed integer. Any other value makes the route not match: 404 with an empty body and no content
+                type (upstream's routing, api.md §1.1), which this document does not list next to the JSON not-found.
+              schema: {type: integer, format: int32}
           requestBodies:
             LogOffset:
-              content: {application/json: {schema: {type: object, properties: {log-offset: {type: integer, minimum: 0}}}}}
+              content: {application/json: {schema: {type: object, properties: {log-offset: {type: [integer, 'null'], minimum: 0}}}}}
           responses:
-            Error:
-              description: An error (status, error-type, message)
+            Refused:
+              description: The build is not in a state that allows this (wrong-repo-state, wrong-published-state, generic-error)
               content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            Unauthorized:
+              description: No token, or one that is malformed, wrongly signed, expired or revoked (invalid-token)
+              content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            Forbidden:
+              description: The token lacks the sub, scope, repo or prefix the operation needs (token-insufficient)
+              content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            NotFound:
+              description: The resource named in the path does not exist (not-found)
+              content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            TooLarge:
+              description: The (decoded) body exceeds the limit, 2 MiB for JSON, 10 MiB for missing_objects (plain text)
+              content: {text/plain: {schema: {type: string}}}
+            UnsupportedEncoding:
+              description: A Content-Encoding other than gzip, deflate or identity (plain text)
+              content: {text/plain: {schema: {type: string}}}
+            BadRequest:
+              description: >-
+                A refused request: the Error object (generic-error, wrong-repo-state, wrong-published-state), or a plain
+                text reason when the body is not JSON of the expected shape or lacks a JSON content type (upstream's
+                framework answers those before the handler runs, api.md §1.3)
+              content:
+                application/json: {schema: {$ref: '#/components/schemas/Error'}}
+                text/plain: {schema: {type: string}}
             Build:
               description: A build
               headers: {Location: {schema: {type: string}}}

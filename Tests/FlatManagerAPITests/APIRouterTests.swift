@@ -46,6 +46,102 @@ struct APIRouterTests {
         #expect(statuses == [401, 404])
     }
 
+    @Test("answers a known path asked with another method with 405, Allow and an empty body, after the token")
+    func otherMethodsOfAKnownPathAre405() async throws {
+        // Arrange
+        let harness = try await APIHarness.make()
+        defer { Task { await harness.close() } }
+        let token = harness.token()
+
+        // Act
+        let answers = try await harness.test { client in
+            var answers: [String] = []
+            for (method, uri, headers): (HTTPRequest.Method, String, HTTPFields) in [
+                (.delete, "/api/v1/build/1", .bearer(token)), (.put, "/api/v1/build", .bearer(token)),
+                (.put, "/api/v1/build/1/commit", .bearer(token)), (.delete, "/api/v1/build/x", .bearer(token)),
+                (.delete, "/api/v1/build/1", [:]), (.post, "/status", [:]),
+                (HTTPRequest.Method("QUERY") ?? .trace, "/metrics", [:]),
+            ] {
+                let response = try await client.execute(uri: uri, method: method, headers: headers)
+                answers.append(
+                    "\(response.status.code) \(response.headers[.allow] ?? "-") \(response.body.readableBytes)")
+            }
+            return answers
+        }
+
+        // Assert
+        #expect(
+            answers == [
+                "405 GET 0", "405 GET, POST 0", "405 GET, POST 0", "405 GET 0", "401 - 79", "405 GET 0", "405 GET 0",
+            ])
+    }
+
+    @Test("answers an id that is not a 32-bit integer with 404, an empty body and no content type, before any check")
+    func idsOutsideInt32AreEmpty404s() async throws {
+        // Arrange
+        let harness = try await APIHarness.make()
+        defer { Task { await harness.close() } }
+        let token = harness.token()
+        let weakToken = harness.token(scope: ["download"])
+
+        // Act
+        let answers = try await harness.test { client in
+            var answers: [String] = []
+            for uri in ["/api/v1/job/x", "/api/v1/build/1/build_ref/x"] {
+                let response = try await client.execute(uri: uri, method: .get, headers: .bearer(weakToken))
+                answers.append(
+                    "\(response.status.code) \(response.headers[.contentType] ?? "-") \(response.body.readableBytes)")
+            }
+            for uri in [
+                "/api/v1/build/x", "/api/v1/build/2147483648", "/api/v1/job/1.5",
+                "/api/v1/build/1/build_ref/-2147483649",
+            ] {
+                let response = try await client.execute(uri: uri, method: .get, headers: .bearer(token))
+                answers.append(
+                    "\(response.status.code) \(response.headers[.contentType] ?? "-") \(response.body.readableBytes)")
+            }
+            return answers
+        }
+
+        // Assert
+        #expect(answers == ["404 - 0", "404 - 0", "404 - 0", "404 - 0", "404 - 0", "404 - 0"])
+    }
+
+    @Test("refuses a negative log-offset in a job GET body with a plain-text 400, as upstream's unsigned offset")
+    func negativeLogOffsetIsRefused() async throws {
+        // Arrange
+        let harness = try await APIHarness.make()
+        defer { Task { await harness.close() } }
+        let build = try await harness.store.createBuild(
+            repo: "stable", appID: nil, publicDownload: true, buildLogURL: nil, tokenName: "t", tokenType: nil,
+            tokenBranches: nil)
+        let token = harness.token()
+
+        // Act
+        let answers = try await harness.test { client in
+            _ = try await client.execute(
+                uri: "/api/v1/build/\(build.id)/commit", method: .post, headers: .bearer(token),
+                body: ByteBuffer(string: "{}"))
+            var answers: [String] = []
+            for (uri, body) in [
+                ("/api/v1/build/\(build.id)/commit", #"{"log-offset":-1}"#), ("/api/v1/job/1", #"{"log-offset":-5}"#),
+                ("/api/v1/job/1", #"{"log-offset":0}"#), ("/api/v1/job/1", #"{"log-offset":null}"#),
+            ] {
+                let response = try await client.execute(
+                    uri: uri, method: .get, headers: .bearer(token), body: ByteBuffer(string: body))
+                answers.append("\(response.status.code) \(response.headers[.contentType] ?? "-")")
+            }
+            return answers
+        }
+
+        // Assert
+        #expect(
+            answers == [
+                "400 text/plain; charset=utf-8", "400 text/plain; charset=utf-8", "200 application/json",
+                "200 application/json",
+            ])
+    }
+
     @Test("creates a build with an absolute Location and its two repositories")
     func createsBuild() async throws {
         let harness = try await APIHarness.make()
