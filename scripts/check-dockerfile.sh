@@ -110,7 +110,10 @@ for stage in stages:
         if keyword != "RUN":
             continue
         for command in re.split(r"&&|;|\|\|", arguments):
-            words = shlex.split(command)
+            try:
+                words = shlex.split(command)
+            except ValueError:  # a quote spanning a separator: not an apt-get line
+                words = command.split()
             if words[:2] != ["apt-get", "install"]:
                 continue
             packages = [w for w in words[2:] if not w.startswith("-")]
