@@ -22,9 +22,12 @@ import UnixSignals
 ///    SIGINT/SIGQUIT are its cancellation signals, which is what closes the connections. The outer group treats
 ///    all three signals as graceful, so that the jobs are always waited for.
 enum Shutdown {
+    /// Stop accepting, let in-flight requests finish within the bound.
     static let gracefulSignals: [UnixSignal] = [.sigterm]
+    /// Close the HTTP connections at once (also in the middle of a graceful stop); jobs are still waited for.
     static let immediateSignals: [UnixSignal] = [.sigint, .sigquit]
 
+    /// The server's services, bounded as described above; `app` is the HTTP application.
     static func serviceGroup(
         config: Config, store: Store, sampler: MetricsSampler, dispatcher: JobDispatcher, app: any Service,
         logger: Logger
