@@ -29,6 +29,8 @@ bash scripts/install-deps.sh --test
 step "Linting (swift format lint --strict)"
 swift format lint --strict --parallel --recursive Sources Tests Package.swift
 
+step "Checking deploy/Dockerfile"; bash scripts/check-dockerfile.sh
+
 step "Building with tests"
 swift build --build-tests -j 2
 

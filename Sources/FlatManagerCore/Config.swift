@@ -9,7 +9,8 @@ public enum LogFormat: String, Sendable, Equatable {
 ///
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
 /// `gpg-key`/`build-gpg-key` take a string or an array (as 0.5), and a few keys of ours are accepted
-/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`). Every relative path is made absolute against the working
+/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`, `shutdown-timeout-secs`, `job-shutdown-timeout-secs`).
+/// Every relative path is made absolute against the working
 /// directory.
 public struct Config: Sendable, Equatable {
     public var databaseURL: String?
@@ -39,6 +40,13 @@ public struct Config: Sendable, Equatable {
     public var logFormat: LogFormat = .text
     /// Ours: a static delta still being generated after this many seconds is abandoned (0.5 kills after 3600).
     public var deltaTimeoutSecs: Int = 3600
+    /// Ours: after SIGTERM, in-flight HTTP requests get this many seconds to finish; then their connections are
+    /// closed (upstream waits for them without a bound).
+    public var shutdownTimeoutSecs: Int = 30
+    /// Ours: once HTTP has stopped, running jobs get this many seconds to finish; then the process exits with
+    /// status 1 and leaves their leases, so that the next start breaks them as after a crash (upstream waits
+    /// without a bound).
+    public var jobShutdownTimeoutSecs: Int = 3600
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -283,6 +291,7 @@ struct ConfigReader {
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
         "workers", "commit-workers", "gpg-binary", "enforce-branches", "log-format", "delta-timeout-secs",
+        "shutdown-timeout-secs", "job-shutdown-timeout-secs",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -328,7 +337,11 @@ struct ConfigReader {
                 return format
             },
             deltaTimeoutSecs: try defaulted(
-                d, "delta-timeout-secs", 3600, integer("delta-timeout-secs", range: 1...maxInt32))
+                d, "delta-timeout-secs", 3600, integer("delta-timeout-secs", range: 1...maxInt32)),
+            shutdownTimeoutSecs: try defaulted(
+                d, "shutdown-timeout-secs", 30, integer("shutdown-timeout-secs", range: 0...maxInt32)),
+            jobShutdownTimeoutSecs: try defaulted(
+                d, "job-shutdown-timeout-secs", 3600, integer("job-shutdown-timeout-secs", range: 0...maxInt32))
         )
     }
 

@@ -8,10 +8,9 @@ import Hummingbird
 import Logging
 import OSTree
 import ServiceLifecycle
-import UnixSignals
 
 /// `flat-manager`: loads the configuration, migrates the database, and runs the job dispatcher and the HTTP server
-/// in one service group until SIGTERM (graceful) or SIGINT.
+/// in one service group until SIGTERM (graceful, bounded) or SIGINT/SIGQUIT (immediate HTTP stop); see `Shutdown`.
 @main
 struct FlatManagerServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -135,14 +134,8 @@ enum Startup {
                 logger.info("Listening on \(channel.localAddress?.description ?? "?")")
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: StoreService(store: store)), .init(service: sampler), .init(service: dispatcher),
-                    .init(service: app),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        let group = Shutdown.serviceGroup(
+            config: config, store: store, sampler: sampler, dispatcher: dispatcher, app: app, logger: logger)
         try await group.run()
     }
 
@@ -172,15 +165,5 @@ enum Startup {
             exported.repoKeys[name] = try await export(repo.gpgKeys, key: "repos.\(name).gpg-key")
         }
         return exported
-    }
-}
-
-/// Keeps the database open until every other service has stopped, then closes it.
-struct StoreService: Service {
-    let store: Store
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await store.close()
     }
 }

@@ -1,15 +1,18 @@
 import Dispatch
 import FlatManagerCore
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Graceful shutdown (issue #6, server.md §3.7): on SIGTERM the server stops accepting, lets the request it is
-/// handling finish, waits for the running job, and exits 0; the next start finds the job finished and goes on.
-@Suite("Graceful shutdown", .enabled(if: TestSupport.hasOSTree))
+/// Shutdown (issue #6, server.md §3.7): on SIGTERM the server stops accepting, lets the request it is handling
+/// finish (within `shutdown-timeout-secs`), waits for the running job (within `job-shutdown-timeout-secs`), and
+/// exits 0; SIGINT and SIGQUIT cut the requests off but still wait for the job. A job cut off by its bound is
+/// broken by the next start, as after a crash.
+@Suite("Shutdown", .enabled(if: TestSupport.hasOSTree))
 struct OpsShutdownTests {
     @Test(
         "SIGTERM during a request and a commit job: the request is answered, the job ends, the exit status is 0",
@@ -66,6 +69,139 @@ struct OpsShutdownTests {
         await server.stop()
     }
 
+    @Test(
+        "SIGTERM with a request body that never completes: the server closes it at the bound and exits 0",
+        arguments: TestSupport.databases)
+    func sigtermBoundsARequestThatNeverCompletes(database: DatabaseKind) async throws {
+        // Arrange: a 2 s request bound; a create-build request whose body stops halfway and never goes on.
+        let server = try await TestServer(database: database)
+        try await withServerOutputOnFailure(server) {
+            try await Self.restart(server, adding: ["shutdown-timeout-secs": 2])
+            let request = try Self.halfSentCreateBuild(server)
+            // The server has to have read the head before the signal, or the connection is idle and simply closed.
+            try await Task.sleep(for: .seconds(2))
+
+            // Act: stop() sends SIGTERM and kills the server only if it is still there 60 s later.
+            let exitStatus = await server.stop()
+            let reply = await request.receive()
+            let log = await server.output()
+            try await server.start()
+            let answering = await server.isAnswering()
+
+            // Assert
+            #expect(exitStatus == 0, "the server did not exit by itself after SIGTERM")
+            #expect(log.contains("in-flight requests get up to 2 s"))
+            #expect(reply.closed, "the connection of the unfinished request was not closed")
+            #expect(reply.status != 200, "\(reply.raw)")
+            #expect(answering)
+        }
+        await server.stop()
+    }
+
+    @Test(
+        "SIGINT or SIGQUIT cuts a request off at once, still lets the commit job end, and exits 0",
+        arguments: TestSupport.databases, [SIGINT, SIGQUIT])
+    func immediateStopCutsRequestsButWaitsForTheJob(database: DatabaseKind, signal: Int32) async throws {
+        // Arrange: the commit job is held inside build-commit-from, and a create-build request is half sent.
+        let gate = try GatedFlatpak()
+        let server = try await TestServer(database: database, extraPath: [gate.directory.url])
+        try await withServerOutputOnFailure(server) {
+            let buildURL = try await Self.startHeldCommit(server, gate)
+            let request = try Self.halfSentCreateBuild(server)
+            try await Task.sleep(for: .seconds(2))
+
+            // Act: the reply comes while the job is still held, so the server closed the connection without
+            // waiting for the request (with the default 30 s bound a graceful stop would wait for the body).
+            let exited = ExitFlag()
+            let stopping = Task {
+                let status = await server.stop(signal: signal)
+                exited.set()
+                return status
+            }
+            let reply = await request.receive()
+            let exitedBeforeTheReply = exited.isSet
+            try gate.releaseCommit()
+            let exitStatus = await stopping.value
+            try await server.start()
+            let job = try await get(Job.self, buildURL + "/commit", token: server.adminToken)
+            let committed = try await get(Build.self, buildURL, token: server.adminToken)
+
+            // Assert
+            #expect(reply.closed, "the connection of the unfinished request was not closed")
+            #expect(!exitedBeforeTheReply, "the connection was only closed by the end of the process")
+            #expect(reply.status != 200, "\(reply.raw)")
+            #expect(exitStatus == 0)
+            #expect(job.status == .ended, "\(job.log)")
+            #expect(committed.repoState == .ready)
+        }
+        await server.stop()
+    }
+
+    @Test(
+        "SIGTERM with a job that outlives its bound: exit 1, and the next start breaks the job",
+        arguments: TestSupport.databases)
+    func sigtermBoundsARunningJob(database: DatabaseKind) async throws {
+        // Arrange: a 2 s job bound and a commit job held inside build-commit-from.
+        let gate = try GatedFlatpak()
+        let server = try await TestServer(database: database, extraPath: [gate.directory.url])
+        try await withServerOutputOnFailure(server) {
+            try await Self.restart(server, adding: ["job-shutdown-timeout-secs": 2])
+            let buildURL = try await Self.startHeldCommit(server, gate)
+
+            // Act
+            let exitStatus = await server.stop()
+            try await server.start()
+            let job = try await get(Job.self, buildURL + "/commit", token: server.adminToken)
+            let build = try await get(Build.self, buildURL, token: server.adminToken)
+            let log = await server.output()
+            // The abandoned wrapper may go on; let it end now rather than after its own 120 s.
+            try gate.releaseCommit()
+
+            // Assert
+            #expect(exitStatus == 1, "the server did not exit by itself at the job bound")
+            #expect(log.contains("did not finish within job-shutdown-timeout-secs"))
+            #expect(job.status == .broken, "\(job.log)")
+            #expect(build.repoState == .failed)
+            #expect(build.repoStateReason == "Server was restarted during job")
+        }
+        await server.stop()
+    }
+
+    /// Stops the server, adds `keys` to its config file, and starts it again.
+    static func restart(_ server: TestServer, adding keys: [String: Int]) async throws {
+        await server.stop()
+        let data = try Data(contentsOf: server.configPath)
+        var config = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for (key, value) in keys { config[key] = value }
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+            .write(to: server.configPath)
+        try await server.start()
+    }
+
+    /// Creates a build, pushes the fixture, requests its commit and waits until the commit job is held by `gate`.
+    /// Returns the build URL.
+    static func startHeldCommit(_ server: TestServer, _ gate: GatedFlatpak) async throws -> String {
+        let client = try Client(token: server.adminToken)
+        let fixture = try await FixtureRepo.shared.repository(version: "1")
+        let buildURL = try await client.createBuild(managerURL: server.managerURL)
+        try await client.check(["push", buildURL, fixture.path])
+        let commit = try await HTTP.postJSON(try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
+        try #require(commit.status == 200, "POST commit: \(commit.status) \(commit.text)")
+        try await gate.waitUntilStarted()
+        return buildURL
+    }
+
+    /// A create-build request that has sent its head and the first 8 bytes of its body, and never sends more.
+    static func halfSentCreateBuild(_ server: TestServer) throws -> SlowRequest {
+        let body = Array(#"{"repo":"stable"}"#.utf8)
+        return try SlowRequest(
+            port: server.port,
+            head: "POST /api/v1/build HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\n"
+                + "Authorization: Bearer \(server.adminToken)\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n",
+            firstPart: Array(body.prefix(8)))
+    }
+
     /// Polls until a new connection is refused (the listener is closed); false if that does not happen in 60 s.
     static func waitUntilRefused(_ server: TestServer) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(60)
@@ -75,6 +211,14 @@ struct OpsShutdownTests {
         }
         return false
     }
+}
+
+/// Set once, by the task that saw the server exit; read by the test.
+final class ExitFlag: Sendable {
+    private let value = Mutex(false)
+
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// An HTTP/1.1 request over a raw socket whose body is sent in two parts, so that a test can do something while
@@ -103,6 +247,18 @@ final class SlowRequest: Sendable {
         let raw = String(decoding: bytes, as: UTF8.self)
         let body = raw.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         return (RawHTTP.statusCode(of: raw), body, raw)
+    }
+
+    /// Reads without sending anything more, until the server closes the connection or 120 s pass; `closed` tells
+    /// which (a reset counts as closed).
+    func receive() async -> (status: Int, raw: String, closed: Bool) {
+        let descriptor = self.descriptor
+        let (bytes, closed) = await withCheckedContinuation {
+            (continuation: CheckedContinuation<([UInt8], Bool), Never>) in
+            DispatchQueue.global().async { continuation.resume(returning: Self.receiveUntilClosed(descriptor)) }
+        }
+        let raw = String(decoding: bytes, as: UTF8.self)
+        return (RawHTTP.statusCode(of: raw), raw, closed)
     }
 
     /// Whether a TCP connection to 127.0.0.1:`port` is accepted.
@@ -134,6 +290,17 @@ final class SlowRequest: Sendable {
             let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
             guard sent > 0 else { throw TestSupportError.unexpected("send() failed: errno \(errno)") }
             offset += sent
+        }
+    }
+
+    private static func receiveUntilClosed(_ descriptor: Int32) -> ([UInt8], Bool) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return (received, true) }
+            if count < 0 { return (received, errno == ECONNRESET) }
+            received.append(contentsOf: buffer[0..<count])
         }
     }
 

@@ -84,6 +84,12 @@ actor TestServer {
         await end(with: SIGTERM, grace: .seconds(60))
     }
 
+    /// Sends `signal` (SIGINT, SIGQUIT, ...), then waits for the exit (SIGKILL after 60 s). Returns the exit status.
+    @discardableResult
+    func stop(signal: Int32) async -> Int32? {
+        await end(with: signal, grace: .seconds(60))
+    }
+
     /// SIGKILL, like a crash or an OOM kill; running jobs are interrupted.
     func kill() async {
         _ = await end(with: SIGKILL, grace: .seconds(10))
