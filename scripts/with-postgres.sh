@@ -70,7 +70,7 @@ trap 'exit 143' TERM
 
 runuser -u postgres -- "$PG_BIN/initdb" -U postgres --auth=trust --no-sync -E UTF8 -D "$PG_DIR/data" >/dev/null
 runuser -u postgres -- "$PG_BIN/pg_ctl" -w -D "$PG_DIR/data" -l "$PG_DIR/server.log" \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PG_DIR -c fsync=off -c max_connections=200" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PG_DIR -c fsync=off -c max_connections=1000" start >/dev/null
 
 export FLAT_MANAGER_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 # The same server through its unix socket, in libpq's form (percent-encoded socket directory as the host).

@@ -19,6 +19,7 @@ struct UpdateRepoJob: JobHandler {
         try await context.run(
             .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: true, noUpdateAppstream: false))
         let (wanted, existing) = try planDeltas(repo: repo)
+        await removeIncompleteDeltas(repo: repo.path, context: context)
         await context.log("Generating deltas")
         await DeltaGeneration.generate(
             wanted.subtracting(existing).sorted { $0.name < $1.name }, repo: repo, context: context)
@@ -57,6 +58,17 @@ struct UpdateRepoJob: JobHandler {
             )
         } catch {
             throw JobError("Cannot compute deltas of \(repo.path): \(error)")
+        }
+    }
+
+    /// Removes what killed generations left (see `DeltaPlanning.existingDeltas`), so that a wanted one is generated
+    /// into a clean directory and an unwanted one does not stay for ever. Update-repo jobs of a repo run one at a
+    /// time, so no generation of this repo is waited for now (a remote worker whose request timed out may still
+    /// upload; its parts then land in a fresh directory).
+    func removeIncompleteDeltas(repo: String, context: JobContext) async {
+        for delta in DeltaPlanning.incompleteDeltas(repo: repo).sorted(by: { $0.name < $1.name }) {
+            await context.log(" Removing incomplete delta \(delta.directory.dropFirst("deltas/".count))")
+            try? FileManager.default.removeItem(atPath: "\(repo)/\(delta.directory)")
         }
     }
 

@@ -51,13 +51,29 @@ public enum DeltaPlanning {
         return try CommitObject(data: [UInt8](data))
     }
 
-    /// Every directory `deltas/<xx>/<rest>` whose name `<xx><rest>` decodes as a delta; others (`.tmp`) are ignored.
+    /// Every complete delta: a directory `deltas/<xx>/<rest>` whose name `<xx><rest>` decodes as a delta and which
+    /// holds a `superblock`; others (`.tmp`) are ignored.
+    ///
+    /// A generation that was killed (its timeout, a shutdown) leaves its directory behind, empty or with some parts
+    /// (ostree creates it first and writes the superblock last). Upstream counts such a directory as existing, so that
+    /// delta is never generated again; here it is missing (see `incompleteDeltas`).
     public static func existingDeltas(repo: String) throws -> Set<Delta> {
+        Set(deltaDirectories(repo: repo).filter(\.complete).map(\.delta))
+    }
+
+    /// Delta directories without a `superblock`: left by a generation that did not finish.
+    public static func incompleteDeltas(repo: String) -> Set<Delta> {
+        Set(deltaDirectories(repo: repo).filter { !$0.complete }.map(\.delta))
+    }
+
+    private static func deltaDirectories(repo: String) -> [(delta: Delta, complete: Bool)] {
         let root = repo + "/deltas"
-        var result: Set<Delta> = []
+        var result: [(delta: Delta, complete: Bool)] = []
         for first in subdirectories(of: root) {
             for rest in subdirectories(of: root + "/" + first) {
-                if let delta = Delta(name: first + rest) { result.insert(delta) }
+                guard let delta = Delta(name: first + rest) else { continue }
+                let complete = FileManager.default.fileExists(atPath: "\(root)/\(first)/\(rest)/superblock")
+                result.append((delta, complete))
             }
         }
         return result

@@ -151,6 +151,30 @@ struct CommitAndPublishJobTests {
         #expect(updates.first?.arguments.contains("--no-update-summary") == true)
         #expect(updates.last?.arguments.contains("--no-update-appstream") == true)
     }
+
+    @Test("an update-repo job removes delta directories a killed generation left without superblock")
+    func updateRepoRemovesIncompleteDeltas() async throws {
+        let harness = try await JobHarness.make()
+        defer { Task { await harness.close() } }
+        let incomplete = Delta(from: nil, to: String(repeating: "ab", count: 32))
+        let complete = Delta(from: nil, to: String(repeating: "cd", count: 32))
+        for delta in [incomplete, complete] {
+            try FileManager.default.createDirectory(
+                atPath: "\(harness.directory)/repo/\(delta.directory)", withIntermediateDirectories: true)
+            try Data("part".utf8).write(to: URL(fileURLWithPath: "\(harness.directory)/repo/\(delta.directory)/0"))
+        }
+        try Data("sb".utf8).write(
+            to: URL(fileURLWithPath: "\(harness.directory)/repo/\(complete.directory)/superblock"))
+        let (_, job) = try await harness.store.queueUpdateRepo(repo: "stable", startingJob: nil, delaySeconds: 0)
+
+        try await harness.drain(.repo("stable"))
+
+        let finished = try #require(try await harness.store.job(id: job.id))
+        #expect(finished.status == .ended, "\(finished.log)")
+        #expect(finished.log.contains("Removing incomplete delta \(incomplete.directory.dropFirst("deltas/".count))"))
+        #expect(!FileManager.default.fileExists(atPath: "\(harness.directory)/repo/\(incomplete.directory)"))
+        #expect(!finished.log.contains("Removing incomplete delta \(complete.directory.dropFirst("deltas/".count))"))
+    }
 }
 
 @Suite("The repository's .flatpakrepo file")

@@ -96,6 +96,23 @@ struct DeltaPlanningTests {
         }
     }
 
+    @Test func aDeltaDirectoryWithoutSuperblockIsIncompleteNotExisting() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
+            let incomplete = Delta(from: nil, to: commit)
+            // What a killed `flatpak build-update-repo --generate-static-delta-to` leaves: the directory, one part.
+            try FileManager.default.createDirectory(
+                atPath: "\(repo)/\(incomplete.directory)", withIntermediateDirectories: true)
+            try Data("part".utf8).write(to: URL(fileURLWithPath: "\(repo)/\(incomplete.directory)/0"))
+
+            let existing = try DeltaPlanning.existingDeltas(repo: repo)
+            let leftOver = DeltaPlanning.incompleteDeltas(repo: repo)
+
+            #expect(existing.isEmpty)
+            #expect(leftOver == [incomplete])
+        }
+    }
+
     @Test func existingDeltasAreTheDecodableDirectoriesTwoLevelsDown() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
