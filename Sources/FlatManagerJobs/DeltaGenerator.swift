@@ -60,6 +60,12 @@ public actor DeltaGenerator {
     private var nextPendingID = 1
     private var workers: [Int: RemoteWorker] = [:]
     private var nextWorkerID = 1
+    /// Local generations by pending id, so that `stop()` can kill them.
+    private var localTasks: [Int: Task<Void, Never>] = [:]
+    private var stopped = false
+
+    /// The error of every request that `stop()` ends.
+    public static let stoppedError = "Delta generation stopped: the server is shutting down"
 
     /// `localRunner` should kill a command after `timeout` (the server gives it a `CommandRunner(timeout:)`).
     public init(localRunner: any CommandRunning, localCapacity: Int, timeout: Duration, logger: Logger) {
@@ -73,7 +79,8 @@ public actor DeltaGenerator {
 
     /// Queues a delta of the repo at `path` (public URL `url`) and waits for its outcome.
     public func generate(repo: String, path: String, url: String, delta: Delta) async -> Outcome {
-        await withCheckedContinuation { continuation in
+        if stopped { return Outcome(error: Self.stoppedError, worker: "nobody") }
+        return await withCheckedContinuation { continuation in
             if let id = queue.first(where: { pending[$0]?.repo == repo && pending[$0]?.delta == delta }) {
                 pending[id]?.waiters.append(continuation)
                 return
@@ -88,6 +95,7 @@ public actor DeltaGenerator {
 
     /// The assignment loop of server.md §5.4.
     private func assign() {
+        guard !stopped else { return }
         while let id = queue.first, let request = pending[id] {
             let registered = workers.filter { $0.value.registered }
             if registered.isEmpty {
@@ -129,20 +137,23 @@ public actor DeltaGenerator {
 
     private func startLocal(_ id: Int, _ request: Pending) {
         let runner = localRunner
-        Task {
+        // Unstructured: the generation outlives the job that asked first (equal requests share it), and `stop()`
+        // cancels it, which kills the flatpak process.
+        localTasks[id] = Task {
             let failure: String?
             do {
                 _ = try await runner.run(
                     .flatpakGenerateDelta(repo: request.path, from: request.delta.from, to: request.delta.to))
                 failure = nil
             } catch {
-                failure = "\(error)"
+                failure = Task.isCancelled ? Self.stoppedError : "\(error)"
             }
             self.localFinished(id, error: failure)
         }
     }
 
     private func localFinished(_ id: Int, error: String?) {
+        localTasks[id] = nil
         localBusy -= 1
         resolve(id, Outcome(error: error, worker: "local"))
         assign()
@@ -208,9 +219,30 @@ public actor DeltaGenerator {
     public func workerGone(_ workerID: Int) {
         guard let worker = workers.removeValue(forKey: workerID) else { return }
         let requeued = worker.outstanding.sorted { $0.key < $1.key }.map(\.value).filter { pending[$0] != nil }
+        if stopped {
+            for id in requeued { resolve(id, Outcome(error: Self.stoppedError, worker: "worker \(workerID)")) }
+            logger.info("Delta worker \(workerID) (\(worker.name)) disconnected during the shutdown")
+            return
+        }
         queue.insert(contentsOf: requeued, at: 0)
         logger.info("Delta worker \(workerID) (\(worker.name)) disconnected, \(requeued.count) request(s) re-queued")
         assign()
+    }
+
+    // MARK: - Shutdown
+
+    /// Stops the generator (server.md §3.7): queued and later requests fail at once, local generations are killed
+    /// (their requests fail), and requests out with remote workers fail when their worker goes. Update-repo jobs
+    /// waiting for deltas then finish without them instead of holding up the shutdown (upstream's wart: they may
+    /// never finish); the next update-repo generates what is missing.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        let queued = queue
+        queue.removeAll()
+        logger.info("Stopping delta generation: \(queued.count) queued, \(localTasks.count) running locally")
+        for id in queued { resolve(id, Outcome(error: Self.stoppedError, worker: "nobody")) }
+        for task in localTasks.values { task.cancel() }
     }
 
     /// How many remote workers are registered (for tests and status).

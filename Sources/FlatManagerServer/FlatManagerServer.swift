@@ -135,7 +135,8 @@ enum Startup {
             },
             logger: logger)
         let group = Shutdown.serviceGroup(
-            config: config, store: store, sampler: sampler, dispatcher: dispatcher, app: app, logger: logger)
+            config: config, store: store, sampler: sampler, dispatcher: dispatcher, deltaGenerator: deltaGenerator,
+            app: app, logger: logger)
         try await group.run()
     }
 

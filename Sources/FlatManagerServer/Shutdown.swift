@@ -18,7 +18,9 @@ import UnixSignals
 /// 1. the store, which only closes once everything else has stopped;
 /// 2. the metrics sampler;
 /// 3. the job dispatcher with its deadline (`BoundedJobs`);
-/// 4. an inner group with the HTTP application: its `maximumGracefulShutdownDuration` is the request bound, and
+/// 4. `DeltaGeneratorStopper`: once HTTP is down, queued deltas fail and local generations are killed, so that
+///    update-repo jobs do not wait for deltas during the shutdown (upstream's wart: such a job may never finish);
+/// 5. an inner group with the HTTP application: its `maximumGracefulShutdownDuration` is the request bound, and
 ///    SIGINT/SIGQUIT are its cancellation signals, which is what closes the connections. The outer group treats
 ///    all three signals as graceful, so that the jobs are always waited for.
 enum Shutdown {
@@ -29,8 +31,8 @@ enum Shutdown {
 
     /// The server's services, bounded as described above; `app` is the HTTP application.
     static func serviceGroup(
-        config: Config, store: Store, sampler: MetricsSampler, dispatcher: JobDispatcher, app: any Service,
-        logger: Logger
+        config: Config, store: Store, sampler: MetricsSampler, dispatcher: JobDispatcher,
+        deltaGenerator: DeltaGenerator, app: any Service, logger: Logger
     ) -> ServiceGroup {
         var http = ServiceGroupConfiguration(
             services: [.init(service: HTTPService(app: app, boundSeconds: config.shutdownTimeoutSecs, logger: logger))],
@@ -42,6 +44,7 @@ enum Shutdown {
             configuration: .init(
                 services: [
                     .init(service: StoreService(store: store)), .init(service: sampler), .init(service: jobs),
+                    .init(service: DeltaGeneratorStopper(generator: deltaGenerator)),
                     // HTTP ending by itself (an immediate stop, or a failure such as a port in use) still lets the
                     // running jobs finish and closes the database.
                     .init(
@@ -128,6 +131,17 @@ struct BoundedJobs: Service {
         // Not exit(): other threads are still running and must not see the process's static state torn down.
         fflush(nil)
         _exit(1)
+    }
+}
+
+/// Stops the delta generator once HTTP has stopped and before the running jobs are waited for (server.md §3.7), so
+/// that an update-repo job waiting for deltas finishes without them instead of holding up the shutdown.
+struct DeltaGeneratorStopper: Service {
+    let generator: DeltaGenerator
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await generator.stop()
     }
 }
 

@@ -171,4 +171,66 @@ struct DeltaGeneratorTests {
         #expect(result.error?.contains("timed out") == true)
         #expect(connection.sent.count == 1)
     }
+
+    @Test("stop fails queued requests, kills local generations and fails later requests at once")
+    func stopEndsLocalAndQueuedRequests() async throws {
+        // Arrange: one generation running locally (until cancelled), one request queued behind it.
+        let runner = SleepingRunner()
+        let generator = makeGenerator(runner)
+        async let running = generator.generate(repo: "stable", path: "/r", url: "u", delta: Self.a)
+        try await poll { runner.startedCount == 1 }
+        async let queued = generator.generate(repo: "stable", path: "/r", url: "u", delta: Self.b)
+        try await Task.sleep(for: .milliseconds(50))
+
+        // Act
+        await generator.stop()
+        let outcomes = await [running, queued]
+        let later = await generator.generate(repo: "stable", path: "/r", url: "u", delta: Self.a)
+
+        // Assert
+        #expect(outcomes.map(\.error) == [DeltaGenerator.stoppedError, DeltaGenerator.stoppedError])
+        #expect(later.error == DeltaGenerator.stoppedError)
+        #expect(runner.startedCount == 1, "the queued request was never started")
+        #expect(runner.cancelledCount == 1, "the running generation was cancelled (its process killed)")
+    }
+
+    @Test("after stop, the requests of a remote worker that goes away fail instead of being generated locally")
+    func stopFailsRequestsOfADepartingWorker() async throws {
+        // Arrange
+        let runner = GatedRunner()
+        let generator = makeGenerator(runner)
+        let connection = FakeConnection()
+        let worker = await generator.register(name: "peer", capacity: 1, send: connection.send)
+        async let outcome = generator.generate(repo: "stable", path: "/r", url: "u", delta: Self.a)
+        try await poll { connection.sent.count == 1 }
+
+        // Act
+        await generator.stop()
+        connection.disconnect()
+        await generator.workerGone(worker)
+        let result = await outcome
+
+        // Assert
+        #expect(result.error == DeltaGenerator.stoppedError)
+        #expect(runner.started.isEmpty)
+    }
+}
+
+/// A local runner whose commands run until cancelled, counting starts and cancellations.
+final class SleepingRunner: CommandRunning, Sendable {
+    private let counts = Mutex<(started: Int, cancelled: Int)>((0, 0))
+
+    var startedCount: Int { counts.withLock { $0.started } }
+    var cancelledCount: Int { counts.withLock { $0.cancelled } }
+
+    func run(_ command: Command) async throws -> CommandOutput {
+        counts.withLock { $0.started += 1 }
+        do {
+            try await Task.sleep(for: .seconds(600))
+        } catch {
+            counts.withLock { $0.cancelled += 1 }
+            throw error
+        }
+        return CommandOutput(exitCode: 0, stdout: "", stderr: "")
+    }
 }

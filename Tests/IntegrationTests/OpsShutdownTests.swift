@@ -167,6 +167,47 @@ struct OpsShutdownTests {
         await server.stop()
     }
 
+    @Test(
+        "SIGTERM while update-repo waits for a hanging delta: the delta generator stops, the job ends, exit 0",
+        arguments: TestSupport.databases)
+    func sigtermStopsDeltaGeneration(database: DatabaseKind) async throws {
+        // Arrange: local delta generation hangs far longer than any bound of the test (the job bound is 3600 s).
+        let tools = try FakeTools()
+        let marker = tools.directory.appending("generating")
+        try tools.flatpak(deltaScript: #"touch "\#(marker.path)"; exec sleep 300"#)
+        let server = try await TestServer(database: database, extraPath: [tools.url])
+        try await withServerOutputOnFailure(server) {
+            try await server.reconfigure(stableRepo: DeltaTests.depthTwo)
+            let client = try Client(token: server.adminToken)
+            let fixture = try await FixtureRepo.shared.repository(version: "1")
+            let buildURL = try await client.createBuild(managerURL: server.managerURL)
+            try await client.check(["push", buildURL, fixture.path])
+            try await client.check(["commit", "--wait", buildURL])
+            try await client.check(["publish", "--wait", buildURL])
+            try await waitUntil("the delta generation to start", timeout: .seconds(120)) {
+                FileManager.default.fileExists(atPath: marker.path)
+            }
+
+            // Act
+            let exitStatus = await server.stop()
+            let log = await server.output()
+            try await server.start()
+            let publish = try await get(Job.self, buildURL + "/publish", token: server.adminToken)
+            let results = try JSONSerialization.jsonObject(with: Data((publish.results ?? "{}").utf8)) as? [String: Any]
+            let updateID = try #require(results?["update-repo-job"] as? Int, "\(publish.results ?? "")")
+            let update = try await get(
+                Job.self, server.managerURL + "/api/v1/job/\(updateID)", token: server.adminToken)
+
+            // Assert
+            #expect(exitStatus == 0, "the server waited for the delta instead of stopping it")
+            #expect(log.contains("Stopping delta generation"))
+            #expect(update.status == .ended, "\(update.log)")
+            #expect(update.log.contains("Delta generation stopped"), "\(update.log)")
+            #expect(update.log.contains("Updating summary"))
+        }
+        await server.stop()
+    }
+
     /// Stops the server, adds `keys` to its config file, and starts it again.
     static func restart(_ server: TestServer, adding keys: [String: Int]) async throws {
         await server.stop()
