@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -8,8 +9,11 @@ import Foundation
     import FoundationNetworking
 #endif
 
-/// A free TCP port on 127.0.0.1: bind a socket to port 0, read the port the kernel chose, close it.
-/// (Another process could take it before the server binds it; in practice that does not happen in a test run.)
+/// A free TCP port on 127.0.0.1 for a test server, from 12000–19999: below Linux's ephemeral range (32768–60999),
+/// so the outgoing connections of the many parallel tests (clients, curl, PostgreSQL pools) cannot take it between
+/// the pick and the server's bind, which happened with kernel-chosen ports ("Address already in use"). Each port is
+/// handed out once per test process, and only after a bind to it succeeded (nothing else listens there).
+/// `scripts/with-postgres.sh` picks its port from 20000–31999.
 enum FreePort {
     #if canImport(Glibc)
         static let streamSocket = Int32(SOCK_STREAM.rawValue)
@@ -18,22 +22,26 @@ enum FreePort {
     #endif
 
     static func pick() throws -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 12000..<20000)
+            guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
+            if canBind(port: candidate) { return candidate }
+        }
+        throw TestSupportError.unexpected("no free port found in 12000-19999")
+    }
+
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    private static func canBind(port: Int) -> Bool {
         let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
-        guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
+        guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        var address = loopbackAddress(port: 0)
-        let bound = withUnsafePointer(to: &address) { pointer in
+        var address = loopbackAddress(port: UInt16(port))
+        return withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
-        }
-        guard bound == 0 else { throw TestSupportError.unexpected("bind() failed: errno \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard named == 0 else { throw TestSupportError.unexpected("getsockname() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        } == 0
     }
 
     static func loopbackAddress(port: UInt16) -> sockaddr_in {
