@@ -39,8 +39,12 @@ extension Request {
         var raw: ByteBuffer
         do {
             raw = try await body.collect(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw .plain(.contentTooLarge, "Payload too large")
+        } catch {
+            // The body stopped coming (the client went away, the connection was closed by a shutdown): not a
+            // size problem, and nobody may be left to read the answer; the access log shows a 400.
+            throw .badBody("Cannot read the request body")
         }
         let encoding = headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"
         let algorithm: CompressionAlgorithm
