@@ -10,8 +10,7 @@ public enum LogFormat: String, Sendable, Equatable {
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
 /// `gpg-key`/`build-gpg-key` take a string or an array (as 0.5), and a few keys of ours are accepted
 /// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`, `shutdown-timeout-secs`, `job-shutdown-timeout-secs`).
-/// Every relative path is made absolute against the working
-/// directory.
+/// Every relative path is made absolute against the working directory.
 public struct Config: Sendable, Equatable {
     public var databaseURL: String?
     public var host: String

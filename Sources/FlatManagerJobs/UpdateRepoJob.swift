@@ -18,8 +18,8 @@ struct UpdateRepoJob: JobHandler {
         await context.log("Regenerating appstream branches")
         try await context.run(
             .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: true, noUpdateAppstream: false))
-        let (wanted, existing) = try planDeltas(repo: repo)
-        await removeIncompleteDeltas(repo: repo.path, context: context)
+        let (wanted, existing, incomplete) = try planDeltas(repo: repo)
+        await removeIncompleteDeltas(incomplete, repo: repo.path, context: context)
         await context.log("Generating deltas")
         await DeltaGeneration.generate(
             wanted.subtracting(existing).sorted { $0.name < $1.name }, repo: repo, context: context)
@@ -50,23 +50,25 @@ struct UpdateRepoJob: JobHandler {
         try FileManager.default.writeText(text, to: path)
     }
 
-    func planDeltas(repo: RepoConfig) throws(JobError) -> (wanted: Set<Delta>, existing: Set<Delta>) {
+    func planDeltas(repo: RepoConfig) throws(JobError) -> (
+        wanted: Set<Delta>, existing: Set<Delta>, incomplete: Set<Delta>
+    ) {
+        let wanted: Set<Delta>
         do {
-            return (
-                try DeltaPlanning.wantedDeltas(repo: repo.path, config: repo),
-                try DeltaPlanning.existingDeltas(repo: repo.path)
-            )
+            wanted = try DeltaPlanning.wantedDeltas(repo: repo.path, config: repo)
         } catch {
             throw JobError("Cannot compute deltas of \(repo.path): \(error)")
         }
+        let found = DeltaPlanning.scanDeltas(repo: repo.path)
+        return (wanted, found.complete, found.incomplete)
     }
 
-    /// Removes what killed generations left (see `DeltaPlanning.existingDeltas`), so that a wanted one is generated
+    /// Removes what killed generations left (see `DeltaPlanning.scanDeltas`), so that a wanted one is generated
     /// into a clean directory and an unwanted one does not stay for ever. Update-repo jobs of a repo run one at a
     /// time, so no generation of this repo is waited for now (a remote worker whose request timed out may still
     /// upload; its parts then land in a fresh directory).
-    func removeIncompleteDeltas(repo: String, context: JobContext) async {
-        for delta in DeltaPlanning.incompleteDeltas(repo: repo).sorted(by: { $0.name < $1.name }) {
+    func removeIncompleteDeltas(_ deltas: Set<Delta>, repo: String, context: JobContext) async {
+        for delta in deltas.sorted(by: { $0.name < $1.name }) {
             await context.log(" Removing incomplete delta \(delta.directory.dropFirst("deltas/".count))")
             try? FileManager.default.removeItem(atPath: "\(repo)/\(delta.directory)")
         }

@@ -56,27 +56,28 @@ public enum DeltaPlanning {
     ///
     /// A generation that was killed (its timeout, a shutdown) leaves its directory behind, empty or with some parts
     /// (ostree creates it first and writes the superblock last). Upstream counts such a directory as existing, so that
-    /// delta is never generated again; here it is missing (see `incompleteDeltas`).
+    /// delta is never generated again; here it is missing (see `scanDeltas`).
     public static func existingDeltas(repo: String) throws -> Set<Delta> {
-        Set(deltaDirectories(repo: repo).filter(\.complete).map(\.delta))
+        scanDeltas(repo: repo).complete
     }
 
-    /// Delta directories without a `superblock`: left by a generation that did not finish.
-    public static func incompleteDeltas(repo: String) -> Set<Delta> {
-        Set(deltaDirectories(repo: repo).filter { !$0.complete }.map(\.delta))
-    }
-
-    private static func deltaDirectories(repo: String) -> [(delta: Delta, complete: Bool)] {
+    /// One pass over `deltas/`: the complete deltas (`existingDeltas`) and the directories without a `superblock`,
+    /// left by a generation that did not finish.
+    public static func scanDeltas(repo: String) -> (complete: Set<Delta>, incomplete: Set<Delta>) {
         let root = repo + "/deltas"
-        var result: [(delta: Delta, complete: Bool)] = []
+        var complete: Set<Delta> = []
+        var incomplete: Set<Delta> = []
         for first in subdirectories(of: root) {
             for rest in subdirectories(of: root + "/" + first) {
                 guard let delta = Delta(name: first + rest) else { continue }
-                let complete = FileManager.default.fileExists(atPath: "\(root)/\(first)/\(rest)/superblock")
-                result.append((delta, complete))
+                if FileManager.default.fileExists(atPath: "\(root)/\(first)/\(rest)/superblock") {
+                    complete.insert(delta)
+                } else {
+                    incomplete.insert(delta)
+                }
             }
         }
-        return result
+        return (complete, incomplete)
     }
 
     private static func subdirectories(of path: String) -> [String] {

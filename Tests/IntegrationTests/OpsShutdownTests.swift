@@ -269,10 +269,10 @@ final class SlowRequest: Sendable {
 
     /// Connects to 127.0.0.1:`port` and sends `head` and the first part of the body.
     init(port: Int, head: String, firstPart: [UInt8]) throws {
-        descriptor = try Self.connect(port: port)
+        descriptor = try RawHTTP.connectLoopback(port: port)
         var timeout = timeval(tv_sec: 120, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        try Self.sendAll(descriptor, Array(head.utf8) + firstPart)
+        try RawHTTP.sendAll(descriptor, Array(head.utf8) + firstPart)
     }
 
     deinit { close(descriptor) }
@@ -280,10 +280,10 @@ final class SlowRequest: Sendable {
     /// Sends the rest of the body, then reads the response until the server closes the connection (on a thread of
     /// its own: the read blocks).
     func finish(sending rest: [UInt8]) async throws -> (status: Int, body: String, raw: String) {
-        try Self.sendAll(descriptor, rest)
+        try RawHTTP.sendAll(descriptor, rest)
         let descriptor = self.descriptor
         let bytes = await withCheckedContinuation { (continuation: CheckedContinuation<[UInt8], Never>) in
-            DispatchQueue.global().async { continuation.resume(returning: Self.receiveAll(descriptor)) }
+            DispatchQueue.global().async { continuation.resume(returning: RawHTTP.receiveAll(descriptor)) }
         }
         let raw = String(decoding: bytes, as: UTF8.self)
         let body = raw.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
@@ -304,34 +304,9 @@ final class SlowRequest: Sendable {
 
     /// Whether a TCP connection to 127.0.0.1:`port` is accepted.
     static func canConnect(port: Int) -> Bool {
-        guard let descriptor = try? connect(port: port) else { return false }
+        guard let descriptor = try? RawHTTP.connectLoopback(port: port) else { return false }
         close(descriptor)
         return true
-    }
-
-    private static func connect(port: Int) throws -> Int32 {
-        let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
-        guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
-        var address = FreePort.loopbackAddress(port: UInt16(port))
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            throw TestSupportError.unexpected("connect() failed: errno \(errno)")
-        }
-        return descriptor
-    }
-
-    private static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-            guard sent > 0 else { throw TestSupportError.unexpected("send() failed: errno \(errno)") }
-            offset += sent
-        }
     }
 
     private static func receiveUntilClosed(_ descriptor: Int32) -> ([UInt8], Bool) {
@@ -343,16 +318,5 @@ final class SlowRequest: Sendable {
             if count < 0 { return (received, errno == ECONNRESET) }
             received.append(contentsOf: buffer[0..<count])
         }
-    }
-
-    private static func receiveAll(_ descriptor: Int32) -> [UInt8] {
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            received.append(contentsOf: buffer[0..<count])
-        }
-        return received
     }
 }

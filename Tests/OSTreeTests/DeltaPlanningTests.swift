@@ -106,10 +106,11 @@ struct DeltaPlanningTests {
             try Data("part".utf8).write(to: URL(fileURLWithPath: "\(repo)/\(incomplete.directory)/0"))
 
             let existing = try DeltaPlanning.existingDeltas(repo: repo)
-            let leftOver = DeltaPlanning.incompleteDeltas(repo: repo)
+            let scan = DeltaPlanning.scanDeltas(repo: repo)
 
             #expect(existing.isEmpty)
-            #expect(leftOver == [incomplete])
+            #expect(scan.complete.isEmpty)
+            #expect(scan.incomplete == [incomplete])
         }
     }
 

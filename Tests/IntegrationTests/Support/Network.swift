@@ -152,7 +152,8 @@ enum RawHTTP {
         }
     }
 
-    private static func receiveAll(_ descriptor: Int32) -> [UInt8] {
+    /// Everything the peer sends until it closes the connection (or the read times out).
+    static func receiveAll(_ descriptor: Int32) -> [UInt8] {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
