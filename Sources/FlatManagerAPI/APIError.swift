@@ -15,6 +15,9 @@ public enum APIError: Error, Sendable {
     case invalidToken(TokenError)
     case insufficient(PermissionError)
     case internalError
+    /// 413 with upstream's error JSON (error-type `generic-error`, the class of free-text refusals): a limit of
+    /// ours (`max-build-bytes`, `max-object-bytes`, `max-build-refs`) was reached.
+    case tooLarge(String)
     /// 400/404/405/413 with a plain-text (or empty) body, as upstream's framework answers.
     case plain(HTTPResponse.Status, String)
 
@@ -38,6 +41,8 @@ public enum APIError: Error, Sendable {
             return ErrorBody(status: 403, errorType: "token-insufficient", message: error.message)
         case .internalError:
             return ErrorBody(status: 500, errorType: "internal-error", message: "Internal Server Error")
+        case .tooLarge(let message):
+            return ErrorBody(status: 413, errorType: "generic-error", message: message)
         case .plain:
             return nil
         }

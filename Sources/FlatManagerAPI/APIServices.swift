@@ -12,6 +12,8 @@ public struct APIServices: Sendable {
     public let logger: Logger
     let mainSigner: TokenSigner
     let repoSigner: TokenSigner
+    /// Bytes stored per build, for `max-build-bytes`; one for the whole process.
+    let uploadTally = UploadTally()
 
     /// Fails when a configured secret is not valid base64 (config validation already refuses that).
     public init?(config: Config, store: Store, dispatcher: JobDispatcher, logger: Logger) {

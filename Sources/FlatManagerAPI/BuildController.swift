@@ -132,6 +132,12 @@ struct BuildController {
         guard ObjectName("\(body.commit).commit") != nil else {
             throw APIError.generic("Invalid commit \(body.commit)")
         }
+        if let limit = services.config.maxBuildRefs {
+            let existing = try await store.buildRefs(buildID: build.id)
+            if existing.count >= limit, !existing.contains(where: { $0.refName == body.ref }) {
+                throw APIError.tooLarge("Build already has \(existing.count) refs (max-build-refs \(limit))")
+            }
+        }
         let buildRef = try await store.upsertBuildRef(
             buildID: build.id, refName: body.ref, commit: body.commit, buildLogURL: body.buildLogURL)
         return try JSONResponse.make(
@@ -214,9 +220,12 @@ struct BuildController {
             throw APIError.generic("Upload body is not multipart")
         }
         let upload = "\(services.config.buildRepoBase)/\(build.id)/upload"
+        let budget = BuildUploadBudget(
+            buildID: build.id, uploadDirectory: upload, maxPartBytes: services.config.maxObjectBytes,
+            maxBuildBytes: services.config.maxBuildBytes, tally: services.uploadTally)
         do {
             let sizes = try await UploadReceiver.receive(
-                body: request.body, boundary: boundary, tempDirectory: upload + "/deltas/.tmp"
+                body: request.body, boundary: boundary, tempDirectory: upload + "/deltas/.tmp", budget: budget
             ) { (fileName: String) throws(UploadError) -> UploadDestination in
                 switch UploadFileName(fileName) {
                 case .object(let name):
@@ -236,6 +245,9 @@ struct BuildController {
             case .io(let reason):
                 services.logger.error("Upload to build \(build.id) failed: \(reason)")
                 throw APIError.internalError
+            case .tooLarge(let reason):
+                services.logger.notice("Upload to build \(build.id) refused: \(reason)")
+                throw APIError.tooLarge(reason)
             default:
                 throw APIError.generic(error.message)
             }

@@ -89,7 +89,10 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
                     inbound: inbound, outbound: outbound)
             }
         }
-        return ForeignUpgradeFilteringChannel(inner: upgradeChannel) { path, authorization in
+        return ForeignUpgradeFilteringChannel(
+            inner: upgradeChannel, headerTimeoutSeconds: services.config.httpHeaderTimeoutSecs,
+            idleTimeoutSeconds: services.config.httpIdleTimeoutSecs
+        ) { path, authorization in
             // The full check, revocation included, so that a refused worker gets the router's JSON error; the
             // upgrade channel checks again (a token may be revoked in between).
             guard path.split(separator: "?").first == "/api/v1/delta/worker", let authorization,
@@ -100,9 +103,12 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
     }
 }
 
-/// The websocket upgrade channel with `ForeignUpgradeFilter` in front of NIO's upgrade handler.
+/// The websocket upgrade channel with `RequestTimeoutHandler` and `ForeignUpgradeFilter` in front of NIO's upgrade
+/// handler.
 struct ForeignUpgradeFilteringChannel: ServerChildChannel {
     let inner: HTTP1WebSocketUpgradeChannel
+    let headerTimeoutSeconds: Int
+    let idleTimeoutSeconds: Int
     /// Whether a websocket upgrade of this path with this `Authorization` header may go to the upgrade handler.
     let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) async -> Bool
 
@@ -111,6 +117,10 @@ struct ForeignUpgradeFilteringChannel: ServerChildChannel {
             let pipeline = channel.pipeline.syncOperations
             let upgrader = try pipeline.handler(
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
+            try pipeline.addHandler(
+                RequestTimeoutHandler(
+                    headerTimeoutSeconds: headerTimeoutSeconds, idleTimeoutSeconds: idleTimeoutSeconds, logger: logger),
+                position: .before(upgrader))
             try pipeline.addHandler(ForeignUpgradeFilter(mayUpgrade: mayUpgrade), position: .before(upgrader))
             return value
         }

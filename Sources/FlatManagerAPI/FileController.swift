@@ -61,24 +61,14 @@ struct FileController {
             throw APIError.generic("No such repo")
         }
         let rest = Array(segments.dropFirst())
-        var extraHeaders: HTTPFields = [:]
-        let path = try resolve(root: repo.path, rest, alsoAllowed: [])
-        if let path, rest.last == "superblock" || rest.last?.hasSuffix(".commit") == true {
-            do {
-                extraHeaders = try DownloadProtection.check(file: path, repo: repo, claims: context.claims)
-            } catch let refusal as DownloadProtection.ProtectedError {
-                // Answered here: the error middleware knows APIError, not the no-store header a refusal carries.
-                return refusal.error.response(extraHeaders: refusal.headers)
-            }
-        }
-        if let path {
-            return try await serve(request, path: path, extraHeaders: extraHeaders)
+        if let path = try resolve(root: repo.path, rest, alsoAllowed: []) {
+            return try await serveChecked(request, path: path, repo: repo, claims: context.claims)
         }
         // Retired deltas stay downloadable from deltas/.tmp for an hour (the intent of upstream's fallback).
         if rest.first == "deltas", rest.count > 1,
             let retired = try resolve(root: repo.path, ["deltas", ".tmp"] + rest.dropFirst(), alsoAllowed: [])
         {
-            return try await serve(request, path: retired, extraHeaders: [:])
+            return try await serveChecked(request, path: retired, repo: repo, claims: context.claims)
         }
         throw APIError.plain(.notFound, "File not found")
     }
@@ -95,14 +85,32 @@ struct FileController {
         let rest = try segments(of: request, droppingFirst: 2)
         let buildDir = "\(services.config.buildRepoBase)/\(id)"
         guard let repo = services.config.repos[build.repo] else { throw APIError.plain(.notFound, "File not found") }
+        // Ours, on purpose unlike upstream (api.md §7.4 checks no token type here): the main repo's protected
+        // commits are reachable through the fallback and the `parent` link, and a build's own commits carry the
+        // token type they will be published with, so the same check guards every route that can serve them.
         if let path = try resolve(root: buildDir, rest, alsoAllowed: [repo.path]) {
-            return try await serve(request, path: path, extraHeaders: [:])
+            return try await serveChecked(request, path: path, repo: repo, claims: context.claims)
         }
         // Objects shared with the main repo are found through the build's `parent` link (server.md §7.4).
         if let path = try resolve(root: repo.path, rest, alsoAllowed: []) {
-            return try await serve(request, path: path, extraHeaders: [:])
+            return try await serveChecked(request, path: path, repo: repo, claims: context.claims)
         }
         throw APIError.plain(.notFound, "File not found")
+    }
+
+    /// Serves `path` (already resolved, symlinks followed) after the token-type check of api.md §7.3, which is
+    /// keyed on the file served, not on the name asked for, so no route or fallback can bypass it.
+    func serveChecked(_ request: Request, path: String, repo: RepoConfig, claims: Claims?) async throws -> Response {
+        var extraHeaders: HTTPFields = [:]
+        if DownloadProtection.examines(resolvedPath: path) {
+            do {
+                extraHeaders = try DownloadProtection.check(file: path, repo: repo, claims: claims)
+            } catch let refusal as DownloadProtection.ProtectedError {
+                // Answered here: the error middleware knows APIError, not the no-store header a refusal carries.
+                return refusal.error.response(extraHeaders: refusal.headers)
+            }
+        }
+        return try await serve(request, path: path, extraHeaders: extraHeaders)
     }
 
     /// The confined file for `segments` under `root`, nil when it does not exist; directories are 404.
@@ -128,6 +136,14 @@ struct FileController {
 
 /// Token-protected downloads by commit token type (api.md §7.3).
 enum DownloadProtection {
+    /// Whether the file at `resolvedPath` (a real path) is one the check examines: a delta `superblock` or a
+    /// `*.commit` file. Upstream 0.5 looks at commits only inside `objects/`; any `.commit` is examined here,
+    /// since an unparsable one is served unchecked anyway.
+    static func examines(resolvedPath: String) -> Bool {
+        guard let name = resolvedPath.split(separator: "/").last else { return false }
+        return name == "superblock" || name.hasSuffix(".commit")
+    }
+
     /// Headers to add to the response (`Cache-Control: no-store` for protected files); throws 403 when refused.
     static func check(file: String, repo: RepoConfig, claims: Claims?) throws -> HTTPFields {
         guard let data = FileManager.default.contents(atPath: file) else { return [:] }

@@ -46,6 +46,20 @@ public struct Config: Sendable, Equatable {
     /// status 1 and leaves their leases, so that the next start breaks them as after a crash (upstream waits
     /// without a bound).
     public var jobShutdownTimeoutSecs: Int = 3600
+    /// Ours: a request's head must be complete this many seconds after the connection opened or the previous
+    /// response ended, else the connection is closed (a client that never finishes its headers held it forever);
+    /// 0 = no limit. An idle keep-alive connection is closed after the same time.
+    public var httpHeaderTimeoutSecs: Int = 60
+    /// Ours: while a request body is being read, a connection that sends nothing for this many seconds is closed;
+    /// 0 = no limit.
+    public var httpIdleTimeoutSecs: Int = 60
+    /// Ours: the most bytes all uploads of one build may store (objects and delta parts); nil = unlimited, as
+    /// upstream. A part that would exceed it is refused with 413 and nothing of it is kept.
+    public var maxBuildBytes: Int64?
+    /// Ours: the largest single uploaded file (object or delta part); nil = unlimited, as upstream.
+    public var maxObjectBytes: Int64?
+    /// Ours: the most build refs one build may have; nil = unlimited, as upstream.
+    public var maxBuildRefs: Int?
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -290,7 +304,8 @@ struct ConfigReader {
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
         "workers", "commit-workers", "gpg-binary", "enforce-branches", "log-format", "delta-timeout-secs",
-        "shutdown-timeout-secs", "job-shutdown-timeout-secs",
+        "shutdown-timeout-secs", "job-shutdown-timeout-secs", "http-header-timeout-secs", "http-idle-timeout-secs",
+        "max-build-bytes", "max-object-bytes", "max-build-refs",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -340,7 +355,16 @@ struct ConfigReader {
             shutdownTimeoutSecs: try defaulted(
                 d, "shutdown-timeout-secs", 30, integer("shutdown-timeout-secs", range: 0...maxInt32)),
             jobShutdownTimeoutSecs: try defaulted(
-                d, "job-shutdown-timeout-secs", 3600, integer("job-shutdown-timeout-secs", range: 0...maxInt32))
+                d, "job-shutdown-timeout-secs", 3600, integer("job-shutdown-timeout-secs", range: 0...maxInt32)),
+            httpHeaderTimeoutSecs: try defaulted(
+                d, "http-header-timeout-secs", 60, integer("http-header-timeout-secs", range: 0...maxInt32)),
+            httpIdleTimeoutSecs: try defaulted(
+                d, "http-idle-timeout-secs", 60, integer("http-idle-timeout-secs", range: 0...maxInt32)),
+            maxBuildBytes: try optional(d, "max-build-bytes", integer("max-build-bytes", range: 1...Int.max))
+                .map(Int64.init),
+            maxObjectBytes: try optional(d, "max-object-bytes", integer("max-object-bytes", range: 1...Int.max))
+                .map(Int64.init),
+            maxBuildRefs: try optional(d, "max-build-refs", integer("max-build-refs", range: 1...maxInt32))
         )
     }
 

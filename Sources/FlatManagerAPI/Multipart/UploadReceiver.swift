@@ -26,6 +26,19 @@ public struct UploadDestination: Sendable {
     }
 }
 
+/// What an upload may still store: the per-file limit and a running total shared by every request of a build
+/// (`max-object-bytes`, `max-build-bytes`). Called synchronously from the part being written.
+public protocol UploadBudget: Sendable {
+    /// The largest single part, nil for no limit.
+    var maxPartBytes: Int64? { get }
+    /// Throws `.tooLarge` when `pending` more bytes (not yet reserved) would exceed the build's total.
+    func check(pending: Int64) throws(UploadError)
+    /// Counts `bytes` against the total, or throws `.tooLarge` and counts nothing.
+    func reserve(_ bytes: Int64) throws(UploadError)
+    /// Gives back a reservation whose file was not stored after all.
+    func release(_ bytes: Int64)
+}
+
 /// Why an upload request failed. Parts stored before the failing one stay stored (as upstream).
 public enum UploadError: Error, Sendable, Equatable {
     case noContentDisposition
@@ -36,6 +49,8 @@ public enum UploadError: Error, Sendable, Equatable {
     case invalidObject(String)
     case malformedMultipart(String)
     case io(String)
+    /// A limit of `UploadBudget` was reached (413); nothing of the part was kept.
+    case tooLarge(String)
 
     /// The error text sent to clients; the first three are upstream's exact wording.
     public var message: String {
@@ -46,6 +61,7 @@ public enum UploadError: Error, Sendable, Equatable {
         case .invalidObject(let detail): "Invalid object: \(detail)"
         case .malformedMultipart(let detail): detail
         case .io(let detail): detail
+        case .tooLarge(let detail): detail
         }
     }
 
@@ -70,10 +86,11 @@ public struct UploadReceiver {
         body: S,
         boundary: String,
         tempDirectory: String,
+        budget: (any UploadBudget)? = nil,
         destination: (String) throws(UploadError) -> UploadDestination
     ) async throws(UploadError) -> [Int] where S.Element == ByteBuffer {
         var parser = MultipartParser(boundary: boundary)
-        var session = UploadSession(tempDirectory: tempDirectory)
+        var session = UploadSession(tempDirectory: tempDirectory, budget: budget)
         do {
             for try await chunk in body {
                 for event in try parser.feed(chunk) {
@@ -92,12 +109,14 @@ public struct UploadReceiver {
 /// The state of one upload request between parser events.
 struct UploadSession {
     let tempDirectory: String
+    let budget: (any UploadBudget)?
     private(set) var sizes: [Int] = []
     private var current: PartFile?
     private var tempDirectoryReady = false
 
-    init(tempDirectory: String) {
+    init(tempDirectory: String, budget: (any UploadBudget)? = nil) {
         self.tempDirectory = tempDirectory
+        self.budget = budget
     }
 
     mutating func handle(
@@ -136,7 +155,7 @@ struct UploadSession {
             }
             tempDirectoryReady = true
         }
-        current = try PartFile(tempDirectory: tempDirectory, destination: target)
+        current = try PartFile(tempDirectory: tempDirectory, destination: target, budget: budget)
     }
 }
 
@@ -151,15 +170,19 @@ final class PartFile {
     private let tempPath: String
     private let finalPath: String
     private var verifier: (any UploadPartVerifier)?
+    private let budget: (any UploadBudget)?
     private var descriptor: Int32
     private var merged: ByteBuffer
     private var count = 0
     /// Set once the temp file has been renamed or removed, so `deinit` leaves the disk alone.
     private var settled = false
 
-    init(tempDirectory: String, destination: UploadDestination) throws(UploadError) {
+    init(tempDirectory: String, destination: UploadDestination, budget: (any UploadBudget)? = nil)
+        throws(UploadError)
+    {
         finalPath = destination.finalPath
         verifier = destination.verifier
+        self.budget = budget
         merged = ByteBuffer()
         (tempPath, descriptor) = try Self.createTempFile(in: tempDirectory)
     }
@@ -183,6 +206,19 @@ final class PartFile {
 
     func append(_ piece: ByteBuffer) throws(UploadError) {
         count += piece.readableBytes
+        if let budget {
+            // Checked as the bytes arrive, so an oversized part is refused before it fills the disk.
+            if let limit = budget.maxPartBytes, Int64(count) > limit {
+                abort()
+                throw .tooLarge("Upload of a file larger than \(limit) bytes (max-object-bytes)")
+            }
+            do throws(UploadError) {
+                try budget.check(pending: Int64(count))
+            } catch {
+                abort()
+                throw error
+            }
+        }
         if merged.readableBytes == 0 && piece.readableBytes >= Self.writeSize {
             try write(piece)
             return
@@ -199,9 +235,16 @@ final class PartFile {
             try flush()
             try finishVerifier()
             try closeDescriptor()
-            try POSIXFiles.makeDirectories(POSIXFiles.parent(of: finalPath))
-            guard rename(tempPath, finalPath) == 0 else {
-                throw POSIXFileError(operation: "rename to", path: finalPath, message: POSIXFiles.lastErrorMessage())
+            let reserved = try reserveBudget()
+            do {
+                try POSIXFiles.makeDirectories(POSIXFiles.parent(of: finalPath))
+                guard rename(tempPath, finalPath) == 0 else {
+                    throw POSIXFileError(
+                        operation: "rename to", path: finalPath, message: POSIXFiles.lastErrorMessage())
+                }
+            } catch {
+                budget?.release(reserved)
+                throw error
             }
             settled = true
             return count
@@ -212,6 +255,16 @@ final class PartFile {
             abort()
             throw .io(String(describing: error))
         }
+    }
+
+    /// Reserves what storing this part adds to the build (its size less that of a file it replaces); returns it.
+    private func reserveBudget() throws(UploadError) -> Int64 {
+        guard let budget else { return 0 }
+        var status = stat()
+        let replaced = lstat(finalPath, &status) == 0 ? Int64(status.st_size) : 0
+        let added = max(0, Int64(count) - replaced)
+        try budget.reserve(added)
+        return added
     }
 
     /// Closes the descriptor (if still open) and removes the temp file; safe to call repeatedly.

@@ -1,0 +1,115 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How many bytes each build has stored through uploads, for `max-build-bytes`; shared by every upload request.
+///
+/// Kept in memory: the first upload to a build in this process counts what its `upload` directory already holds
+/// (after a restart), later uploads add to that. A class because the total is shared state; the lock makes it
+/// safe to use from the synchronous part writer on any event loop.
+final class UploadTally: Sendable {
+    private let totals = Mutex<[Int32: Int64]>([:])
+
+    /// The build's stored bytes, counting the uploaded files of its upload repository (`objects/`, `deltas/`; not
+    /// the repository's own `config`) the first time the build is seen.
+    func total(buildID: Int32, uploadDirectory: String) -> Int64 {
+        if let known = totals.withLock({ $0[buildID] }) { return known }
+        let counted = ["objects", "deltas"].reduce(Int64(0)) { sum, directory in
+            sum.addingReportingOverflow(Self.bytes(under: uploadDirectory + "/" + directory)).partialValue
+        }
+        return totals.withLock { totals in
+            if let known = totals[buildID] { return known }
+            totals[buildID] = counted
+            return counted
+        }
+    }
+
+    /// Adds `bytes` unless the total would pass `limit`; whether it did.
+    func add(_ bytes: Int64, buildID: Int32, limit: Int64) -> Bool {
+        totals.withLock { totals in
+            let current = totals[buildID] ?? 0
+            let (sum, overflow) = current.addingReportingOverflow(bytes)
+            guard !overflow, sum <= limit else { return false }
+            totals[buildID] = sum
+            return true
+        }
+    }
+
+    /// Whether `bytes` more would still fit under `limit` (nothing is counted).
+    func fits(_ bytes: Int64, buildID: Int32, limit: Int64) -> Bool {
+        let current = totals.withLock { $0[buildID] ?? 0 }
+        let (sum, overflow) = current.addingReportingOverflow(bytes)
+        return !overflow && sum <= limit
+    }
+
+    /// Takes `bytes` back off the total.
+    func subtract(_ bytes: Int64, buildID: Int32) {
+        totals.withLock { totals in
+            totals[buildID] = max(0, (totals[buildID] ?? 0) - bytes)
+        }
+    }
+
+    /// The sizes of the regular files under `directory`; symlinks are neither followed nor counted.
+    static func bytes(under directory: String) -> Int64 {
+        var total: Int64 = 0
+        var pending = [directory]
+        while let current = pending.popLast() {
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: current) else { continue }
+            for entry in entries {
+                let path = current + "/" + entry
+                var status = stat()
+                guard lstat(path, &status) == 0 else { continue }
+                switch status.st_mode & S_IFMT {
+                case S_IFDIR: pending.append(path)
+                case S_IFREG: total = total.addingReportingOverflow(Int64(status.st_size)).partialValue
+                default: continue
+                }
+            }
+        }
+        return total
+    }
+}
+
+/// The `UploadBudget` of one upload request to one build, from the configured limits.
+struct BuildUploadBudget: UploadBudget {
+    let buildID: Int32
+    let maxPartBytes: Int64?
+    let maxBuildBytes: Int64?
+    let tally: UploadTally
+
+    /// Nil when no limit is configured (the upload then runs exactly as upstream's).
+    init?(buildID: Int32, uploadDirectory: String, maxPartBytes: Int64?, maxBuildBytes: Int64?, tally: UploadTally) {
+        guard maxPartBytes != nil || maxBuildBytes != nil else { return nil }
+        self.buildID = buildID
+        self.maxPartBytes = maxPartBytes
+        self.maxBuildBytes = maxBuildBytes
+        self.tally = tally
+        if maxBuildBytes != nil {
+            _ = tally.total(buildID: buildID, uploadDirectory: uploadDirectory)  // counts what is there already
+        }
+    }
+
+    func check(pending: Int64) throws(UploadError) {
+        guard let maxBuildBytes else { return }
+        if !tally.fits(pending, buildID: buildID, limit: maxBuildBytes) { throw Self.buildTooLarge(maxBuildBytes) }
+    }
+
+    func reserve(_ bytes: Int64) throws(UploadError) {
+        guard let maxBuildBytes else { return }
+        guard tally.add(bytes, buildID: buildID, limit: maxBuildBytes) else { throw Self.buildTooLarge(maxBuildBytes) }
+    }
+
+    func release(_ bytes: Int64) {
+        guard maxBuildBytes != nil else { return }
+        tally.subtract(bytes, buildID: buildID)
+    }
+
+    static func buildTooLarge(_ limit: Int64) -> UploadError {
+        .tooLarge("Upload would make the build larger than \(limit) bytes (max-build-bytes)")
+    }
+}
