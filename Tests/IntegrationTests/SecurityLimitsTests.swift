@@ -127,6 +127,32 @@ struct SecurityLimitsTests {
         await server.stop()
     }
 
+    @Test(
+        "a push, publish and flatpak install pass untouched under realistic limits and the default timeouts",
+        arguments: TestSupport.databases)
+    func honestFlowUnderLimits(database: DatabaseKind) async throws {
+        // Arrange
+        let server = try await Management.server(database: database) { config in
+            config["max-build-bytes"] = 1 << 30
+            config["max-object-bytes"] = 100 << 20
+            config["max-build-refs"] = 50
+        }
+        try await withServerOutputOnFailure(server) {
+            let client = try Client(token: server.adminToken)
+            let user = try FlatpakUser()
+
+            // Act
+            try await publish(version: "1", to: server, with: client)
+            try await user.remoteAdd(url: server.url("/repo/stable").absoluteString)
+            try await user.install(FixtureRepo.appID)
+            let output = try await user.run(FixtureRepo.appID)
+
+            // Assert
+            #expect(output == "Hello 1")
+        }
+        await server.stop()
+    }
+
     /// Seconds until the server closes `descriptor`, sending `trickle` every half second meanwhile (nil: nothing);
     /// nil when it is still open after `limit` seconds.
     static func secondsUntilClosed(_ descriptor: Int32, trickle: [UInt8]?, limit: Double) throws -> Double? {
