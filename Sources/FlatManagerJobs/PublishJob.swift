@@ -47,10 +47,17 @@ struct PublishJob: JobHandler {
                 variables: ["FLAT_MANAGER_IS_REPUBLISH": "false", "FLAT_MANAGER_BUILD_ID": "\(buildID)"], in: context)
         }
         // Screenshots are checked out and inspected before the import, so a hostile tree fails the publish while the
-        // main repository is still untouched; the staging directory goes whatever happens.
-        let staging = try makeStagingDirectory(buildDir: buildDir)
-        defer { try? FileManager.default.removeItem(atPath: staging) }
-        let screenshots = try await stageScreenshots(build: build, refs: refs, staging: staging, in: context)
+        // main repository is still untouched; the staging directory goes whatever happens (`removeItem` deletes
+        // symlinks, it does not follow them).
+        let hasScreenshots = refs.contains { $0.refName.hasPrefix("screenshots/") }
+        let staging = hasScreenshots ? try makeStagingDirectory(buildDir: buildDir) : nil
+        defer {
+            if let staging { try? FileManager.default.removeItem(atPath: staging) }
+        }
+        var screenshots: [StagedScreenshots] = []
+        if let staging {
+            screenshots = try await stageScreenshots(build: build, refs: refs, staging: staging, in: context)
+        }
         await context.log("Importing build to repo \(repo.name)")
         let extraIDs = repo.collectionID.map { cid in build.extraIDs.map { "\(cid).\($0)" } } ?? []
         try await context.run(
@@ -91,11 +98,11 @@ struct PublishJob: JobHandler {
         let entries: [NoFollowTree.Entry]
     }
 
-    /// A fresh private directory below the build's `tmp/`: on the build's file system, and out of reach of every
-    /// other build and of the served repositories.
+    /// A fresh private directory (mode 0700) below the build's `tmp/`: on the build's file system, and, as a
+    /// dot-directory, not reachable through `/build-repo/<id>/...` (file serving refuses dot segments).
     func makeStagingDirectory(buildDir: String) throws(JobError) -> String {
         try FileManager.default.makeDirectory(buildDir + "/tmp")
-        var template = Array((buildDir + "/tmp/screenshots-XXXXXX").utf8CString)
+        var template = Array((buildDir + "/tmp/.screenshots-XXXXXX").utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
         }
