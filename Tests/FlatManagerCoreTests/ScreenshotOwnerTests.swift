@@ -23,7 +23,8 @@ struct ScreenshotOwnerTests {
         let owner = ScreenshotOwner(
             arch: "x86_64", buildAppID: nil,
             refNames: [
-                "app/org.test.Hello/x86_64/stable", "app/org.test.Hello/x86_64/beta", "app/org.test.Other/aarch64/stable",
+                "app/org.test.Hello/x86_64/stable", "app/org.test.Hello/x86_64/beta",
+                "app/org.test.Other/aarch64/stable",
                 "runtime/org.test.Platform/x86_64/1", "screenshots/x86_64",
             ])
 

@@ -79,7 +79,8 @@ struct ScreenshotSecurityTests {
             #expect(firstLog.contains("Refusing \(ref): '\(attack.link)' is a symbolic link"), "\(firstLog)")
             #expect(second["status"] as? Int == 3, "\(second)")
             let secondLog = second["log"] as? String ?? ""
-            #expect(secondLog.contains("Refusing \(ref): destination '\(attack.link)' is a symbolic link"), "\(secondLog)")
+            #expect(
+                secondLog.contains("Refusing \(ref): destination '\(attack.link)' is a symbolic link"), "\(secondLog)")
             #expect(!FileManager.default.fileExists(atPath: escaped + "/PWNED"))
             #expect(!FileManager.default.fileExists(atPath: server.directory.appending("PWNED").path))
             #expect(await Self.stagingDirectories(server: server).isEmpty)

@@ -45,7 +45,10 @@ struct NoFollowTreeTests {
             // Assert
             #expect(try String(contentsOfFile: media + "/app/shot.png", encoding: .utf8) == "new")
             #expect(try String(contentsOfFile: media + "/app/older.png", encoding: .utf8) == "keep")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: media + "/app").sorted() == ["older.png", "shot.png"])
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: media + "/app").sorted() == [
+                    "older.png", "shot.png",
+                ])
         }
     }
 
@@ -175,7 +178,8 @@ struct DirectoryWalkTests {
             let root = directory + "/root"
             try TestSupport.write("1234", to: root + "/a/file")
             try TestSupport.write("outside!", to: directory + "/outside/big")
-            try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: directory + "/outside")
+            try FileManager.default.createSymbolicLink(
+                atPath: root + "/link", withDestinationPath: directory + "/outside")
             try FileManager.default.createSymbolicLink(atPath: root + "/a/up", withDestinationPath: "..")
 
             // Act

@@ -92,11 +92,13 @@ struct RepoLayoutTests {
         }
     }
 
-    @Test("listing refs refuses a prefix that steps out of refs/heads", arguments: ["app/../..", "..", "app//x", "./app"])
+    @Test(
+        "listing refs refuses a prefix that steps out of refs/heads", arguments: ["app/../..", "..", "app//x", "./app"])
     func listingRefusesATraversingPrefix(prefix: String) async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             // Arrange
-            try TestSupport.write(String(repeating: "a", count: 64), to: directory + "/refs/heads/app/org.x/x86_64/stable")
+            try TestSupport.write(
+                String(repeating: "a", count: 64), to: directory + "/refs/heads/app/org.x/x86_64/stable")
 
             // Act / Assert
             #expect(throws: RepoError.self) { try Refs.list(repo: directory, prefix: prefix) }
