@@ -130,8 +130,7 @@ struct ScreenshotSecurityTests {
     }
 
     @Test(
-        "for a build without app id, screenshots need the token to cover its one app ref, global access for none, "
-            + "and are refused for several",
+        "screenshots of a build without app id need its one app ref covered, global access for none, never several",
         arguments: TestSupport.databases, AppRefs.allCases)
     func screenshotsAreBoundToTheBuildsApp(database: DatabaseKind, appRefs: AppRefs) async throws {
         // Arrange
