@@ -150,7 +150,9 @@ struct DeltaWorker: Sendable {
     private func upload(_ delta: Delta, repo: String) async throws {
         let directory = repository + "/" + delta.directory
         // Only the regular files of a real directory: a symlink is never followed into an upload.
-        guard FileKind.at(directory) == .directory else { throw Failure(description: "No delta directory \(directory)") }
+        guard FileKind.at(directory) == .directory else {
+            throw Failure(description: "No delta directory \(directory)")
+        }
         let files = DirectoryWalk.regularFiles(in: directory)
         guard files.contains("superblock") else { throw Failure(description: "No superblock in \(directory)") }
         for file in files {

@@ -132,7 +132,8 @@ struct PublishJob: JobHandler {
                     repo: context.environment.buildDirectory(buildID), ref: ref.refName, staging: directory))
             do {
                 staged.append(
-                    StagedScreenshots(ref: ref.refName, directory: directory, entries: try NoFollowTree.inspect(directory)))
+                    StagedScreenshots(
+                        ref: ref.refName, directory: directory, entries: try NoFollowTree.inspect(directory)))
             } catch {
                 throw JobError("Refusing \(ref.refName): \(error)")
             }

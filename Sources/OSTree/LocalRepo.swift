@@ -92,7 +92,8 @@ public struct LocalRepo: Sendable {
         let directory = path + "/" + delta.directory
         // Parts are regular files; a symlink (to a file or a directory elsewhere) is not followed into an upload.
         guard FileKind.at(directory) == .directory else { return [] }
-        let parts = DirectoryWalk.regularFiles(in: directory).filter { DeltaPartName.isPart($0[...]) }.sorted(by: Self.partOrder)
+        let parts = DirectoryWalk.regularFiles(in: directory).filter { DeltaPartName.isPart($0[...]) }.sorted(
+            by: Self.partOrder)
         return parts.map { (fileName: "\(delta.name).\($0).delta", path: directory + "/" + $0) }
     }
 

@@ -77,8 +77,7 @@ public enum NoFollowTree {
     /// files of the same name and keeping everything else (union semantics). `destination` may itself be a
     /// symbolic link (it is resolved once); below it a symlink or a non-directory in the way is an error.
     /// Modes are fixed (0755 directories, 0644 files): screenshots need no other bits.
-    public static func copy(_ entries: [Entry], from root: String, into destination: String) throws(UnsafeTreeError)
-    {
+    public static func copy(_ entries: [Entry], from root: String, into destination: String) throws(UnsafeTreeError) {
         guard let resolved = realPath(destination) else {
             throw .io(".", reason: "cannot resolve the destination directory")
         }
