@@ -64,13 +64,14 @@ struct ScreenshotSecurityTests {
 
             // Act
             let first = try await Management.publishJob(server, build: planting, token: server.adminToken)
-            // What a vulnerable server would have left behind: the link inside media itself.
+            // What a vulnerable server would have left behind (and does, without the fix): the link inside media.
             let planted = server.repoPath.appendingPathComponent("media/" + attack.link)
-            try FileManager.default.createDirectory(
-                at: planted.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(
-                atPath: planted.path,
-                withDestinationPath: attack.target(server: server))
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: planted.path)) == nil {
+                try FileManager.default.createDirectory(
+                    at: planted.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createSymbolicLink(
+                    atPath: planted.path, withDestinationPath: attack.target(server: server))
+            }
             let second = try await Management.publishJob(server, build: writing, token: server.adminToken)
 
             // Assert
