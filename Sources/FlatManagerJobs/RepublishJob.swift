@@ -24,7 +24,8 @@ struct RepublishJob: JobHandler {
         do {
             refs = try Refs.list(repo: repo.path, prefix: "app/\(app)")
         } catch {
-            throw JobError("Failed to list refs of \(app) in \(repo.path): \(error)")
+            // The repo by name: job logs can be public, server paths stay out of them.
+            throw JobError("Failed to list refs of \(app) in repo \(repo.name): \(error)")
         }
         for ref in refs {
             await context.log("Re-publishing \(ref)")
