@@ -122,6 +122,35 @@ struct ScreenshotSecurityTests {
         await server.stop()
     }
 
+    @Test(
+        "a media directory that is a symlink to another disk receives the screenshots", arguments: TestSupport.databases
+    )
+    func symlinkedMediaDirectoryIsWrittenInto(database: DatabaseKind) async throws {
+        // Arrange
+        let server = try await TestServer(database: database)
+        try await withServerOutputOnFailure(server) {
+            let disk = server.directory.appending("other-disk/media")
+            try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                atPath: server.repoPath.appendingPathComponent("media").path, withDestinationPath: disk.path)
+            let build = try await Self.pushedBuild(server: server) { tree in
+                try Self.write("shot", to: tree.appendingPathComponent("org.test.Hello/shot.png"))
+            }
+
+            // Act
+            let job = try await Management.publishJob(server, build: build, token: server.adminToken)
+
+            // Assert
+            #expect(job["status"] as? Int == 2, "\(job)")
+            let landed = disk.appendingPathComponent("org.test.Hello/shot.png")
+            #expect(try String(contentsOf: landed, encoding: .utf8) == "shot")
+            #expect(
+                try FileManager.default.destinationOfSymbolicLink(
+                    atPath: server.repoPath.appendingPathComponent("media").path) == disk.path)
+        }
+        await server.stop()
+    }
+
     // MARK: - Binding
 
     /// How many `app/` refs of the screenshots' arch a build without app id holds.
