@@ -149,7 +149,11 @@ struct DeltaWorker: Sendable {
     /// Every file of the delta directory, one request per file (memory stays bounded by one part).
     private func upload(_ delta: Delta, repo: String) async throws {
         let directory = repository + "/" + delta.directory
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        // Only the regular files of a real directory: a symlink is never followed into an upload.
+        guard FileKind.at(directory) == .directory else {
+            throw Failure(description: "No delta directory \(directory)")
+        }
+        let files = DirectoryWalk.regularFiles(in: directory)
         guard files.contains("superblock") else { throw Failure(description: "No superblock in \(directory)") }
         for file in files {
             let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file))

@@ -124,9 +124,13 @@ struct BuildController {
         guard let ref = RefName(body.ref) else { throw APIError.generic("Invalid ref_name \(body.ref)") }
         if let id = ref.id {
             try claims.require(prefixFor: id)
-        } else if let appID = build.appID {
-            // 0.5: a screenshots ref must belong to the build's app.
-            try claims.require(prefixFor: appID)
+        } else if case .screenshots(let arch) = ref {
+            // 0.5.3: a screenshots ref must belong to the build's app, or for a build without app id to its one app
+            // ref of that arch (none: global prefix access only; several: refused). A refusal is 403
+            // token-insufficient, as server.md says for the several case, like every other prefix mismatch here.
+            let existing = build.appID == nil ? try await store.buildRefs(buildID: build.id).map(\.refName) : []
+            try claims.require(
+                screenshotsOwner: ScreenshotOwner(arch: arch, buildAppID: build.appID, refNames: existing))
         }
         try BranchEnforcement.check(ref, claims: claims, enabled: services.config.enforceBranches)
         guard ObjectName("\(body.commit).commit") != nil else {

@@ -3,6 +3,7 @@ import FlatManagerCore
 import FlatManagerStore
 import Foundation
 import Logging
+import OSTree
 import ServiceLifecycle
 
 /// Computes the expensive metrics in the background, every `interval`: queue depth and the age of the oldest
@@ -95,29 +96,15 @@ struct DiskFigures: Sendable {
         return figures
     }
 
-    /// A static delta is a directory holding one `superblock` file.
+    /// A static delta is a directory holding one `superblock` file. Symbolic links are not followed (a link to `/`
+    /// would make every sample walk the whole machine).
     static func countFiles(named name: String, under path: String) -> Int {
-        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var count = 0
-        while let entry = walker.nextObject() as? String {
-            if (entry as NSString).lastPathComponent == name { count += 1 }
-        }
-        return count
+        DirectoryWalk.regularFiles(below: path).count { ($0.path as NSString).lastPathComponent == name }
     }
 
     /// Sum of the sizes of the regular files below `path` (symbolic links are not followed).
     static func treeSize(_ path: String) -> Double {
-        let url = URL(fileURLWithPath: path)
-        let keys: [URLResourceKey] = [.fileSizeKey, .isRegularFileKey]
-        guard let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: keys) else { return 0 }
-        var total = 0.0
-        for case let file as URL in walker {
-            guard let values = try? file.resourceValues(forKeys: Set(keys)), values.isRegularFile == true else {
-                continue
-            }
-            total += Double(values.fileSize ?? 0)
-        }
-        return total
+        DirectoryWalk.regularFiles(below: path).reduce(0.0) { $0 + Double($1.size) }
     }
 }
 

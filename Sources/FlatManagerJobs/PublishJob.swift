@@ -3,6 +3,10 @@ import FlatManagerStore
 import Foundation
 import OSTree
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Imports a ready build into its main repository and queues the repository update (server.md §4.5).
 struct PublishJob: JobHandler {
     static let kind = JobKind.publish
@@ -42,6 +46,18 @@ struct PublishJob: JobHandler {
                 "Publish hook", argv: repo.hooks.publish, workingDirectory: buildDir,
                 variables: ["FLAT_MANAGER_IS_REPUBLISH": "false", "FLAT_MANAGER_BUILD_ID": "\(buildID)"], in: context)
         }
+        // Screenshots are checked out and inspected before the import, so a hostile tree fails the publish while the
+        // main repository is still untouched; the staging directory goes whatever happens (`removeItem` deletes
+        // symlinks, it does not follow them).
+        let hasScreenshots = refs.contains { $0.refName.hasPrefix("screenshots/") }
+        let staging = hasScreenshots ? try makeStagingDirectory(buildDir: buildDir) : nil
+        defer {
+            if let staging { try? FileManager.default.removeItem(atPath: staging) }
+        }
+        var screenshots: [StagedScreenshots] = []
+        if let staging {
+            screenshots = try await stageScreenshots(build: build, refs: refs, staging: staging, in: context)
+        }
         await context.log("Importing build to repo \(repo.name)")
         let extraIDs = repo.collectionID.map { cid in build.extraIDs.map { "\(cid).\($0)" } } ?? []
         try await context.run(
@@ -50,6 +66,7 @@ struct PublishJob: JobHandler {
         try FileManager.default.makeDirectory(repo.path + "/appstream")
         try FileManager.default.makeDirectory(repo.path + "/media")
         var published: [(String, String)] = []
+        let staged = Dictionary(screenshots.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
         for ref in refs {
             guard let name = RefName(ref.refName) else { continue }
             switch name {
@@ -60,9 +77,9 @@ struct PublishJob: JobHandler {
             case .runtime:
                 published.append((ref.refName, try readRef(repo: repo.path, ref: ref.refName)))
             case .screenshots:
+                guard let tree = staged[ref.refName] else { continue }
                 await context.log("extracting \(ref.refName)")
-                try await context.run(
-                    .ostreeCheckoutScreenshots(repo: buildDir, ref: ref.refName, destination: repo.path + "/media"))
+                try copyScreenshots(tree, into: repo.path + "/media")
             }
         }
         let delay = env.config.delayUpdateSecs
@@ -72,6 +89,65 @@ struct PublishJob: JobHandler {
         }
         await context.log(updateQueuedLine(isNew: isNew, jobID: update.id, delay: delay))
         return "{\"refs\":\(refsJSON(published)),\"update-repo-job\":\(update.id)}"
+    }
+
+    /// A screenshots ref checked out into the staging directory and inspected.
+    struct StagedScreenshots {
+        let ref: String
+        let directory: String
+        let entries: [NoFollowTree.Entry]
+    }
+
+    /// A fresh private directory (mode 0700) below the build's `tmp/`: on the build's file system, and, as a
+    /// dot-directory, not reachable through `/build-repo/<id>/...` (file serving refuses dot segments).
+    func makeStagingDirectory(buildDir: String) throws(JobError) -> String {
+        try FileManager.default.makeDirectory(buildDir + "/tmp")
+        var template = Array((buildDir + "/tmp/.screenshots-XXXXXX").utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
+        }
+        guard let created else { throw JobError("Cannot create a staging directory for screenshots") }
+        return created
+    }
+
+    /// For each `screenshots/` ref, in build-ref order: the binding to an app is checked again (the refs may have
+    /// changed since it was added), the commit is checked out into its own fresh directory below `staging`, and the
+    /// tree is inspected. Anything but directories and singly linked regular files fails the publish, naming the
+    /// entry.
+    func stageScreenshots(build: Build, refs: [BuildRef], staging: String, in context: JobContext)
+        async throws(JobError) -> [StagedScreenshots]
+    {
+        let refNames = refs.map(\.refName)
+        var staged: [StagedScreenshots] = []
+        for ref in refs {
+            guard case .screenshots(let arch) = RefName(ref.refName) else { continue }
+            // No token here: only what no token could make right is refused, i.e. screenshots of several apps.
+            if case .ambiguous(let ids) = ScreenshotOwner(arch: arch, buildAppID: build.appID, refNames: refNames) {
+                throw JobError(
+                    "Refusing \(ref.refName): it is not attributable to one app (\(ids.joined(separator: ", ")))")
+            }
+            let directory = "\(staging)/\(staged.count)"
+            try await context.run(
+                .ostreeCheckoutScreenshotsToStaging(
+                    repo: context.environment.buildDirectory(buildID), ref: ref.refName, staging: directory))
+            do {
+                staged.append(
+                    StagedScreenshots(
+                        ref: ref.refName, directory: directory, entries: try NoFollowTree.inspect(directory)))
+            } catch {
+                throw JobError("Refusing \(ref.refName): \(error)")
+            }
+        }
+        return staged
+    }
+
+    /// Copies an inspected tree into `media/` (which may be a symlink to another disk) without following links.
+    func copyScreenshots(_ tree: StagedScreenshots, into media: String) throws(JobError) {
+        do {
+            try NoFollowTree.copy(tree.entries, from: tree.directory, into: media)
+        } catch {
+            throw JobError("Refusing \(tree.ref): \(error)")
+        }
     }
 
     /// Writes `appstream/<id>.flatpakref` only when its content changes.

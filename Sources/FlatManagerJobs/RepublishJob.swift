@@ -13,6 +13,9 @@ struct RepublishJob: JobHandler {
 
     func run(in context: JobContext) async throws(JobError) -> String {
         guard let repoName = context.job.repo else { throw JobError("Republish job requires a repo") }
+        // Defence in depth: the API validates app ids too, but a job row is only as good as what wrote it, and the
+        // id becomes a path below refs/heads here.
+        guard Self.isPlausibleAppID(app) else { throw JobError("Invalid app id \(app)") }
         let env = context.environment
         let repo = try env.repoConfig(repoName)
         let tmp = try makeTemporaryRepo(in: repo)
@@ -21,7 +24,8 @@ struct RepublishJob: JobHandler {
         do {
             refs = try Refs.list(repo: repo.path, prefix: "app/\(app)")
         } catch {
-            throw JobError("Failed to list refs of \(app) in \(repo.path): \(error)")
+            // The repo by name: job logs can be public, server paths stay out of them.
+            throw JobError("Failed to list refs of \(app) in repo \(repo.name): \(error)")
         }
         for ref in refs {
             await context.log("Re-publishing \(ref)")
@@ -45,6 +49,19 @@ struct RepublishJob: JobHandler {
         }
         await context.log(updateQueuedLine(isNew: isNew, jobID: update.id, delay: delay))
         return "{\"update-repo-job\":\(update.id)}"
+    }
+
+    /// Dot-separated non-empty elements of ASCII letters, digits, `_` and `-` (the flatpak id alphabet): no `/`,
+    /// no `..`, nothing a path join could take for a directory step.
+    static func isPlausibleAppID(_ id: String) -> Bool {
+        let elements = id.split(separator: ".", omittingEmptySubsequences: false)
+        guard id.utf8.count <= 255, elements.count >= 2 else { return false }
+        return elements.allSatisfy { element in
+            !element.isEmpty
+                && element.unicodeScalars.allSatisfy { scalar in
+                    scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "_" || scalar == "-")
+                }
+        }
     }
 
     /// A fresh archive repository under `<repo>/tmp/republish-repos/` whose parent is the main repo.

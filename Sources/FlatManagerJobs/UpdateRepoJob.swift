@@ -101,8 +101,9 @@ struct UpdateRepoJob: JobHandler {
     func removeExpiredDeltas(in tmp: String, context: JobContext) async {
         let fm = FileManager.default
         let cutoff = Date().addingTimeInterval(-Self.retiredDeltaLifetime)
-        for prefix in (try? fm.contentsOfDirectory(atPath: tmp)) ?? [] where prefix.count == 2 {
-            for rest in (try? fm.contentsOfDirectory(atPath: "\(tmp)/\(prefix)")) ?? [] {
+        // Real directories only: a symlink placed here is never followed into another tree and deleted there.
+        for prefix in DirectoryWalk.subdirectories(of: tmp) where prefix.count == 2 {
+            for rest in DirectoryWalk.subdirectories(of: "\(tmp)/\(prefix)") {
                 let path = "\(tmp)/\(prefix)/\(rest)"
                 guard let modified = try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date,
                     modified < cutoff

@@ -31,13 +31,13 @@ extension Command {
             ])
     }
 
-    /// Screenshot extraction into `REPO/media` (§4.5 step 5; upstream's option order differs from appstream's).
-    public static func ostreeCheckoutScreenshots(repo: String, ref: String, destination: String) -> Command {
+    /// Screenshot extraction, first step (§4.5 step 5, hardened as in 0.5.3): a fresh checkout into a private
+    /// staging directory that must not exist yet. No `--union`: the shared `REPO/media` is only ever written by
+    /// `NoFollowTree.copy` after the staged tree passed `NoFollowTree.inspect` (issue #10, hole 1).
+    public static func ostreeCheckoutScreenshotsToStaging(repo: String, ref: String, staging: String) -> Command {
         Command(
             executable: "ostree",
-            arguments: [
-                "--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", "--union", ref, destination,
-            ])
+            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", ref, staging])
     }
 
     /// Publish job: import the build's app and runtime refs into the main repo (§4.5 step 2).

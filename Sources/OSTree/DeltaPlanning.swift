@@ -70,7 +70,7 @@ public enum DeltaPlanning {
         for first in subdirectories(of: root) {
             for rest in subdirectories(of: root + "/" + first) {
                 guard let delta = Delta(name: first + rest) else { continue }
-                if FileManager.default.fileExists(atPath: "\(root)/\(first)/\(rest)/superblock") {
+                if case .regular = FileKind.at("\(root)/\(first)/\(rest)/superblock") {
                     complete.insert(delta)
                 } else {
                     incomplete.insert(delta)
@@ -80,13 +80,9 @@ public enum DeltaPlanning {
         return (complete, incomplete)
     }
 
+    /// Real subdirectories only: a symlinked delta directory is not ours to retire or count as complete.
     private static func subdirectories(of path: String) -> [String] {
-        let files = FileManager.default
-        guard let entries = try? files.contentsOfDirectory(atPath: path) else { return [] }
-        return entries.filter { entry in
-            var isDirectory: ObjCBool = false
-            return files.fileExists(atPath: path + "/" + entry, isDirectory: &isDirectory) && isDirectory.boolValue
-        }
+        DirectoryWalk.subdirectories(of: path)
     }
 
     /// The glob of §1.5: only `*` is special and it must consume at least one character; whole-string match.

@@ -90,8 +90,10 @@ public struct LocalRepo: Sendable {
     public func staticDeltaParts(forCommit commit: String) throws -> [(fileName: String, path: String)] {
         let delta = Delta(from: nil, to: commit)
         let directory = path + "/" + delta.directory
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
-        let parts = entries.filter { DeltaPartName.isPart($0[...]) }.sorted(by: Self.partOrder)
+        // Parts are regular files; a symlink (to a file or a directory elsewhere) is not followed into an upload.
+        guard FileKind.at(directory) == .directory else { return [] }
+        let parts = DirectoryWalk.regularFiles(in: directory).filter { DeltaPartName.isPart($0[...]) }.sorted(
+            by: Self.partOrder)
         return parts.map { (fileName: "\(delta.name).\($0).delta", path: directory + "/" + $0) }
     }
 

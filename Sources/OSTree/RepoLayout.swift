@@ -12,6 +12,8 @@ public enum RepoError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownRef(String)
     /// An object file is missing.
     case missingObject(String)
+    /// A path that would lead outside the repository (a symbolic link, `..`) was not followed.
+    case refused(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum RepoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notArchiveRepo(let path): return "\(path) is not an ostree repository in archive mode"
         case .unknownRef(let ref): return "Refspec '\(ref)' not found"
         case .missingObject(let name): return "Object \(name) not found"
+        case .refused(let path, let reason): return "Refusing \(path): \(reason)"
         }
     }
 }
@@ -87,32 +90,43 @@ public enum Refs {
 
     /// All ref names under `refs/heads/<prefix>` (the directory; so `appstream` does not list `appstream2/...`),
     /// recursively, sorted, relative to `refs/heads`. A missing directory gives an empty list.
+    ///
+    /// The walk never leaves `refs/heads`: a prefix with an empty, `.` or `..` component is refused, and a symbolic
+    /// link met on the way (in the prefix or below it) is an error rather than followed, since the result names
+    /// refs that jobs then re-sign and publish (issue #10, hole 3).
     public static func list(repo: String, prefix: String? = nil) throws -> [String] {
         let heads = repo + "/refs/heads"
-        let start = prefix.map { heads + "/" + $0 } ?? heads
+        let components = prefix.map { $0.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
+        if let components, let bad = components.first(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            throw RepoError.refused(path: prefix ?? "", reason: "ref prefix has the component '\(bad)'")
+        }
+        var start = heads
+        for component in components ?? [] {
+            start += "/" + component
+            switch FileKind.at(start) {
+            case .directory: continue
+            // Named relative to the repository: job logs may be public.
+            case .symlink: throw RepoError.refused(path: "refs/heads/" + (prefix ?? ""), reason: "is a symbolic link")
+            default: return []
+            }
+        }
         var names: [String] = []
         try walk(directory: start, relative: prefix, into: &names)
         return names.sorted()
     }
 
     private static func walk(directory: String, relative: String?, into names: inout [String]) throws {
-        let files = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard files.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return }
-        let entries: [String]
-        do {
-            entries = try files.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw RepoError.io(path: directory, reason: "\(error)")
+        guard let entries = DirectoryWalk.entries(of: directory) else {
+            throw RepoError.io(path: directory, reason: "cannot list the directory")
         }
         for entry in entries {
-            let path = directory + "/" + entry
-            let name = relative.map { $0 + "/" + entry } ?? entry
-            guard files.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                try walk(directory: path, relative: name, into: &names)
-            } else {
-                names.append(name)
+            let path = directory + "/" + entry.name
+            let name = relative.map { $0 + "/" + entry.name } ?? entry.name
+            switch entry.kind {
+            case .directory: try walk(directory: path, relative: name, into: &names)
+            case .regular: names.append(name)
+            case .symlink: throw RepoError.refused(path: "refs/heads/" + name, reason: "is a symbolic link")
+            case .special(let kind): throw RepoError.refused(path: "refs/heads/" + name, reason: "is a \(kind)")
             }
         }
     }

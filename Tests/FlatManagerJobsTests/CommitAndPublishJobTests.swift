@@ -103,6 +103,37 @@ struct CommitAndPublishJobTests {
         #expect(checks.allSatisfy { $0.status == .pending })
     }
 
+    @Test("a publish refuses screenshots that several apps of the build could own, before importing anything")
+    func publishRefusesAmbiguousScreenshots() async throws {
+        // Arrange
+        let harness = try await JobHarness.make()
+        defer { Task { await harness.close() } }
+        let build = try await harness.makeBuild(refs: [
+            "screenshots/x86_64", "app/org.test.A/x86_64/stable", "app/org.test.B/x86_64/stable",
+        ])
+        _ = try await harness.store.beginCommit(
+            buildID: build.id, contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+        try await harness.drain(.global)
+        guard case .done(let publish) = try await harness.store.beginPublish(buildID: build.id) else {
+            Issue.record("publish refused")
+            return
+        }
+
+        // Act
+        try await harness.drain(.repo("stable"))
+
+        // Assert
+        let finished = try #require(try await harness.store.job(id: publish.id))
+        #expect(finished.status == .broken)
+        #expect(
+            finished.log.contains(
+                "Refusing screenshots/x86_64: it is not attributable to one app (org.test.A, org.test.B)"),
+            "\(finished.log)")
+        #expect(!finished.log.contains("Importing build"))
+        #expect(try await harness.store.build(id: build.id)?.publishedState == .failed)
+        #expect(!FileManager.default.fileExists(atPath: "\(harness.directory)/repo/refs/heads/app/org.test.A"))
+    }
+
     @Test("a publish imports the build, writes the flatpakref and queues one update-repo job")
     func publishQueuesUpdate() async throws {
         let harness = try await JobHarness.make()

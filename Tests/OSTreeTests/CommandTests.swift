@@ -53,11 +53,9 @@ struct CommandConstructorTests {
                         "/r/appstream/x86_64",
                     ]))
         #expect(
-            Command.ostreeCheckoutScreenshots(repo: "/b", ref: "screenshots/x86_64", destination: "/r/media").arguments
-                == [
-                    "--repo=/b", "checkout", "--user-mode", "--bareuseronly-dirs", "--union", "screenshots/x86_64",
-                    "/r/media",
-                ])
+            Command.ostreeCheckoutScreenshotsToStaging(repo: "/b", ref: "screenshots/x86_64", staging: "/b/tmp/s")
+                .arguments
+                == ["--repo=/b", "checkout", "--user-mode", "--bareuseronly-dirs", "screenshots/x86_64", "/b/tmp/s"])
     }
 
     @Test func publishAddsExtraCollectionIDsBeforeTheSourceRepo() {

@@ -126,4 +126,32 @@ struct DeltaPlanningTests {
             #expect(existing == [Delta(from: nil, to: commit)])
         }
     }
+
+    @Test("a symlinked delta directory is neither complete nor incomplete: the scan does not follow it")
+    func symlinkedDeltaDirectoriesAreNotFollowed() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            // Arrange
+            let repo = directory + "/repo"
+            let linked = try #require(Delta(name: String(repeating: "A", count: 43)))
+            let linkedFirstLevel = try #require(Delta(name: String(repeating: "Q", count: 43)))
+            try TestSupport.write("superblock", to: directory + "/elsewhere/delta/superblock")
+            try TestSupport.write(
+                "superblock", to: directory + "/elsewhere/level/" + String(repeating: "Q", count: 41) + "/superblock")
+            let linkedPath = "\(repo)/\(linked.directory)"
+            try FileManager.default.createDirectory(
+                atPath: (linkedPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                atPath: linkedPath, withDestinationPath: directory + "/elsewhere/delta")
+            try FileManager.default.createSymbolicLink(
+                atPath: repo + "/deltas/QQ", withDestinationPath: directory + "/elsewhere/level")
+
+            // Act
+            let scan = DeltaPlanning.scanDeltas(repo: repo)
+
+            // Assert
+            #expect(linkedFirstLevel.directory == "deltas/QQ/" + String(repeating: "Q", count: 41))
+            #expect(scan.complete.isEmpty)
+            #expect(scan.incomplete.isEmpty)
+        }
+    }
 }

@@ -63,15 +63,21 @@ struct RealToolsTests {
         return published
     }
 
-    /// §4.5 step 5: a `screenshots/<arch>` ref of the build is checked out into `REPO/media`.
+    /// §4.5 step 5: a `screenshots/<arch>` ref of the build is checked out into a staging directory, whose tree
+    /// `--user-mode` makes of singly linked regular files (so `NoFollowTree.inspect` passes honest screenshots),
+    /// and copied into `REPO/media`.
     func extractScreenshots(build: String, main: String, in directory: String) async throws {
         try TestSupport.write("png", to: directory + "/shots/org.test.App/shot.png")
+        try TestSupport.write("png", to: directory + "/shots/org.test.App/same-content.png")
         try await TestSupport.run(
             "ostree", "--repo=\(build)", "commit", "--branch=screenshots/x86_64", directory + "/shots")
         try FileManager.default.createDirectory(atPath: main + "/media", withIntermediateDirectories: true)
+        let staging = directory + "/staging"
 
         try await runner.run(
-            .ostreeCheckoutScreenshots(repo: build, ref: "screenshots/x86_64", destination: main + "/media"))
+            .ostreeCheckoutScreenshotsToStaging(repo: build, ref: "screenshots/x86_64", staging: staging))
+        let entries = try NoFollowTree.inspect(staging)
+        try NoFollowTree.copy(entries, from: staging, into: main + "/media")
 
         #expect(try String(contentsOfFile: main + "/media/org.test.App/shot.png", encoding: .utf8) == "png")
     }

@@ -91,4 +91,38 @@ struct RepoLayoutTests {
             #expect(try Refs.list(repo: directory) == Refs.list(repo: directory).sorted())
         }
     }
+
+    @Test(
+        "listing refs refuses a prefix that steps out of refs/heads", arguments: ["app/../..", "..", "app//x", "./app"])
+    func listingRefusesATraversingPrefix(prefix: String) async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            // Arrange
+            try TestSupport.write(
+                String(repeating: "a", count: 64), to: directory + "/refs/heads/app/org.x/x86_64/stable")
+
+            // Act / Assert
+            #expect(throws: RepoError.self) { try Refs.list(repo: directory, prefix: prefix) }
+        }
+    }
+
+    @Test("listing refs refuses a symbolic link below refs/heads instead of following it")
+    func listingRefusesASymlinkedRefDirectory() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            // Arrange
+            let heads = directory + "/refs/heads"
+            try TestSupport.write(String(repeating: "a", count: 64), to: heads + "/app/org.x/x86_64/stable")
+            try TestSupport.write("not a ref", to: directory + "/elsewhere/etc/passwd")
+            try FileManager.default.createSymbolicLink(
+                atPath: heads + "/app/org.evil", withDestinationPath: directory + "/elsewhere")
+
+            // Act / Assert
+            #expect(throws: RepoError.refused(path: "refs/heads/app/org.evil", reason: "is a symbolic link")) {
+                try Refs.list(repo: directory, prefix: "app/org.evil")
+            }
+            #expect(throws: RepoError.refused(path: "refs/heads/app/org.evil", reason: "is a symbolic link")) {
+                try Refs.list(repo: directory, prefix: "app")
+            }
+            #expect(try Refs.list(repo: directory, prefix: "app/org.x") == ["app/org.x/x86_64/stable"])
+        }
+    }
 }
