@@ -61,7 +61,10 @@ struct FileController {
             throw APIError.generic("No such repo")
         }
         let rest = Array(segments.dropFirst())
-        if let path = try resolve(root: repo.path, rest, alsoAllowed: []) {
+        // `media` may be a symlink to another disk (upstream allows it since 0.5): files below it are served from
+        // there, and only below it.
+        let mediaRoot = rest.first == "media" ? [repo.path + "/media"] : []
+        if let path = try resolve(root: repo.path, rest, alsoAllowed: mediaRoot) {
             return try await serveChecked(request, path: path, repo: repo, claims: context.claims)
         }
         // Retired deltas stay downloadable from deltas/.tmp for an hour (the intent of upstream's fallback).

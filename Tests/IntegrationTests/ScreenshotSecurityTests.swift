@@ -123,8 +123,8 @@ struct ScreenshotSecurityTests {
     }
 
     @Test(
-        "a media directory that is a symlink to another disk receives the screenshots", arguments: TestSupport.databases
-    )
+        "a media directory that is a symlink to another disk receives the screenshots and serves them",
+        arguments: TestSupport.databases)
     func symlinkedMediaDirectoryIsWrittenInto(database: DatabaseKind) async throws {
         // Arrange
         let server = try await TestServer(database: database)
@@ -139,9 +139,11 @@ struct ScreenshotSecurityTests {
 
             // Act
             let job = try await Management.publishJob(server, build: build, token: server.adminToken)
+            let served = try await HTTP.request("GET", server.url("/repo/stable/media/org.test.Hello/shot.png"))
 
             // Assert
             #expect(job["status"] as? Int == 2, "\(job)")
+            #expect(served.status == 200 && served.text == "shot", "\(served.status) \(served.text)")
             let landed = disk.appendingPathComponent("org.test.Hello/shot.png")
             #expect(try String(contentsOf: landed, encoding: .utf8) == "shot")
             #expect(
