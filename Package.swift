@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "FlatManagerClient",
             dependencies: [
-                "FlatManagerCore", "OSTree",
+                "FlatManagerCore", "FlatManagerCLI", "OSTree",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -113,10 +113,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "FlatManagerCLI",
+            dependencies: [
+                "FlatManagerCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "GenToken",
             dependencies: [
-                "FlatManagerCore",
+                "FlatManagerCore", "FlatManagerCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -83,15 +83,7 @@ public struct ServerMetrics: Sendable {
 
     /// Upstream's `kind` label values.
     public static func kindLabel(_ kind: JobKind?) -> String {
-        switch kind {
-        case .commit: "commit"
-        case .publish: "publish"
-        case .updateRepo: "update_repo"
-        case .republish: "republish"
-        case .check: "check"
-        case .prune: "prune"
-        case nil: "unknown"
-        }
+        kind?.label ?? "unknown"
     }
 
     /// Upstream's `repo` label: the repo name, or `global` for jobs without one.
