@@ -21,7 +21,6 @@ extension FileManager {
     }
 }
 
-
 /// `{"refs": {...}}`-style JSON with the refs in the given order.
 func refsJSON(_ refs: [(String, String)]) -> String {
     "{" + refs.map { "\(JSONText.string($0.0)):\(JSONText.string($0.1))" }.joined(separator: ",") + "}"
