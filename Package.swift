@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "FlatManagerJobs",
             dependencies: [
-                "FlatManagerCore", "OSTree", "FlatManagerStore",
+                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "FlatManagerAPI",
             dependencies: [
-                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs",
+                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -92,6 +92,7 @@ let package = Package(
             name: "FlatManagerServer",
             dependencies: [
                 "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerAPI",
+                "FlatManagerMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -111,6 +112,11 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FlatManagerMetrics",
+            dependencies: ["FlatManagerCore"],
             swiftSettings: strict
         ),
         .target(
@@ -152,9 +158,12 @@ let package = Package(
             name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree"],
             swiftSettings: strict),
         .testTarget(
+            name: "FlatManagerMetricsTests", dependencies: ["FlatManagerMetrics", "FlatManagerCore"],
+            swiftSettings: strict),
+        .testTarget(
             name: "FlatManagerAPITests",
             dependencies: [
-                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "OSTree",
+                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "OSTree",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import FlatManagerCore
+import FlatManagerMetrics
 import FlatManagerStore
 import Foundation
 import Logging
