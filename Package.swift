@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "FlatManagerJobs",
             dependencies: [
-                "FlatManagerCore", "OSTree", "FlatManagerStore",
+                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "FlatManagerAPI",
             dependencies: [
-                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs",
+                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -92,6 +92,7 @@ let package = Package(
             name: "FlatManagerServer",
             dependencies: [
                 "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerAPI",
+                "FlatManagerMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -103,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "FlatManagerClient",
             dependencies: [
-                "FlatManagerCore", "OSTree",
+                "FlatManagerCore", "FlatManagerCLI", "OSTree",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -113,10 +114,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "FlatManagerMetrics",
+            dependencies: ["FlatManagerCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FlatManagerCLI",
+            dependencies: [
+                "FlatManagerCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "GenToken",
             dependencies: [
-                "FlatManagerCore",
+                "FlatManagerCore", "FlatManagerCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -144,9 +158,12 @@ let package = Package(
             name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree"],
             swiftSettings: strict),
         .testTarget(
+            name: "FlatManagerMetricsTests", dependencies: ["FlatManagerMetrics", "FlatManagerCore"],
+            swiftSettings: strict),
+        .testTarget(
             name: "FlatManagerAPITests",
             dependencies: [
-                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "OSTree",
+                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "OSTree",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),

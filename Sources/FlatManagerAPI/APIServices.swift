@@ -1,5 +1,6 @@
 import FlatManagerCore
 import FlatManagerJobs
+import FlatManagerMetrics
 import FlatManagerStore
 import Hummingbird
 import Logging
@@ -28,6 +29,9 @@ public struct APIServices: Sendable {
         self.repoSigner = repo
     }
 
+    /// What the server counts for `/metrics`, shared with the jobs.
+    var metrics: ServerMetrics { dispatcher.metrics }
+
     /// `Location`/host fallback when a request names no host.
     var fallbackHost: String { "\(config.host):\(config.port)" }
 }
@@ -35,7 +39,7 @@ public struct APIServices: Sendable {
 /// Builds the router with every route and middleware (middlewares first: Hummingbird binds them at registration).
 public func makeRouter(services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: AccessLogMiddleware(logger: services.logger, metrics: services.dispatcher.metrics))
+    router.add(middleware: AccessLogMiddleware(logger: services.logger, metrics: services.metrics))
     router.add(middleware: ErrorMiddleware(logger: services.logger))
     router.add(
         middleware: TokenMiddleware(
@@ -48,7 +52,7 @@ public func makeRouter(services: APIServices) -> Router<AppRequestContext> {
     DeltaController(services: services).addRoutes(to: router.group("api/v1"))
     FileController(services: services).addRoutes(to: router)
     StatusController(services: services).addRoutes(to: router)
-    MetricsController(metrics: services.dispatcher.metrics).addRoutes(to: router)
+    MetricsController(metrics: services.metrics).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
     // Added last, so that it wraps only the not-found answer (Hummingbird binds middlewares at registration).
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))

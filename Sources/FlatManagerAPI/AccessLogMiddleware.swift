@@ -1,5 +1,6 @@
 import FlatManagerCore
 import FlatManagerJobs
+import FlatManagerMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird

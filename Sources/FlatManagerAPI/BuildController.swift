@@ -1,6 +1,7 @@
 import CompressNIO
 import FlatManagerCore
 import FlatManagerJobs
+import FlatManagerMetrics
 import FlatManagerStore
 import Foundation
 import HTTPTypes
@@ -184,7 +185,7 @@ struct BuildController {
         var request = request
         let build = try await authorizedBuild(try buildID(context), context, scopes: [.upload])
         let body = try await request.decodeJSON(MissingObjectsRequest.self, limit: BodyLimit.missingObjects)
-        services.dispatcher.metrics.missingObjectsCalled(wanted: body.wanted.count)
+        services.metrics.missingObjectsCalled(wanted: body.wanted.count)
         let buildDir = "\(services.config.buildRepoBase)/\(build.id)"
         // While a prune of the main repo runs, an object found there now may be gone by the time this build
         // commits: count only what the build uploaded itself, so the client sends everything it needs.
@@ -241,10 +242,10 @@ struct BuildController {
                     throw UploadError.invalidFilename(fileName)
                 }
             }
-            services.dispatcher.metrics.uploaded(sizes: sizes)
+            services.metrics.uploaded(sizes: sizes)
             return try JSONResponse.make(sizes)
         } catch let error as UploadError {
-            services.dispatcher.metrics.uploadRefused()
+            services.metrics.uploadRefused()
             switch error {
             case .io(let reason):
                 services.logger.error("Upload to build \(build.id) failed: \(reason)")

@@ -1,4 +1,5 @@
 import FlatManagerJobs
+import FlatManagerMetrics
 import Hummingbird
 import NIOCore
 

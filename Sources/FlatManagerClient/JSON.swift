@@ -83,20 +83,9 @@ extension JSON {
         d.isFinite ? String(d) : "null"
     }
 
+    /// Core's JSON string literal, so the client and the server escape alike.
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONText.string(s)
     }
 
     static func pythonQuoted(_ s: String) -> String {

@@ -93,30 +93,3 @@ struct CommitJob: JobHandler {
         try FileManager.default.writeText(text, to: "\(buildDir)/\(id).flatpakref")
     }
 }
-
-/// The commit a ref points at, or a job error when the ref is missing.
-func readRef(repo: String, ref: String) throws(JobError) -> String {
-    do {
-        guard let commit = try Refs.read(repo: repo, ref: ref) else { throw JobError("Ref \(ref) missing in \(repo)") }
-        return commit
-    } catch let error as JobError {
-        throw error
-    } catch {
-        throw JobError("Cannot read ref \(ref) in \(repo): \(error)")
-    }
-}
-
-/// Checks out every `appstream/<arch>` branch into `<repo>/appstream/<arch>` (server.md §4.3 step 6, §4.6 step 5).
-func extractAppstream(repo: String, in context: JobContext) async throws(JobError) {
-    try FileManager.default.makeDirectory(repo + "/appstream")
-    let refs: [String]
-    do {
-        refs = try Refs.list(repo: repo, prefix: "appstream")
-    } catch {
-        throw JobError("Cannot list appstream refs of \(repo): \(error)")
-    }
-    for ref in refs {
-        let arch = ref.split(separator: "/").last.map(String.init) ?? ref
-        try await context.run(.ostreeCheckoutAppstream(repo: repo, ref: ref, destination: "\(repo)/appstream/\(arch)"))
-    }
-}

@@ -1,4 +1,5 @@
 import FlatManagerCore
+import FlatManagerMetrics
 import FlatManagerStore
 import Foundation
 import Logging
@@ -6,7 +7,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// Runs queued jobs: one serial loop per repository, `commit-workers` loops for the global queue (see the theory of
-/// operations in JobSystem.swift). On graceful shutdown it stops claiming and waits for running jobs to finish.
+/// operations in JobHandler.swift). On graceful shutdown it stops claiming and waits for running jobs to finish.
 public final class JobDispatcher: Service, Sendable {
     let environment: JobEnvironment
     /// Identifies this process as a lease owner: `host:pid:start`.

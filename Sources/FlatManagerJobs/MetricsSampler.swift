@@ -1,5 +1,6 @@
 import Dispatch
 import FlatManagerCore
+import FlatManagerMetrics
 import FlatManagerStore
 import Foundation
 import Logging

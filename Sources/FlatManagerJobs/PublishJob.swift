@@ -160,10 +160,3 @@ struct PublishJob: JobHandler {
         try FileManager.default.writeText(text, to: path)
     }
 }
-
-/// The log line upstream writes after queuing an update-repo job (server.md §3.5 step 5).
-func updateQueuedLine(isNew: Bool, jobID: Int32, delay: Int) -> String {
-    guard isNew else { return "Piggy-backed on existing update job \(jobID)" }
-    return delay > 0
-        ? "Queued repository update job \(jobID) in \(delay) secs" : "Queued repository update job \(jobID)"
-}

@@ -2,6 +2,7 @@ import ArgumentParser
 import FlatManagerAPI
 import FlatManagerCore
 import FlatManagerJobs
+import FlatManagerMetrics
 import FlatManagerStore
 import Foundation
 import Hummingbird

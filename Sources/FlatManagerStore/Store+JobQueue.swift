@@ -155,3 +155,10 @@ extension Store {
         return try row.map(decodeJob)
     }
 }
+
+/// The log line upstream writes after queuing an update-repo job (server.md §3.5 step 5).
+public func updateQueuedLine(isNew: Bool, jobID: Int32, delay: Int) -> String {
+    guard isNew else { return "Piggy-backed on existing update job \(jobID)" }
+    return delay > 0
+        ? "Queued repository update job \(jobID) in \(delay) secs" : "Queued repository update job \(jobID)"
+}

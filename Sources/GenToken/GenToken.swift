@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlatManagerCLI
 import FlatManagerCore
 import Foundation
 
@@ -11,41 +12,7 @@ struct GenToken: ParsableCommand {
     @Flag(name: [.short, .long], help: "First print the claims as 'Token: <JSON>'.")
     var verbose = false
 
-    @Option(help: "The name claim.")
-    var name = "default"
-
-    @Option(help: "The sub claim.")
-    var sub = "build"
-
-    @Option(parsing: .upToNextOption, help: "Scopes (default: build upload download publish jobs).")
-    var scope: [String] = []
-
-    @Option(parsing: .upToNextOption, help: "Allowed app id prefixes (default: all).")
-    var prefix: [String] = []
-
-    @Option(parsing: .upToNextOption, help: "Allowed repositories (default: all).")
-    var repo: [String] = []
-
-    @Option(parsing: .upToNextOption, help: "Branches recorded on builds (default: stable).")
-    var branch: [String] = []
-
-    @Option(name: .customLong("token-type"), help: "The token_type claim.")
-    var tokenType = "app"
-
-    @Option(help: "Validity in seconds from now.")
-    var duration: Int64 = 31_536_000
-
-    @Option(help: "Token id for revocation tracking (0.5).")
-    var jti: String?
-
-    @Option(help: "The secret text.")
-    var secret: String?
-
-    @Option(name: .customLong("secret-file"), help: "Read the secret from this file ('-' = standard input).")
-    var secretFile: String?
-
-    @Flag(name: .customLong("base64"), help: "The secret text is standard base64 of the key.")
-    var base64 = false
+    @OptionGroup var mint: TokenMintOptions
 
     /// Parses like `ParsableCommand.main()`, but usage errors exit with status 2 as upstream's clap does.
     static func main() {
@@ -63,12 +30,9 @@ struct GenToken: ParsableCommand {
     }
 
     func run() throws {
-        let minter = TokenMinter(
-            name: name, sub: sub, scope: scope, prefixes: prefix, repos: repo, branches: branch,
-            tokenType: tokenType, duration: duration, jti: jti)
         do {
-            let key = try TokenSecretSource(text: secret, file: secretFile, base64: base64).key()
-            let claims = minter.claims(now: Date())
+            let key = try mint.secretSource.key()
+            let claims = mint.minter.claims(now: Date())
             if verbose { print("Token: " + claims.payloadJSON(style: .gentoken)) }
             print(TokenSigner(key: key).sign(claims, style: .gentoken))
         } catch {

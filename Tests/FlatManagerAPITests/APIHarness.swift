@@ -1,6 +1,7 @@
 import FlatManagerAPI
 import FlatManagerCore
 import FlatManagerJobs
+import FlatManagerMetrics
 import FlatManagerStore
 import Foundation
 import HTTPTypes

@@ -1,7 +1,7 @@
 import FlatManagerCore
 import Testing
 
-@testable import FlatManagerJobs
+@testable import FlatManagerMetrics
 
 @Suite("Metrics registry")
 struct MetricsRegistryTests {

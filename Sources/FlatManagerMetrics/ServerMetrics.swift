@@ -10,26 +10,26 @@ public struct ServerMetrics: Sendable {
     public let registry: MetricsRegistry
 
     // Upstream 0.5.
-    let jobsFinished: CounterMetric
-    let jobsInProgress: GaugeMetric
-    let jobsQueued: GaugeMetric
-    let jobDuration: HistogramMetric
+    public let jobsFinished: CounterMetric
+    public let jobsInProgress: GaugeMetric
+    public let jobsQueued: GaugeMetric
+    public let jobDuration: HistogramMetric
 
     // Ours: HTTP.
-    let httpRequests: CounterMetric
-    let httpDuration: HistogramMetric
-    let uploadBytes: CounterMetric
-    let uploadObjects: CounterMetric
-    let uploadRejected: CounterMetric
-    let missingObjectsCalls: CounterMetric
-    let missingObjectsWanted: CounterMetric
+    public let httpRequests: CounterMetric
+    public let httpDuration: HistogramMetric
+    public let uploadBytes: CounterMetric
+    public let uploadObjects: CounterMetric
+    public let uploadRejected: CounterMetric
+    public let missingObjectsCalls: CounterMetric
+    public let missingObjectsWanted: CounterMetric
 
     // Ours: sampled.
-    let queueOldestAge: GaugeMetric
-    let summarySize: GaugeMetric
-    let staticDeltas: GaugeMetric
-    let diskUsage: GaugeMetric
-    let lastSample: GaugeMetric
+    public let queueOldestAge: GaugeMetric
+    public let summarySize: GaugeMetric
+    public let staticDeltas: GaugeMetric
+    public let diskUsage: GaugeMetric
+    public let lastSample: GaugeMetric
 
     /// Upstream's job duration buckets, in seconds.
     public static let jobBuckets: [Double] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]
@@ -83,15 +83,7 @@ public struct ServerMetrics: Sendable {
 
     /// Upstream's `kind` label values.
     public static func kindLabel(_ kind: JobKind?) -> String {
-        switch kind {
-        case .commit: "commit"
-        case .publish: "publish"
-        case .updateRepo: "update_repo"
-        case .republish: "republish"
-        case .check: "check"
-        case .prune: "prune"
-        case nil: "unknown"
-        }
+        kind?.label ?? "unknown"
     }
 
     /// Upstream's `repo` label: the repo name, or `global` for jobs without one.
@@ -99,11 +91,11 @@ public struct ServerMetrics: Sendable {
 
     // MARK: - Jobs
 
-    func jobStarted(_ job: Job) {
+    public func jobStarted(_ job: Job) {
         jobsInProgress.add([Self.kindLabel(job.kind), Self.repoLabel(job.repo)], 1)
     }
 
-    func jobFinished(_ job: Job, status: JobStatus, seconds: Double) {
+    public func jobFinished(_ job: Job, status: JobStatus, seconds: Double) {
         let kind = Self.kindLabel(job.kind)
         let repo = Self.repoLabel(job.repo)
         let statusLabel = status == .ended ? "ended" : "broken"

@@ -1,0 +1,29 @@
+import FlatManagerCore
+import Foundation
+import OSTree
+
+/// The commit a ref points at, or a job error when the ref is missing or unreadable.
+func readRef(repo: String, ref: String) throws(JobError) -> String {
+    let commit: String?
+    do {
+        commit = try Refs.read(repo: repo, ref: ref)
+    } catch {
+        throw JobError("Cannot read ref \(ref) in \(repo): \(error)")
+    }
+    guard let commit else { throw JobError("Ref \(ref) missing in \(repo)") }
+    return commit
+}
+
+/// Checks out every appstream branch of `repo` (see `Appstream.checkouts`), logging each command's failure.
+func extractAppstream(repo: String, in context: JobContext) async throws(JobError) {
+    try FileManager.default.makeDirectory(repo + "/appstream")
+    let checkouts: [Command]
+    do {
+        checkouts = try Appstream.checkouts(repo: repo)
+    } catch {
+        throw JobError("Cannot list appstream refs of \(repo): \(error)")
+    }
+    for command in checkouts {
+        try await context.run(command)
+    }
+}

@@ -1,0 +1,66 @@
+import FlatManagerCore
+import FlatManagerStore
+import Logging
+import OSTree
+
+/// Public keys exported from the configured GPG keys, base64, for `GPGKey=` lines of flatpakref files.
+public struct ExportedKeys: Sendable, Equatable {
+    public var buildKey: String?
+    public var repoKeys: [String: String]
+
+    public init(buildKey: String? = nil, repoKeys: [String: String] = [:]) {
+        self.buildKey = buildKey
+        self.repoKeys = repoKeys
+    }
+}
+
+/// What every job needs from the server, passed in rather than looked up (STYLE habit 2).
+public struct JobEnvironment: Sendable {
+    public let store: Store
+    public let config: Config
+    public let runner: any CommandRunning
+    /// The server's one static-delta queue, shared by the update-repo jobs of every repo (and the remote workers).
+    public let deltaGenerator: DeltaGenerator
+    public let exportedKeys: ExportedKeys
+    public let logger: Logger
+
+    public init(
+        store: Store, config: Config, runner: any CommandRunning, deltaGenerator: DeltaGenerator,
+        exportedKeys: ExportedKeys, logger: Logger
+    ) {
+        self.store = store
+        self.config = config
+        self.runner = runner
+        self.deltaGenerator = deltaGenerator
+        self.exportedKeys = exportedKeys
+        self.logger = logger
+    }
+
+    /// An environment whose delta queue generates locally with `deltaRunner` (the config's capacity and timeout).
+    public init(
+        store: Store, config: Config, runner: any CommandRunning, deltaRunner: any CommandRunning,
+        exportedKeys: ExportedKeys, logger: Logger
+    ) {
+        let generator = DeltaGenerator(
+            localRunner: deltaRunner, localCapacity: config.localDeltaThreads,
+            timeout: .seconds(config.deltaTimeoutSecs), logger: logger)
+        self.init(
+            store: store, config: config, runner: runner, deltaGenerator: generator, exportedKeys: exportedKeys,
+            logger: logger)
+    }
+
+    /// `<build-repo-base>/<id>`.
+    public func buildDirectory(_ buildID: Int32) -> String { "\(config.buildRepoBase)/\(buildID)" }
+
+    /// Signing arguments for build repos.
+    public var buildSigning: GPGSigning { GPGSigning(homedir: config.gpgHomedir, keys: config.buildGPGKeys) }
+
+    public func signing(for repo: RepoConfig) -> GPGSigning {
+        GPGSigning(homedir: config.gpgHomedir, keys: repo.gpgKeys)
+    }
+
+    public func repoConfig(_ name: String) throws(JobError) -> RepoConfig {
+        guard let repo = config.repos[name] else { throw JobError("Can't find repo \(name)") }
+        return repo
+    }
+}
