@@ -9,7 +9,8 @@ public enum LogFormat: String, Sendable, Equatable {
 ///
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
 /// `gpg-key`/`build-gpg-key` take a string or an array (as 0.5), and a few keys of ours are accepted
-/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`, `shutdown-timeout-secs`, `job-shutdown-timeout-secs`).
+/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`, `shutdown-timeout-secs`, `job-shutdown-timeout-secs`,
+/// `status-requires-token`).
 /// Every relative path is made absolute against the working directory.
 public struct Config: Sendable, Equatable {
     public var databaseURL: String?
@@ -46,6 +47,9 @@ public struct Config: Sendable, Equatable {
     /// status 1 and leaves their leases, so that the next start breaks them as after a crash (upstream waits
     /// without a bound).
     public var jobShutdownTimeoutSecs: Int = 3600
+    /// Ours, opt-in privacy (`status-requires-token`): every `/status` page needs a token with the `jobs` scope.
+    /// Off by default because upstream's status pages are public.
+    public var statusRequiresToken: Bool = false
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -164,8 +168,11 @@ extension Config {
         if let home = gpgHomedir { gpgHomedir = Self.absolute(home, in: workingDirectory) }
         for name in repos.keys {
             guard var repo = repos[name] else { continue }
-            guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
-                throw ConfigError(file: file, key: "repos.\(name)", message: "not a usable repository name")
+            // The grammar requests are checked against (`RepoName`): a repository outside it could not be named.
+            guard RepoName.isValid(name) else {
+                throw ConfigError(
+                    file: file, key: "repos.\(name)",
+                    message: "not a usable repository name (1-255 of A-Z a-z 0-9 _ . -, not starting with . or -)")
             }
             repo.path = Self.absolute(repo.path, in: workingDirectory)
             if let script = repo.postPublishScript, script.contains("/") {
@@ -290,7 +297,7 @@ struct ConfigReader {
         "database-url", "host", "port", "base-url", "gpg-homedir", "secret", "repo-secret", "token-prefix", "repos",
         "build-repo-base", "build-gpg-key", "delay-update-secs", "local-delta-threads", "storefront-info-endpoint",
         "workers", "commit-workers", "gpg-binary", "enforce-branches", "log-format", "delta-timeout-secs",
-        "shutdown-timeout-secs", "job-shutdown-timeout-secs",
+        "shutdown-timeout-secs", "job-shutdown-timeout-secs", "status-requires-token",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -340,7 +347,8 @@ struct ConfigReader {
             shutdownTimeoutSecs: try defaulted(
                 d, "shutdown-timeout-secs", 30, integer("shutdown-timeout-secs", range: 0...maxInt32)),
             jobShutdownTimeoutSecs: try defaulted(
-                d, "job-shutdown-timeout-secs", 3600, integer("job-shutdown-timeout-secs", range: 0...maxInt32))
+                d, "job-shutdown-timeout-secs", 3600, integer("job-shutdown-timeout-secs", range: 0...maxInt32)),
+            statusRequiresToken: try defaulted(d, "status-requires-token", false, bool("status-requires-token"))
         )
     }
 
@@ -418,6 +426,10 @@ struct ConfigReader {
         var checks: [String: CheckHook] = [:]
         for (name, checkValue) in checksValue {
             let reader = child("checks").child(name)
+            // The grammar `/build/{id}/check/{check_name}/job` is checked against (`CheckName`).
+            guard CheckName.isValid(name) else {
+                throw reader.error(nil, "not a usable check name (1-255 of A-Z a-z 0-9 _ . -, not starting with . or -)")
+            }
             // The per-check object does not reject unknown keys (as upstream).
             let c = try reader.object(checkValue, allowed: nil)
             checks[name] = CheckHook(
