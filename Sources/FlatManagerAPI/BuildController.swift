@@ -330,8 +330,7 @@ struct BuildController {
 
     @Sendable func checkJob(_ request: Request, context: AppRequestContext) async throws -> Response {
         let build = try await authorizedBuild(try buildID(context), context, scopes: [.build])
-        let name = try EdgeNames.parse(context.parameters.get("check_name") ?? "", as: CheckName.self, what: "check name")
-            .rawValue
+        let name = try EdgeNames.checkName(context.parameters.get("check_name") ?? "").rawValue
         let check = try await store.checks(buildID: build.id).first { $0.checkName == name }
         return try await jobResponse(check?.jobID, request)
     }

@@ -19,4 +19,9 @@ enum EdgeNames {
     static func appID(_ text: String) throws(APIError) -> AppID {
         try parse(text, as: AppID.self, what: "app id")
     }
+
+    /// A check name from a path; 400 `Invalid check name <name>` when it is outside the grammar.
+    static func checkName(_ text: String) throws(APIError) -> CheckName {
+        try parse(text, as: CheckName.self, what: "check name")
+    }
 }

@@ -428,7 +428,8 @@ struct ConfigReader {
             let reader = child("checks").child(name)
             // The grammar `/build/{id}/check/{check_name}/job` is checked against (`CheckName`).
             guard CheckName.isValid(name) else {
-                throw reader.error(nil, "not a usable check name (1-255 of A-Z a-z 0-9 _ . -, not starting with . or -)")
+                throw reader.error(
+                    nil, "not a usable check name (1-255 of A-Z a-z 0-9 _ . -, not starting with . or -)")
             }
             // The per-check object does not reject unknown keys (as upstream).
             let c = try reader.object(checkValue, allowed: nil)

@@ -37,7 +37,8 @@ public struct AppID: ValidatedName {
         guard elements.count >= 3 else { return false }
         for (index, element) in elements.enumerated() {
             let isLast = index == elements.count - 1
-            guard let first = element.first, NameBytes.isLetterOrUnderscore(first) || (isLast && first == NameBytes.dash)
+            guard let first = element.first,
+                NameBytes.isLetterOrUnderscore(first) || (isLast && first == NameBytes.dash)
             else { return false }
             guard element.allSatisfy({ NameBytes.isWordByte($0) || (isLast && $0 == NameBytes.dash) }) else {
                 return false

@@ -45,19 +45,26 @@ struct NamesTests {
 
     @Test(
         "arches with anything else are refused",
-        arguments: ["", ".", "..", "x86-64", "x86.64", "-x86_64", "x86_64/", "x86\0", "ärm", String(repeating: "a", count: 256)])
+        arguments: [
+            "", ".", "..", "x86-64", "x86.64", "-x86_64", "x86_64/", "x86\0", "ärm", String(repeating: "a", count: 256),
+        ])
     func badArches(text: String) {
         #expect(Arch(text) == nil, "\(text.debugDescription) was accepted")
     }
 
-    @Test("branches of flatpak's grammar are accepted", arguments: ["stable", "beta", "1.0", "23.08", "master", "_x", "3-rc.1"])
+    @Test(
+        "branches of flatpak's grammar are accepted",
+        arguments: ["stable", "beta", "1.0", "23.08", "master", "_x", "3-rc.1"])
     func goodBranches(text: String) {
         #expect(Branch(text)?.rawValue == text)
     }
 
     @Test(
         "branches that start with '.' or '-', or hold other bytes, are refused",
-        arguments: ["", ".", "..", "-stable", ".stable", "sta/ble", "sta ble", "stable\0", "stäble", "a:b", String(repeating: "b", count: 256)])
+        arguments: [
+            "", ".", "..", "-stable", ".stable", "sta/ble", "sta ble", "stable\0", "stäble", "a:b",
+            String(repeating: "b", count: 256),
+        ])
     func badBranches(text: String) {
         #expect(Branch(text) == nil, "\(text.debugDescription) was accepted")
     }
@@ -115,7 +122,8 @@ struct NamesTests {
             "app/../x86_64/stable", "app/org.test.Hello/x86_64", "app/org.test.Hello/x86_64/stable/",
             "app//x86_64/stable", "app/org.test.Hello//stable", "app/org.test.Hello/x86_64/", "app/org.x/x86_64/stable",
             "runtime/org.test.Hello/x86_64/sta\0ble", "screenshots/..", "screenshots/", "screenshots/x86_64/x",
-            "other/org.test.Hello/x86_64/stable", "/app/org.test.Hello/x86_64/stable", "app/org.test.Hellö/x86_64/stable",
+            "other/org.test.Hello/x86_64/stable", "/app/org.test.Hello/x86_64/stable",
+            "app/org.test.Hellö/x86_64/stable",
             "", "app/\(overlong)/x86_64/stable",
         ])
     func badRefNames(text: String) {
