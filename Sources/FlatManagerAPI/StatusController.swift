@@ -144,11 +144,11 @@ struct StatusController {
             "id": "\(job.id)", "kind": job.kind.displayName, "status": job.status.displayName,
             "refresh": details && !job.status.isFinished, "details": details,
         ]
-        if details, let repo = job.repo { values["repo"] = repo }
         if details {
             let log = logText(of: job, from: 0, for: viewer)
+            if let repo = job.repo { values["repo"] = repo }
             values["contents"] = redact(job.contents, for: viewer)
-            values["log"] = log.text
+            values["log"] = String(decoding: log.bytes, as: UTF8.self)
             values["offset"] = "\(log.next)"
             values["results"] = job.results.map { redact($0, for: viewer) } ?? false
         }
@@ -164,28 +164,26 @@ struct StatusController {
         let job = try await requireJob(context)
         let offset = request.uri.queryParameters.get("offset", as: Int.self) ?? 0
         let details = try await viewer.maySeeDetails(of: build(of: job))
-        let log = details ? logText(of: job, from: offset, for: viewer) : (text: "", next: job.log.utf8.count)
+        let log = details ? logText(of: job, from: offset, for: viewer) : (bytes: [], next: job.log.utf8.count)
         var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"]
         if let name = HTTPField.Name("X-Log-Offset") { headers[name] = "\(log.next)" }
         if let name = HTTPField.Name("X-Job-Status") { headers[name] = job.status.displayName }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: log.text)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: log.bytes)))
     }
 
     /// The log from byte `offset` on and the offset to ask for next. For a viewer who must not see server paths
     /// the text is redacted in whole lines: the offset moves back to the start of its line and, while the job runs,
     /// the text stops after the last complete line, so that no path is ever cut in two (half a path would escape
     /// the redaction).
-    func logText(of job: Job, from offset: Int, for viewer: StatusViewer) -> (text: String, next: Int) {
+    func logText(of job: Job, from offset: Int, for viewer: StatusViewer) -> (bytes: [UInt8], next: Int) {
         let bytes = Array(job.log.utf8)
         let clamped = min(max(offset, 0), bytes.count)
-        guard !viewer.seesServerPaths else {
-            return (String(decoding: bytes[clamped...], as: UTF8.self), bytes.count)
-        }
+        guard !viewer.seesServerPaths else { return (Array(bytes[clamped...]), bytes.count) }
         let newline = UInt8(ascii: "\n")
         let start = bytes[..<clamped].lastIndex(of: newline).map { $0 + 1 } ?? 0
         let end = job.status.isFinished ? bytes.count : (bytes.lastIndex(of: newline).map { $0 + 1 } ?? 0)
-        guard start < end else { return ("", max(start, end)) }
-        return (redactor.redact(String(decoding: bytes[start..<end], as: UTF8.self)), end)
+        guard start < end else { return ([], max(start, end)) }
+        return (Array(redactor.redact(String(decoding: bytes[start..<end], as: UTF8.self)).utf8), end)
     }
 
     @Sendable func build(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -219,6 +217,7 @@ struct StatusController {
         guard let id = Self.buildID(of: job) else { return nil }
         return try await services.store.build(id: id)
     }
+
     func requireJob(_ context: AppRequestContext) async throws -> Job {
         guard let id = context.parameters.get("id", as: Int32.self) else { throw APIError.plain(.notFound, "") }
         guard let job = try await services.store.job(id: id) else { throw APIError.notFound }

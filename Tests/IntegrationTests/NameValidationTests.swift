@@ -124,6 +124,30 @@ struct NameValidationTests {
         }
     }
 
+    @Test(
+        "extra ids with non-ASCII letters, paths or empty elements are a 400 and are not stored",
+        arguments: TestSupport.databases)
+    func addExtraIDsRefusesBadIDs(database: DatabaseKind) async throws {
+        try await withServer(database) { server in
+            // Arrange
+            let buildID = try await createBuild(on: server, json: ["repo": "stable"])
+
+            for id in ["Frée", "Ｆree", "a/b", "..", "a..b", "-a", "a_b", "a\u{0}", String(repeating: "a", count: 300)] {
+                // Act
+                let response = try await Management.call(
+                    server, "POST", "/api/v1/build/\(buildID)/add_extra_ids", token: server.adminToken,
+                    json: ["ids": [id]])
+
+                // Assert
+                expectError(response, status: 400, type: "generic-error")
+                #expect(response.errorBody()?.message == "Invalid extra id \(id)", "\(response.text)")
+            }
+            let build = try await Management.object(
+                server, "GET", "/api/v1/build/\(buildID)", token: server.adminToken)
+            #expect((build["extra_ids"] as? [Any])?.isEmpty == true, "extra ids were stored: \(build)")
+        }
+    }
+
     @Test("listing builds by a bad app id is a 400", arguments: TestSupport.databases)
     func listBuildsRefusesBadAppIDs(database: DatabaseKind) async throws {
         try await withServer(database) { server in
