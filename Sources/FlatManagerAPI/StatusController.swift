@@ -196,7 +196,8 @@ struct StatusController {
         guard details else { return html(Self.library.render(values, withTemplate: "build")) }
         let refs = try await services.store.buildRefs(buildID: id).map { ["name": $0.refName, "commit": $0.commit] }
         let checks = try await services.store.checks(buildID: id).map { check -> [String: String] in
-            let status = Self.name(of: check.status) + (check.status.reason.map { ": \($0)" } ?? "")
+            let status =
+                Self.name(of: check.status) + (check.status.reason.map { ": \(redact($0, for: viewer))" } ?? "")
             return ["name": check.checkName, "status": status, "job": "\(check.jobID)"]
         }
         values["refs"] = refs
