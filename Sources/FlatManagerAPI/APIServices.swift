@@ -44,7 +44,7 @@ public func makeRouter(services: APIServices) -> Router<AppRequestContext> {
     router.add(
         middleware: TokenMiddleware(
             mainSigner: services.mainSigner, repoSigner: services.repoSigner, tokenPrefix: services.config.tokenPrefix,
-            store: services.store))
+            store: services.store, statusRequiresToken: services.config.statusRequiresToken))
     BuildController(services: services).addRoutes(to: router.group("api/v1"))
     JobController(services: services).addRoutes(to: router.group("api/v1"))
     TokenController(services: services).addRoutes(to: router.group("api/v1"))

@@ -71,6 +71,8 @@ struct BuildController {
         let claims = try context.requireClaims()
         try claims.require(sub: "build", scope: .build)
         let body = try await request.decodeJSON(CreateBuildRequest.self)
+        _ = try EdgeNames.repo(body.repo)
+        if let appID = body.appID { _ = try EdgeNames.appID(appID) }
         try claims.require(repo: body.repo)
         if let appID = body.appID { try claims.require(prefixFor: appID) }
         guard let repo = services.config.repos[body.repo] else { throw APIError.generic("No such repo") }
@@ -99,7 +101,10 @@ struct BuildController {
             try claims.require(sub: "build", scope: .download)
         }
         let appID = request.uri.queryParameters["app-id"].map(String.init)
-        if let appID { try claims.require(prefixFor: appID) }
+        if let appID {
+            _ = try EdgeNames.appID(appID)
+            try claims.require(prefixFor: appID)
+        }
         return try JSONResponse.make(try await store.builds(appID: appID))
     }
 
@@ -172,12 +177,8 @@ struct BuildController {
         return try buildResponse(updated, request)
     }
 
-    /// Each `.`-separated element non-empty and alphanumeric.
-    static func isValidExtraID(_ id: String) -> Bool {
-        id.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { element in
-            !element.isEmpty && element.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) }
-        }
-    }
+    /// Each `.`-separated element non-empty and alphanumeric (ASCII only, see `ExtraID`).
+    static func isValidExtraID(_ id: String) -> Bool { ExtraID.isValid(id) }
 
     // MARK: - Objects
 
@@ -346,7 +347,7 @@ struct BuildController {
 
     @Sendable func checkJob(_ request: Request, context: AppRequestContext) async throws -> Response {
         let build = try await authorizedBuild(try buildID(context), context, scopes: [.build])
-        let name = context.parameters.get("check_name") ?? ""
+        let name = try EdgeNames.checkName(context.parameters.get("check_name") ?? "").rawValue
         let check = try await store.checks(buildID: build.id).first { $0.checkName == name }
         return try await jobResponse(check?.jobID, request)
     }

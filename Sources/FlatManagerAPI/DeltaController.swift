@@ -27,7 +27,7 @@ struct DeltaController {
     /// Delta parts straight into the main repository; object names are refused.
     @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> Response {
         try context.requireClaims().require(sub: "delta", scope: .generate)
-        let name = context.parameters.get("repo") ?? ""
+        let name = try EdgeNames.repo(context.parameters.get("repo") ?? "").rawValue
         guard let repo = services.config.repos[name] else { throw APIError.generic("No such repo") }
         guard let boundary = request.headers[.contentType].flatMap(MultipartBoundary.from(contentType:)) else {
             throw APIError.generic("Upload body is not multipart")
@@ -68,7 +68,7 @@ struct DeltaController {
 public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) -> HTTPServerBuilder {
     let tokens = TokenMiddleware(
         mainSigner: services.mainSigner, repoSigner: services.repoSigner, tokenPrefix: services.config.tokenPrefix,
-        store: services.store)
+        store: services.store, statusRequiresToken: services.config.statusRequiresToken)
     let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
         ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
     return HTTPServerBuilder { responder in

@@ -135,6 +135,7 @@ enum OpenAPIDocument {
               parameters: [{name: app-id, in: query, schema: {type: string}}]
               responses:
                 '200': {description: Builds, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Build'}}}}}
+                '400': {$ref: '#/components/responses/BadRequest'}
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '403': {$ref: '#/components/responses/Forbidden'}
           /build/{id}:

@@ -18,7 +18,9 @@ struct RepoController {
         let claims = try context.requireClaims()
         try claims.require(sub: "build", scope: .republish)
         let body = try await request.decodeJSON(RepublishRequest.self)
-        let repo = context.parameters.get("repo") ?? ""
+        let repo = try EdgeNames.repo(context.parameters.get("repo") ?? "").rawValue
+        // The job lists `app/<app>/...` refs of the repo; a path as app id walked the file system (issue #10).
+        _ = try EdgeNames.appID(body.app)
         try claims.require(prefixFor: body.app)
         try claims.require(repo: repo)
         // Upstream lets an unknown repo through and the job never runs; refusing it is clearer.
@@ -39,6 +41,7 @@ struct RepoController {
             throw PermissionError("Not matching scope 'tokenmanagement' in token")
         }
         let body = try await request.decodeJSON(PruneRequest.self)
+        _ = try EdgeNames.repo(body.repo)
         guard services.config.repos[body.repo] != nil else { throw APIError.generic("No such repo") }
         let job = try await services.store.createJob(kind: .prune, contents: .prune, repo: body.repo, startAfter: nil)
         services.dispatcher.kick(.repo(body.repo))

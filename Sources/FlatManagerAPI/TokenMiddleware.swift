@@ -6,6 +6,9 @@ import Hummingbird
 /// Reads and verifies the bearer token of every request (api.md §1.2): required under `/api/v1/` (even for unknown
 /// paths there), optional on `/repo/` (repo secret) and `/build-repo/` (main secret), where a present but invalid
 /// header is still refused. Tokens with a `jti` are checked against revocation and their use recorded.
+///
+/// `/status` pages (ours) take an optional token with the main secret, so that a `jobs` token sees full details;
+/// with `status-requires-token` the token is required there as under `/api/v1/`.
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -13,6 +16,8 @@ struct TokenMiddleware: RouterMiddleware {
     let repoSigner: TokenSigner
     let tokenPrefix: String?
     let store: Store
+    /// `status-requires-token`: whether `/status` needs a token (the scope is checked by the status controller).
+    let statusRequiresToken: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
@@ -26,6 +31,8 @@ struct TokenMiddleware: RouterMiddleware {
             (signer, required) = (repoSigner, false)
         } else if path.hasPrefix("/build-repo/") {
             (signer, required) = (mainSigner, false)
+        } else if path == "/status" || path.hasPrefix("/status/") {
+            (signer, required) = (mainSigner, statusRequiresToken)
         } else {
             return try await next(request, context)
         }

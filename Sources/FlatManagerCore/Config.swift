@@ -9,7 +9,8 @@ public enum LogFormat: String, Sendable, Equatable {
 ///
 /// Differences from 0.4.2, on purpose: `database-url` may be absent (an embedded SQLite file is used),
 /// `gpg-key`/`build-gpg-key` take a string or an array (as 0.5), and a few keys of ours are accepted
-/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`, `shutdown-timeout-secs`, `job-shutdown-timeout-secs`).
+/// (`commit-workers`, `gpg-binary`, `delta-timeout-secs`, `shutdown-timeout-secs`, `job-shutdown-timeout-secs`,
+/// `status-requires-token`).
 /// Every relative path is made absolute against the working directory.
 public struct Config: Sendable, Equatable {
     public var databaseURL: String?
@@ -60,6 +61,9 @@ public struct Config: Sendable, Equatable {
     public var maxObjectBytes: Int64?
     /// Ours: the most build refs one build may have; nil = unlimited, as upstream.
     public var maxBuildRefs: Int?
+    /// Ours, opt-in privacy (`status-requires-token`): every `/status` page needs a token with the `jobs` scope.
+    /// Off by default because upstream's status pages are public.
+    public var statusRequiresToken: Bool = false
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
@@ -178,8 +182,11 @@ extension Config {
         if let home = gpgHomedir { gpgHomedir = Self.absolute(home, in: workingDirectory) }
         for name in repos.keys {
             guard var repo = repos[name] else { continue }
-            guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
-                throw ConfigError(file: file, key: "repos.\(name)", message: "not a usable repository name")
+            // The grammar requests are checked against (`RepoName`): a repository outside it could not be named.
+            guard RepoName.isValid(name) else {
+                throw ConfigError(
+                    file: file, key: "repos.\(name)",
+                    message: "not a usable repository name (1-255 of A-Z a-z 0-9 _ . -, not starting with . or -)")
             }
             repo.path = Self.absolute(repo.path, in: workingDirectory)
             if let script = repo.postPublishScript, script.contains("/") {
@@ -306,6 +313,7 @@ struct ConfigReader {
         "workers", "commit-workers", "gpg-binary", "enforce-branches", "log-format", "delta-timeout-secs",
         "shutdown-timeout-secs", "job-shutdown-timeout-secs", "http-header-timeout-secs", "http-idle-timeout-secs",
         "max-build-bytes", "max-object-bytes", "max-build-refs",
+        "status-requires-token",
     ]
 
     func config(_ json: Any) throws(ConfigError) -> Config {
@@ -364,7 +372,8 @@ struct ConfigReader {
                 .map(Int64.init),
             maxObjectBytes: try optional(d, "max-object-bytes", integer("max-object-bytes", range: 1...Int.max))
                 .map(Int64.init),
-            maxBuildRefs: try optional(d, "max-build-refs", integer("max-build-refs", range: 1...maxInt32))
+            maxBuildRefs: try optional(d, "max-build-refs", integer("max-build-refs", range: 1...maxInt32)),
+            statusRequiresToken: try defaulted(d, "status-requires-token", false, bool("status-requires-token"))
         )
     }
 
@@ -442,6 +451,11 @@ struct ConfigReader {
         var checks: [String: CheckHook] = [:]
         for (name, checkValue) in checksValue {
             let reader = child("checks").child(name)
+            // The grammar `/build/{id}/check/{check_name}/job` is checked against (`CheckName`).
+            guard CheckName.isValid(name) else {
+                throw reader.error(
+                    nil, "not a usable check name (1-255 of A-Z a-z 0-9 _ . -, not starting with . or -)")
+            }
             // The per-check object does not reject unknown keys (as upstream).
             let c = try reader.object(checkValue, allowed: nil)
             checks[name] = CheckHook(

@@ -176,7 +176,12 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     }
 }
 
-/// A ref name a build may carry (api.md §4.9): `app|runtime/<id>/<arch>/<branch>` or `screenshots/<arch>`.
+/// A ref name a build may carry (api.md §4.9): `app|runtime/<id>/<arch>/<branch>` or `screenshots/<arch>`, each
+/// element valid by flatpak's grammar (`AppID`, `Arch`, `Branch`).
+///
+/// Upstream checks only the number of `/`-separated elements, so `app/org.test.Hello/../-stable` was stored and
+/// only ostree's refspec check kept it off the disk later; the ref reaches command lines and paths, so it is
+/// refused here.
 public enum RefName: Sendable, Equatable {
     case app(id: String, arch: String, branch: String)
     case runtime(id: String, arch: String, branch: String)
@@ -184,13 +189,15 @@ public enum RefName: Sendable, Equatable {
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        switch parts.first {
-        case "screenshots" where parts.count == 2:
+        switch parts.count {
+        case 2 where parts[0] == "screenshots" && Arch.isValid(parts[1]):
             self = .screenshots(arch: parts[1])
-        case "app" where parts.count == 4:
-            self = .app(id: parts[1], arch: parts[2], branch: parts[3])
-        case "runtime" where parts.count == 4:
-            self = .runtime(id: parts[1], arch: parts[2], branch: parts[3])
+        case 4 where AppID.isValid(parts[1]) && Arch.isValid(parts[2]) && Branch.isValid(parts[3]):
+            switch parts[0] {
+            case "app": self = .app(id: parts[1], arch: parts[2], branch: parts[3])
+            case "runtime": self = .runtime(id: parts[1], arch: parts[2], branch: parts[3])
+            default: return nil
+            }
         default:
             return nil
         }

@@ -110,9 +110,10 @@ actor TestServer {
         }.joined(separator: "\n")
     }
 
-    /// True while `GET /status` answers 200.
+    /// True while `GET /status` answers 200. Asked with the admin token (it has the `jobs` scope), so that a server
+    /// with `status-requires-token` counts as answering too.
     func isAnswering() async -> Bool {
-        (try? await HTTP.request("GET", url("/status")).status) == 200
+        (try? await HTTP.request("GET", url("/status"), token: adminToken).status) == 200
     }
 
     private func end(with signal: Int32, grace: Duration) async -> Int32? {
