@@ -184,7 +184,7 @@ enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '403': {$ref: '#/components/responses/Forbidden'}
                 '404': {$ref: '#/components/responses/NotFound'}
-                '413': {$ref: '#/components/responses/TooLarge'}
+                '413': {$ref: '#/components/responses/TooLargeOrLimit'}
                 '415': {$ref: '#/components/responses/UnsupportedEncoding'}
           /build/{id}/build_ref/{ref_id}:
             get:
@@ -240,6 +240,7 @@ enum OpenAPIDocument {
                 '401': {$ref: '#/components/responses/Unauthorized'}
                 '403': {$ref: '#/components/responses/Forbidden'}
                 '404': {$ref: '#/components/responses/NotFound'}
+                '413': {$ref: '#/components/responses/LimitReached'}
           /build/{id}/commit:
             post:
               summary: Start the commit job
@@ -393,6 +394,16 @@ enum OpenAPIDocument {
             TooLarge:
               description: The (decoded) body exceeds the limit, 2 MiB for JSON, 10 MiB for missing_objects (plain text)
               content: {text/plain: {schema: {type: string}}}
+            LimitReached:
+              description: >-
+                A configured upload limit of ours (max-object-bytes, max-build-bytes, max-build-refs) was reached: the Error
+                object (generic-error); nothing of the offending file is kept. Never answered with the default configuration.
+              content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}
+            TooLargeOrLimit:
+              description: The body exceeds the JSON limit (plain text), or max-build-refs was reached (the Error object)
+              content:
+                text/plain: {schema: {type: string}}
+                application/json: {schema: {$ref: '#/components/schemas/Error'}}
             UnsupportedEncoding:
               description: A Content-Encoding other than gzip, deflate or identity (plain text)
               content: {text/plain: {schema: {type: string}}}
