@@ -99,6 +99,8 @@ struct BuildController {
         }
         let appID = request.uri.queryParameters["app-id"].map(String.init)
         if let appID { try claims.require(prefixFor: appID) }
+        // `%00` would reach the database query, which PostgreSQL refuses (a 500 upstream); no app id has one.
+        if let appID, appID.utf8.contains(0) { throw APIError.generic("Invalid app-id \(appID)") }
         return try JSONResponse.make(try await store.builds(appID: appID))
     }
 
