@@ -45,14 +45,18 @@ extension Request {
     /// one.
     static func containsEscapedNUL(_ data: Data) -> Bool {
         let bytes = [UInt8](data)
-        let backslash = UInt8(ascii: "\\"), u = UInt8(ascii: "u"), zero = UInt8(ascii: "0")
+        let backslash = UInt8(ascii: "\\")
+        let u = UInt8(ascii: "u")
+        let zero = UInt8(ascii: "0")
         var index = 0
         while index < bytes.count {
             guard bytes[index] == backslash else {
                 index += 1
                 continue
             }
-            if index + 5 < bytes.count, bytes[index + 1] == u, bytes[(index + 2)...(index + 5)].allSatisfy({ $0 == zero }) {
+            if index + 5 < bytes.count, bytes[index + 1] == u,
+                bytes[(index + 2)...(index + 5)].allSatisfy({ $0 == zero })
+            {
                 return true
             }
             index += 2

@@ -27,7 +27,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
             self.init(microsecondsSinceEpoch: 0)
             return
         }
-        let bounded = min(max(micros, Double(Self.minimum.microsecondsSinceEpoch)), Double(Self.maximum.microsecondsSinceEpoch))
+        let bounded = min(
+            max(micros, Double(Self.minimum.microsecondsSinceEpoch)), Double(Self.maximum.microsecondsSinceEpoch))
         self.init(clamping: Int64(bounded))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Testing
 
 @testable import FlatManagerAPI
@@ -11,7 +12,8 @@ struct InputBoundsTests {
         "dates whose year or day does not fit the grammar are ignored instead of overflowing",
         arguments: [
             "Sun, 06 Nov 9223372036854775807 08:49:37 GMT", "Sun Nov  6 08:49:37 9223372036854775807",
-            "Sun, 06 Nov 99999 08:49:37 GMT", "Sun, 06 Nov 199 08:49:37 GMT", "Sun, 9223372036854775807 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 99999 08:49:37 GMT", "Sun, 06 Nov 199 08:49:37 GMT",
+            "Sun, 9223372036854775807 Nov 1994 08:49:37 GMT",
             "Sun, 06 Nov +994 08:49:37 GMT",
         ])
     func outOfGrammarDatesAreIgnored(text: String) {

@@ -35,7 +35,8 @@ struct InputFuzzTests {
                 if answer.status == 0 || answer.status >= 500 {
                     failures.append(
                         "case \(index): \(request.method) \(request.path) body \(request.body?.prefix(300) ?? "none") "
-                            + "claims \(request.claims?.prefix(300) ?? "admin") → \(answer.status) \(answer.body.prefix(300))")
+                            + "claims \(request.claims?.prefix(300) ?? "admin") → \(answer.status) \(answer.body.prefix(300))"
+                    )
                 }
                 if (index + 1) % Self.batch == 0 {
                     let answering = await server.isAnswering()
@@ -43,7 +44,9 @@ struct InputFuzzTests {
                     if !answering { break }
                 }
             }
-            #expect(failures.isEmpty, "\(failures.count) requests crashed or got a 5xx:\n\(failures.prefix(20).joined(separator: "\n"))")
+            #expect(
+                failures.isEmpty,
+                "\(failures.count) requests crashed or got a 5xx:\n\(failures.prefix(20).joined(separator: "\n"))")
             #expect(await server.isAnswering(), "the server stopped answering GET /status")
         }
         await server.stop()
@@ -59,7 +62,8 @@ indirect enum FuzzJSON {
     var text: String {
         switch self {
         case .raw(let text): text
-        case .object(let members): "{" + members.map { JSONText.string($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+        case .object(let members):
+            "{" + members.map { JSONText.string($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
         case .array(let items): "[" + items.map(\.text).joined(separator: ",") + "]"
         }
     }
@@ -69,7 +73,8 @@ indirect enum FuzzJSON {
         switch self {
         case .raw: []
         case .object(let members): members.flatMap { key, value in [[key]] + value.paths.map { [key] + $0 } }
-        case .array(let items): items.indices.flatMap { index in [["\(index)"]] + items[index].paths.map { ["\(index)"] + $0 } }
+        case .array(let items):
+            items.indices.flatMap { index in [["\(index)"]] + items[index].paths.map { ["\(index)"] + $0 } }
         }
     }
 
@@ -170,7 +175,8 @@ struct FuzzFixture {
             Operation(
                 method: "POST", path: "/api/v1/build/\(uploading)/build_ref", management: false,
                 body: .object([
-                    ("ref", s("app/org.test.Hello/x86_64/stable")), ("commit", s(checksum)), ("build-log-url", .raw("null")),
+                    ("ref", s("app/org.test.Hello/x86_64/stable")), ("commit", s(checksum)),
+                    ("build-log-url", .raw("null")),
                 ])),
             Operation(
                 method: "GET", path: "/api/v1/build/\(uploading)/missing_objects", management: false,
@@ -180,16 +186,21 @@ struct FuzzFixture {
                 body: .object([("ids", strings(["Free", "Sub.Set"]))])),
             Operation(
                 method: "POST", path: "/api/v1/build/\(committed)/commit", management: false,
-                body: .object([("endoflife", .raw("null")), ("endoflife_rebase", .raw("null")), ("token_type", .raw("1"))])),
+                body: .object([
+                    ("endoflife", .raw("null")), ("endoflife_rebase", .raw("null")), ("token_type", .raw("1")),
+                ])),
             Operation(method: "GET", path: "/api/v1/build/\(committed)/commit", management: false, body: offset),
             Operation(method: "POST", path: "/api/v1/build/\(committed)/publish", management: false, body: .object([])),
             Operation(method: "GET", path: "/api/v1/build/\(committed)/publish", management: false, body: offset),
-            Operation(method: "GET", path: "/api/v1/build/\(committed)/check/lint/job", management: false, body: offset),
+            Operation(
+                method: "GET", path: "/api/v1/build/\(committed)/check/lint/job", management: false, body: offset),
             Operation(method: "POST", path: "/api/v1/build/\(purged)/purge", management: false, body: .object([])),
             // An unknown repo: the body is decoded and checked in full, but no republish job is queued.
             Operation(
                 method: "POST", path: "/api/v1/repo/fuzz-nowhere/republish", management: false,
-                body: .object([("app", s("org.test.Hello")), ("endoflife", .raw("null")), ("endoflife_rebase", .raw("null"))])),
+                body: .object([
+                    ("app", s("org.test.Hello")), ("endoflife", .raw("null")), ("endoflife_rebase", .raw("null")),
+                ])),
             Operation(
                 method: "POST", path: "/api/v1/prune", management: true, body: .object([("repo", s("no-such-repo"))])),
         ]
@@ -237,14 +248,19 @@ struct FuzzFixture {
     /// Valid claims for the operation, with one or two claims (known or not) replaced or removed.
     func fuzzedClaims(management: Bool, _ random: inout SplitMix64) -> FuzzJSON {
         func s(_ text: String) -> FuzzJSON { .raw(JSONText.string(text)) }
-        let scopes = ["build", "upload", "download", "publish", "jobs", "generate", "republish", "reviewcheck", "tokenmanagement"]
+        let scopes = [
+            "build", "upload", "download", "publish", "jobs", "generate", "republish", "reviewcheck", "tokenmanagement",
+        ]
         var claims = FuzzJSON.object([
             ("sub", s(management ? "" : "build")), ("exp", .raw("\(now + 3600)")), ("name", s("fuzz")),
-            ("jti", s("fuzz-jti-\(random.next() % 4)")), ("scope", .array(scopes.map(s))), ("prefixes", .array([s("")])),
+            ("jti", s("fuzz-jti-\(random.next() % 4)")), ("scope", .array(scopes.map(s))),
+            ("prefixes", .array([s("")])),
             ("apps", .array([])), ("repos", .array([s("")])), ("branches", .array([s("")])), ("token_type", s("app")),
             ("iat", .raw("\(now)")), ("nbf", .raw("\(now)")),
         ])
-        let names = ["sub", "exp", "name", "jti", "scope", "prefixes", "apps", "repos", "branches", "token_type", "iat", "nbf"]
+        let names = [
+            "sub", "exp", "name", "jti", "scope", "prefixes", "apps", "repos", "branches", "token_type", "iat", "nbf",
+        ]
         for _ in 0..<(1 + Int(random.next() % 2)) {
             let name = random.pick(names + ["aud", "iss"])
             let value = FuzzJSON.raw(random.pick(HostileValue.claimValues))

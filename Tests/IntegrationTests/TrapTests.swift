@@ -185,6 +185,30 @@ struct TrapTests {
         }
     }
 
+    @Test(
+        "NUL characters in JSON strings and in the app-id query are a 400, never a database error",
+        arguments: TestSupport.databases)
+    func nulCharactersAreRefused(database: DatabaseKind) async throws {
+        try await withServer(database) { server in
+            // Arrange
+            let manager = try Management.token(sub: "", scope: ["tokenmanagement"])
+            let requests = [
+                ("POST", "/api/v1/build", server.adminToken, #"{"repo":"stable","build-log-url":"a\u0000b"}"#),
+                ("POST", "/api/v1/tokens/revoke", manager, #"{"token_ids":["\u0000"]}"#),
+                ("GET", "/api/v1/build?app-id=org.test%00Hello", server.adminToken, nil),
+            ]
+
+            for (method, path, token, body) in requests {
+                // Act
+                let answer = try RawRequest.send(
+                    port: server.port, method, path, token: token, body: body.map { Data($0.utf8) })
+
+                // Assert
+                #expect(answer.status == 400, "\(method) \(path): \(answer.body)")
+            }
+        }
+    }
+
     @Test("conditional and range headers with out-of-range numbers are served, not a crash")
     func extremeDateAndRangeHeaders() async throws {
         try await withServer(.sqlite) { server in
@@ -202,7 +226,8 @@ struct TrapTests {
 
             for header in headers {
                 // Act
-                let answer = try RawRequest.send(port: server.port, "GET", "/repo/stable/config", token: nil, headers: header)
+                let answer = try RawRequest.send(
+                    port: server.port, "GET", "/repo/stable/config", token: nil, headers: header)
 
                 // Assert
                 #expect([200, 206, 412, 416].contains(answer.status), "\(header): \(answer.status) \(answer.body)")

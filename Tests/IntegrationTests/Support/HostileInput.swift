@@ -43,7 +43,7 @@ enum RawRequest {
 /// success where the value is legal), never a crash and never a 5xx.
 enum HostileValue {
     /// Integers at and beyond every boundary the server's types have (Int16/Int32/Int64/UInt64), in every spelling.
-    static let numbers = [
+    static let numbers: [String] = [
         "9223372036854775807", "-9223372036854775808", "9223372036854775808", "-9223372036854775809",
         "18446744073709551615", "18446744073709551616", "2147483647", "2147483648", "-2147483649", "4294967296",
         "32768", "-1", "0", "-0", "-0.0", "0.5", "1.5", "1e13", "1E13", "1e308", "-1e308", "1e309", "4.9e-324",
@@ -51,7 +51,7 @@ enum HostileValue {
     ]
 
     /// Strings: empty, long, odd Unicode, escapes (NUL, lone surrogates), paths and look-alikes of valid values.
-    static let strings = [
+    static let strings: [String] = [
         #""""#, #""stable""#, #""org.test.Hello""#, #""app/org.test.Hello/x86_64/stable""#, #""\u0000""#,
         #""a\u0000b""#, #""\ud800""#, #""\udfff\ud800""#, #""\u00e9\u4e2d\ud83d\ude00""#, #""\u202e\u200b""#,
         #""../../../../etc/passwd""#, #""/etc/passwd""#, #""app/org.test.Hello/../../-stable""#, #""%00%2e%2e""#,
@@ -61,27 +61,36 @@ enum HostileValue {
     ]
 
     /// Wrong shapes: null, booleans, containers, and nesting far deeper than any decoder should recurse.
-    static let shapes = [
+    static let shapes: [String] = [
         "null", "true", "false", "[]", "{}", "[null]", #"[1,"a",true,null,{}]"#, #"{"":null}"#, #"["\u0000"]"#,
-        String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000),
-        String(repeating: #"{"a":"#, 20_000) + "1" + String(repeating: "}", count: 20_000),
-        String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
-        "[" + Array(repeating: "9223372036854775807", count: 5_000).joined(separator: ",") + "]",
-        "[" + Array(repeating: #""x""#, count: 5_000).joined(separator: ",") + "]",
+        nested("[", "]", depth: 100_000), nested(#"{"a":"#, "}", depth: 20_000, inner: "1"), nested("[", "]", depth: 600),
+        list("9223372036854775807", count: 5_000), list(#""x""#, count: 5_000),
     ]
+
+    /// `depth` openings, `inner`, `depth` closings.
+    static func nested(_ open: String, _ close: String, depth: Int, inner: String = "") -> String {
+        String(repeating: open, count: depth) + inner + String(repeating: close, count: depth)
+    }
+
+    /// A JSON array of `count` copies of `element`.
+    static func list(_ element: String, count: Int) -> String {
+        "[" + Array(repeating: element, count: count).joined(separator: ",") + "]"
+    }
 
     static let all = numbers + strings + shapes
 
     /// Bodies that are not a JSON object at all.
-    static let wholeBodies = [
+    static let wholeBodies: [String] = [
         "", "{", "}", "{\"a\":", "\u{FEFF}{}", "[]", "null", "0", "\"{}\"", "{}{}", "{\"a\":1,}", "\u{0}",
         "{\"a\":\"\u{1}\"}", "\u{FF}\u{FE}",
     ]
 
     /// Claim values sized for an `Authorization` header (the server's header limit is not what is under test here).
-    static let claimValues =
-        numbers + shapes.filter { $0.utf8.count < 4_096 }
-        + strings.filter { $0.utf8.count < 4_096 } + ["\"" + String(repeating: "j", count: 3_000) + "\""]
+    static let claimValues: [String] = {
+        let small = (shapes + strings).filter { $0.utf8.count < 4_096 }
+        let longString = "\"" + String(repeating: "j", count: 3_000) + "\""
+        return numbers + small + [longString]
+    }()
 }
 
 /// A seeded choice among the hostile values.
