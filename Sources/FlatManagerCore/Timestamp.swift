@@ -38,7 +38,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     /// copy (`tokens.expires`, informational) is clamped rather than the token refused: a token "valid until year
     /// 300000" reads as valid until 9999-12-31, which no one alive can tell apart.
     public init(secondsSinceEpoch: Int64) {
-        self.init(clamping: secondsSinceEpoch.saturatingMultiplied(by: 1_000_000))
+        let seconds = min(
+            max(secondsSinceEpoch, Self.minimum.secondsSinceEpoch), Self.maximum.secondsSinceEpoch)
+        self.init(microsecondsSinceEpoch: seconds * 1_000_000)  // cannot overflow: |seconds| < 2.6e11
     }
 
     /// `microseconds` clamped to `minimum...maximum`.
