@@ -10,7 +10,7 @@ import Testing
 @Suite("Hostile input fuzzing", .enabled(if: TestSupport.hasOSTree))
 struct InputFuzzTests {
     static let seed: UInt64 = 20_261_205
-    static let cases = 2_000
+    static let cases = 3_000
     static let batch = 100
 
     @Test(
@@ -23,6 +23,7 @@ struct InputFuzzTests {
             let fixture = try await FuzzFixture(server: server)
             var random = SplitMix64(seed: Self.seed)
             var failures: [String] = []
+            var statuses: [Int: Int] = [:]
 
             for index in 0..<Self.cases {
                 // Act
@@ -32,6 +33,7 @@ struct InputFuzzTests {
                     body: request.body.map { Data($0.utf8) })
 
                 // Assert
+                statuses[answer.status, default: 0] += 1
                 if answer.status == 0 || answer.status >= 500 {
                     failures.append(
                         "case \(index): \(request.method) \(request.path) body \(request.body?.prefix(300) ?? "none") "
@@ -48,6 +50,10 @@ struct InputFuzzTests {
                 failures.isEmpty,
                 "\(failures.count) requests crashed or got a 5xx:\n\(failures.prefix(20).joined(separator: "\n"))")
             #expect(await server.isAnswering(), "the server stopped answering GET /status")
+            // The values reached past decoding and authorisation, not only into refusals.
+            for status in [200, 400, 401, 403, 404] {
+                #expect(statuses[status, default: 0] > 0, "no \(status) among \(statuses.sorted { $0.key < $1.key })")
+            }
         }
         await server.stop()
     }
