@@ -63,7 +63,8 @@ enum HostileValue {
     /// Wrong shapes: null, booleans, containers, and nesting far deeper than any decoder should recurse.
     static let shapes: [String] = [
         "null", "true", "false", "[]", "{}", "[null]", #"[1,"a",true,null,{}]"#, #"{"":null}"#, #"["\u0000"]"#,
-        nested("[", "]", depth: 100_000), nested(#"{"a":"#, "}", depth: 20_000, inner: "1"), nested("[", "]", depth: 600),
+        nested("[", "]", depth: 100_000), nested(#"{"a":"#, "}", depth: 20_000, inner: "1"),
+        nested("[", "]", depth: 600),
         list("9223372036854775807", count: 5_000), list(#""x""#, count: 5_000),
     ]
 
