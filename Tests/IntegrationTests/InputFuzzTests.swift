@@ -14,7 +14,7 @@ struct InputFuzzTests {
     static let batch = 100
 
     @Test(
-        "thousands of hostile JSON bodies and token claims are answered with no 5xx and the server keeps serving",
+        "thousands of hostile request bodies and token claims are answered with no 5xx and the server keeps serving",
         arguments: TestSupport.databases)
     func hostileBodiesAndClaimsNeverCrashTheServer(database: DatabaseKind) async throws {
         let server = try await TestServer(database: database)
@@ -32,7 +32,7 @@ struct InputFuzzTests {
                 do {
                     answer = try RawRequest.send(
                         port: server.port, request.method, request.path, token: request.token,
-                        body: request.body.map { Data($0.utf8) })
+                        body: request.body.map { Data($0.utf8) }, contentType: request.contentType)
                 } catch {
                     // Nobody listens any more: an earlier request of this batch killed the process.
                     failures.append("case \(index): cannot connect (\(error)); the server is gone")
@@ -130,6 +130,7 @@ struct FuzzFixture {
         var path: String
         var token: String
         var body: String?
+        var contentType = "application/json"
         /// The claims JSON when the token was fuzzed (for the failure message).
         var claims: String?
     }
@@ -143,6 +144,8 @@ struct FuzzFixture {
     }
 
     let operations: [Operation]
+    /// `POST .../upload` of the build that stays uploading: multipart bodies with hostile names and headers.
+    let uploadPath: String
     let adminToken: String
     let managementToken: String
     let now = Int64(Date().timeIntervalSince1970)
@@ -153,6 +156,7 @@ struct FuzzFixture {
         let uploading = try await Self.createBuild(on: server)
         let (committed, job) = try await TrapTests.committedBuild(on: server)
         let purged = try await Self.createBuild(on: server)
+        uploadPath = "/api/v1/build/\(uploading)/upload"
         let checksum = String(repeating: "ab", count: 32)
         func s(_ text: String) -> FuzzJSON { .raw(JSONText.string(text)) }
         func strings(_ texts: [String]) -> FuzzJSON { .array(texts.map(s)) }
@@ -221,6 +225,7 @@ struct FuzzFixture {
 
     /// A random operation with a mutated body, and now and then a mutated token or a query parameter.
     func randomRequest(_ random: inout SplitMix64) -> Request {
+        if random.chance(0.05) { return randomUpload(&random) }
         let operation = random.pick(operations)
         var request = Request(
             method: operation.method, path: operation.path,
@@ -240,6 +245,29 @@ struct FuzzFixture {
             request.path += "?\(key)=\(encoded)"
         }
         return request
+    }
+
+    /// A multipart upload whose file name, disposition, boundary or content is hostile.
+    func randomUpload(_ random: inout SplitMix64) -> Request {
+        let checksum = String(repeating: "cd", count: 32)
+        let names = [
+            "\(checksum).dirtree", "\(checksum).filez", "\(checksum).commitmeta", "../../\(checksum).dirtree",
+            String(repeating: "A", count: 43) + ".superblock.delta",
+            String(repeating: "A", count: 43) + ".99999999999999999999.delta",
+            "x\u{0}y", "\u{e9}\u{4e2d}", "", String(repeating: "n", count: 20_000),
+        ]
+        let boundary = random.pick(["b0undary", String(repeating: "b", count: 8_000), "\"quoted;b\"", "-", "\u{e9}"])
+        let disposition = random.pick([
+            "form-data; name=\"file0\"; filename=\"\(random.pick(names))\"", "attachment; filename*=UTF-8''%00%2e%2e",
+            "attachment; filename=\"unterminated", "attachment", "",
+        ])
+        let content = random.pick(["", "abc", String(repeating: "\u{0}", count: 1_000), random.pick(HostileValue.all)])
+        let body =
+            "--\(boundary)\r\nContent-Disposition: \(disposition)\r\nContent-Type: application/octet-stream\r\n\r\n"
+            + content + "\r\n--\(boundary)" + (random.chance(0.8) ? "--\r\n" : "")
+        return Request(
+            method: "POST", path: uploadPath, token: adminToken, body: body,
+            contentType: "multipart/form-data; boundary=\(boundary)")
     }
 
     /// One to three changes: a node replaced by a hostile value, removed, or an unknown member added.
