@@ -61,7 +61,17 @@ struct WorkerSettings: Sendable {
         let cwd = FileManager.default.currentDirectoryPath
         let work = environment["WORKDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? cwd
         workDirectory = work.hasPrefix("/") ? work : cwd + "/" + work
-        pruneIntervalSecs = environment["PRUNE_INTERVAL_SECS"].flatMap { Int($0) }.map { max(1, $0) } ?? 24 * 3600
+        pruneIntervalSecs = try Self.pruneInterval(environment["PRUNE_INTERVAL_SECS"])
+    }
+
+    /// `PRUNE_INTERVAL_SECS`: absent means daily; otherwise whole seconds in 1...Int32.max (68 years), a clear
+    /// start-up error else (`Task.sleep` traps on a duration like Int.max seconds).
+    static func pruneInterval(_ text: String?) throws -> Int {
+        guard let text, !text.isEmpty else { return 24 * 3600 }
+        guard let seconds = Int(text), (1...Int(Int32.max)).contains(seconds) else {
+            throw Missing(description: "PRUNE_INTERVAL_SECS must be a whole number of seconds in 1...\(Int32.max)")
+        }
+        return seconds
     }
 
     /// `ws://…/api/v1/delta/worker` (or `wss://` for https).

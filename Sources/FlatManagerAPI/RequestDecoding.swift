@@ -27,11 +27,41 @@ extension Request {
                 throw .badBody("Content type error")
             }
         }
+        let data = Data(buffer: bytes)
+        // No string of ours may hold a NUL: PostgreSQL refuses it (a 500 upstream), and a path or command line would
+        // be cut at it. Refused like any other undecodable body.
+        guard !Self.containsEscapedNUL(data) else {
+            throw .badBody("Json deserialize error: NUL character in a string")
+        }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: bytes))
+            return try JSONDecoder().decode(T.self, from: data)
         } catch {
             throw .badBody("Json deserialize error: \(Self.describe(error))")
         }
+    }
+
+    /// Whether the JSON text has the escape `\u0000` (the only way JSON can carry a NUL; a raw 0x00 is invalid JSON
+    /// and refused by the decoder). Other escapes are stepped over, so `\\u0000` (a backslash, then `u0000`) is not
+    /// one.
+    static func containsEscapedNUL(_ data: Data) -> Bool {
+        let bytes = [UInt8](data)
+        let backslash = UInt8(ascii: "\\")
+        let u = UInt8(ascii: "u")
+        let zero = UInt8(ascii: "0")
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == backslash else {
+                index += 1
+                continue
+            }
+            if index + 5 < bytes.count, bytes[index + 1] == u,
+                bytes[(index + 2)...(index + 5)].allSatisfy({ $0 == zero })
+            {
+                return true
+            }
+            index += 2
+        }
+        return false
     }
 
     /// The whole body, decompressed, refusing more than `limit` bytes with 413.

@@ -17,15 +17,21 @@ struct TokenController {
         var request = request
         try context.requireClaims().require(sub: "", scope: .tokenmanagement)
         let body = try await request.decodeJSON(TokenIDsRequest.self)
-        return try JSONResponse.make(try await services.store.tokenUsages(body.tokenIDs))
+        return try JSONResponse.make(try await services.store.tokenUsages(Self.possibleIDs(body.tokenIDs)))
     }
 
     @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         try context.requireClaims().require(sub: "", scope: .tokenmanagement)
         let body = try await request.decodeJSON(TokenIDsRequest.self)
-        try await services.store.revokeTokens(body.tokenIDs)
+        try await services.store.revokeTokens(Self.possibleIDs(body.tokenIDs))
         return JSONResponse.noContent()
+    }
+
+    /// The ids a token could carry. Longer ones are refused in every token (`Claims.maximumJTILength`), so they are
+    /// unknown (skipped, as upstream skips unknown ids) and need no revocation; PostgreSQL could not index them.
+    static func possibleIDs(_ ids: [String]) -> [String] {
+        ids.filter { $0.utf8.count <= Claims.maximumJTILength }
     }
 
     @Sendable func subset(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -40,9 +46,12 @@ struct TokenController {
     }
 
     /// The narrower claims of api.md §9.7, or nil when the request would widen the parent in any way.
+    ///
+    /// Rule 1 (`now + max(duration, 0) <= parent.exp`) is a comparison, so a sum past Int64.max is simply later than
+    /// any parent's expiry: refused like every other widening (403), never computed with a trapping `+`.
     static func subset(of parent: Claims, request: TokenSubsetRequest, now: Int64) -> Claims? {
-        let exp = now + max(request.duration, 0)
-        guard exp <= parent.exp,
+        let (exp, overflow) = now.addingReportingOverflow(max(request.duration, 0))
+        guard !overflow, exp <= parent.exp,
             TokenMatching.subjectMatches(tokenSub: parent.sub, required: request.sub),
             request.scope.allSatisfy(parent.scope.contains)
         else { return nil }

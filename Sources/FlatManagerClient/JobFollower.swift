@@ -57,7 +57,8 @@ struct JobFollower: Sendable {
 
     private func reportDelay(of job: JSON) {
         guard let seconds = job["start_after"]?["secs_since_epoch"]?.intValue else { return }
-        let wait = seconds - Int64(Date().timeIntervalSince1970)
+        // The server's number may be any Int64: saturate rather than trap on a nonsensical one.
+        let wait = seconds.saturatingSubtracting(Int64(Date().timeIntervalSince1970))
         if wait > 0 { Console.line("Waiting \(wait) seconds before starting job") }
     }
 

@@ -16,9 +16,9 @@ struct Settings: Sendable {
     init() {}
 
     init(environment: [String: String]) {
-        if let cap = environment["FLAT_MANAGER_CLIENT_RETRY_CAP"].flatMap(Double.init) { retryCap = cap }
-        if let budget = environment["FLAT_MANAGER_CLIENT_RETRY_BUDGET"].flatMap(Double.init) { retryBudget = budget }
-        if let scale = environment["FLAT_MANAGER_CLIENT_POLL_SCALE"].flatMap(Double.init) { pollScale = scale }
+        if let cap = Self.seconds(environment["FLAT_MANAGER_CLIENT_RETRY_CAP"]) { retryCap = cap }
+        if let budget = Self.seconds(environment["FLAT_MANAGER_CLIENT_RETRY_BUDGET"]) { retryBudget = budget }
+        if let scale = Self.seconds(environment["FLAT_MANAGER_CLIENT_POLL_SCALE"]) { pollScale = scale }
         if let bytes = environment["FLAT_MANAGER_CLIENT_BATCH_BYTES"].flatMap(Int64.init), bytes > 0 {
             batchBytes = bytes
         }
@@ -26,5 +26,13 @@ struct Settings: Sendable {
             batchCount = count
         }
         environmentToken = environment["REPO_TOKEN"]
+    }
+
+    /// A number of seconds (or a factor on them) that the waits can use; nil (keep the default, like any other
+    /// unparsable value) for NaN, infinities, negatives and more than a day: `Double.random(in: 0...x)` and
+    /// `Duration.seconds(_:)` trap on those.
+    static func seconds(_ text: String?) -> Double? {
+        guard let value = text.flatMap(Double.init), value.isFinite, (0...86_400).contains(value) else { return nil }
+        return value
     }
 }

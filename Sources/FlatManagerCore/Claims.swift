@@ -45,7 +45,24 @@ extension Claims: Decodable {
         case tokenType = "token_type"
     }
 
+    /// The longest `jti` accepted, in UTF-8 bytes. The id is the primary key of `tokens`, and PostgreSQL cannot index
+    /// a text much longer than 2 KB: a longer one could never be tracked or revoked, so such a token is refused as
+    /// invalid (401) rather than failing every request with a database error (500). Real ids are UUID-sized.
+    public static let maximumJTILength = 1024
+
+    /// Decodes the claims; a string claim holding a NUL character counts as ill-typed (PostgreSQL cannot store one,
+    /// and `name`, `jti`, `token_type` and `branches` end up in the database), as does an over-long `jti`.
     public init(from decoder: any Decoder) throws {
+        try self.init(decodingUnchecked: decoder)
+        let strings = [sub] + [name, jti, tokenType].compactMap(\.self) + scope + prefixes + apps + repos + branches
+        guard !strings.contains(where: { $0.utf8.contains(0) }), (jti?.utf8.count ?? 0) <= Self.maximumJTILength
+        else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "A claim holds a NUL character or an over-long jti"))
+        }
+    }
+
+    private init(decodingUnchecked decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         sub = try c.decode(String.self, forKey: .sub)
         exp = try c.decode(Int64.self, forKey: .exp)

@@ -12,12 +12,41 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
         self.microsecondsSinceEpoch = microsecondsSinceEpoch
     }
 
+    /// The last instant the naive form can write (its year has four digits) and both databases can store:
+    /// 9999-12-31T23:59:59.999999.
+    public static let maximum = Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)
+
+    /// The first such instant: 0001-01-01T00:00:00 (the naive form has no sign and no year zero).
+    public static let minimum = Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
+
+    /// The instant of `date`, clamped to `minimum...maximum` (NaN reads as the epoch). A `Date` is a `Double` and
+    /// may come from the database, where `Int64(_:)` of a far one would trap.
     public init(date: Date) {
-        self.microsecondsSinceEpoch = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        guard !micros.isNaN else {
+            self.init(microsecondsSinceEpoch: 0)
+            return
+        }
+        let bounded = min(
+            max(micros, Double(Self.minimum.microsecondsSinceEpoch)), Double(Self.maximum.microsecondsSinceEpoch))
+        self.init(clamping: Int64(bounded))
     }
 
+    /// The instant `secondsSinceEpoch` seconds after the epoch, clamped to `minimum...maximum`.
+    ///
+    /// A token's `exp` is any Int64 the signer chose; only its comparison with now decides anything, so its stored
+    /// copy (`tokens.expires`, informational) is clamped rather than the token refused: a token "valid until year
+    /// 300000" reads as valid until 9999-12-31, which no one alive can tell apart.
     public init(secondsSinceEpoch: Int64) {
-        self.microsecondsSinceEpoch = secondsSinceEpoch * 1_000_000
+        let seconds = min(
+            max(secondsSinceEpoch, Self.minimum.secondsSinceEpoch), Self.maximum.secondsSinceEpoch)
+        self.init(microsecondsSinceEpoch: seconds * 1_000_000)  // cannot overflow: |seconds| < 2.6e11
+    }
+
+    /// `microseconds` clamped to `minimum...maximum`.
+    init(clamping microseconds: Int64) {
+        self.microsecondsSinceEpoch = min(
+            max(microseconds, Self.minimum.microsecondsSinceEpoch), Self.maximum.microsecondsSinceEpoch)
     }
 
     /// The current time, truncated to microseconds.
@@ -26,8 +55,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     public var date: Date { Date(timeIntervalSince1970: Double(microsecondsSinceEpoch) / 1_000_000) }
     public var secondsSinceEpoch: Int64 { microsecondsSinceEpoch.floorDivided(by: 1_000_000) }
 
+    /// The instant `seconds` later (earlier when negative), clamped to `minimum...maximum` instead of trapping.
     public func adding(seconds: Int64) -> Timestamp {
-        Timestamp(microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000)
+        Timestamp(clamping: microsecondsSinceEpoch.saturatingAdding(seconds.saturatingMultiplied(by: 1_000_000)))
+    }
+
+    /// Microseconds past the whole second, 0...999_999 (also before the epoch; never overflows).
+    var microsecondsOfSecond: Int64 {
+        let remainder = microsecondsSinceEpoch % 1_000_000
+        return remainder < 0 ? remainder + 1_000_000 : remainder
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
@@ -37,7 +73,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     /// `YYYY-MM-DDTHH:MM:SS` plus `.` and 3 or 6 fraction digits when the fraction is not zero (the shortest exact group).
     public var naiveString: String {
         let seconds = secondsSinceEpoch
-        let micros = Int(microsecondsSinceEpoch - seconds * 1_000_000)
+        let micros = Int(microsecondsOfSecond)
         let (year, month, day) = Self.civilDate(daysSinceEpoch: seconds.floorDivided(by: 86_400))
         let secondOfDay = Int(seconds - seconds.floorDivided(by: 86_400) * 86_400)
         var text = String(
@@ -140,11 +176,14 @@ public struct SystemTimeObject: Codable, Sendable, Equatable {
 
     public init(_ timestamp: Timestamp) {
         secsSinceEpoch = timestamp.secondsSinceEpoch
-        nanosSinceEpoch = (timestamp.microsecondsSinceEpoch - secsSinceEpoch * 1_000_000) * 1000
+        nanosSinceEpoch = timestamp.microsecondsOfSecond * 1000
     }
 
+    /// The instant, clamped to `Timestamp.minimum...maximum`: the object may come from a peer (a job read by the
+    /// client), and any two Int64 are valid JSON.
     public var timestamp: Timestamp {
-        Timestamp(microsecondsSinceEpoch: secsSinceEpoch * 1_000_000 + nanosSinceEpoch / 1000)
+        Timestamp(
+            clamping: secsSinceEpoch.saturatingMultiplied(by: 1_000_000).saturatingAdding(nanosSinceEpoch / 1000))
     }
 }
 

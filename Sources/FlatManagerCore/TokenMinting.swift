@@ -85,9 +85,11 @@ public struct TokenMinter: Sendable {
     /// The scopes when none were given.
     public static let defaultScopes = ["build", "upload", "download", "publish", "jobs"]
 
+    /// The claims of a token minted at `now`. `exp` saturates: a `--duration` past the end of Int64 means "never
+    /// expires" (the server accepts any Int64 `exp`), where 0.4.2 panics.
     public func claims(now: Date) -> Claims {
         Claims(
-            sub: sub, exp: Int64(now.timeIntervalSince1970) + duration, name: name, jti: jti,
+            sub: sub, exp: Int64(now.timeIntervalSince1970).saturatingAdding(duration), name: name, jti: jti,
             scope: scope.isEmpty ? Self.defaultScopes : scope,
             prefixes: prefixes.isEmpty ? [""] : prefixes, repos: repos.isEmpty ? [""] : repos,
             branches: branches.isEmpty ? ["stable"] : branches, tokenType: tokenType)

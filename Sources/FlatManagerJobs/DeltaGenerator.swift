@@ -109,7 +109,9 @@ public actor DeltaGenerator {
                 else { return }
                 queue.removeFirst()
                 let requestID = worker.nextRequestID
-                worker.nextRequestID += 1
+                // Wraps after 2^32 assignments on one connection instead of trapping; ids only need to differ
+                // from the few outstanding ones.
+                worker.nextRequestID &+= 1
                 let assignment = DeltaAssignment(
                     id: requestID, url: request.url, repo: request.repo, delta: request.delta)
                 guard worker.send(assignment) else {

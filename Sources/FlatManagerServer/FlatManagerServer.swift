@@ -42,7 +42,9 @@ struct FlatManagerServer: AsyncParsableCommand {
             logger.critical("Failed to read config file \(configPath): \(error)")
             throw ExitCode.failure
         }
-        let interval = environment["FLAT_MANAGER_METRICS_INTERVAL"].flatMap(Int.init).map { max($0, 1) } ?? 60
+        // Clamped: `Task.sleep` traps on a duration whose deadline does not fit in Int64 seconds (e.g. Int.max).
+        let interval =
+            environment["FLAT_MANAGER_METRICS_INTERVAL"].flatMap(Int.init).map { min(max($0, 1), 86_400) } ?? 60
         try await Startup.run(
             config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval))
     }

@@ -76,21 +76,32 @@ extension Store {
         }
     }
 
+    /// How many ids one `IN (...)` query binds: a request body may list hundreds of thousands, and both engines
+    /// cap the number of parameters of a statement (PostgreSQL 65535, SQLite 32766).
+    static let idsPerQuery = 1000
+
     /// The usage rows of the given ids that exist, by token id.
     public func tokenUsages(_ ids: [String]) async throws -> [TokenUsage] {
-        guard !ids.isEmpty else { return [] }
-        return try await withDatabase { db in
-            let rows = try await db.raw(
-                """
-                SELECT token_id, expires, last_used, revoked_at FROM tokens WHERE token_id IN (\(binds: ids))
-                ORDER BY token_id
-                """
-            ).all()
-            return try rows.map { row in
-                TokenUsage(
-                    tokenID: try row.string("token_id"), expires: try time(row, "expires"),
-                    lastUsed: try time(row, "last_used"), revokedAt: try time(row, "revoked_at"))
+        let unique = Array(Set(ids))
+        guard !unique.isEmpty else { return [] }
+        let chunks = stride(from: 0, to: unique.count, by: Self.idsPerQuery).map {
+            Array(unique[$0..<min($0 + Self.idsPerQuery, unique.count)])
+        }
+        var usages: [TokenUsage] = []
+        for chunk in chunks {
+            usages += try await withDatabase { db in
+                let rows = try await db.raw(
+                    """
+                    SELECT token_id, expires, last_used, revoked_at FROM tokens WHERE token_id IN (\(binds: chunk))
+                    """
+                ).all()
+                return try rows.map { row in
+                    TokenUsage(
+                        tokenID: try row.string("token_id"), expires: try time(row, "expires"),
+                        lastUsed: try time(row, "last_used"), revokedAt: try time(row, "revoked_at"))
+                }
             }
         }
+        return usages.sorted { $0.tokenID < $1.tokenID }
     }
 }

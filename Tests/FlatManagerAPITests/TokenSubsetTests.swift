@@ -91,6 +91,35 @@ struct TokenSubsetTests {
         #expect(back == nil)
         #expect(longer == nil)
     }
+
+    @Test(
+        "a duration whose end lies beyond Int64 is refused like any longer lifetime, not computed",
+        arguments: [Int64.max, Int64.max - Self.now + 1])
+    func overflowingDurationIsRefused(duration: Int64) {
+        // Arrange
+        var parent = Self.parent
+        parent.exp = .max
+
+        // Act
+        let claims = TokenController.subset(of: parent, request: Self.request(duration: duration), now: Self.now)
+
+        // Assert
+        #expect(claims == nil)
+    }
+
+    @Test("the largest duration that still fits is granted when the parent never expires")
+    func largestFittingDurationIsGranted() throws {
+        // Arrange
+        var parent = Self.parent
+        parent.exp = .max
+
+        // Act
+        let claims = try #require(
+            TokenController.subset(of: parent, request: Self.request(duration: .max - Self.now), now: Self.now))
+
+        // Assert
+        #expect(claims.exp == .max)
+    }
 }
 
 /// The opt-in `enforce-branches` hardening.

@@ -58,3 +58,48 @@ struct ClaimsTests {
         #expect(!Self.claims.has(.tokenmanagement))
     }
 }
+
+@Suite("Claims with hostile values")
+struct HostileClaimsTests {
+    static func decode(_ json: String) throws -> Claims {
+        try JSONDecoder().decode(Claims.self, from: Data(json.utf8))
+    }
+
+    @Test(
+        "an exp that is an Int64 in any spelling decodes; one outside Int64 does not",
+        arguments: [
+            ("10000000000000", true), ("1e13", true), ("9223372036854775807", true), ("-9223372036854775808", true),
+            ("9223372036854775808", false), ("1e300", false), ("1.5", false), ("\"1\"", false), ("null", false),
+        ])
+    func expMustBeAnInt64(exp: String, decodes: Bool) {
+        // Act
+        let claims = try? Self.decode(#"{"sub":"build","exp":\#(exp)}"#)
+
+        // Assert
+        #expect((claims != nil) == decodes)
+    }
+
+    @Test(
+        "a NUL in any string claim, or a jti longer than 1 KiB, makes the claims invalid",
+        arguments: [
+            #"{"sub":"a\u0000","exp":1}"#, #"{"sub":"build","exp":1,"name":"\u0000"}"#,
+            #"{"sub":"build","exp":1,"jti":"x\u0000"}"#, #"{"sub":"build","exp":1,"branches":["\u0000"]}"#,
+            #"{"sub":"build","exp":1,"token_type":"\u0000"}"#,
+            #"{"sub":"build","exp":1,"jti":""# + String(repeating: "j", count: 1025) + #""}"#,
+        ])
+    func untrackableClaimsAreInvalid(json: String) {
+        #expect(throws: DecodingError.self) { try Self.decode(json) }
+    }
+
+    @Test("a jti of exactly 1 KiB is still accepted")
+    func aKibibyteJTIIsAccepted() throws {
+        // Arrange
+        let jti = String(repeating: "j", count: Claims.maximumJTILength)
+
+        // Act
+        let claims = try Self.decode(#"{"sub":"build","exp":1,"jti":"\#(jti)"}"#)
+
+        // Assert
+        #expect(claims.jti == jti)
+    }
+}

@@ -243,6 +243,62 @@ struct ClientCommandLineTests {
         #expect(waits.first?.hasSuffix(" seconds before starting job") == true)
     }
 
+    @Test(
+        "a start_after at either end of Int64 from a broken server is followed without a crash",
+        arguments: [Int64.min, Int64.max])
+    func anExtremeStartAfterIsFollowed(secs: Int64) throws {
+        // Arrange
+        let server = try FakeServer()
+        defer { server.stop() }
+        let queued =
+            #"{"id":9,"kind":2,"status":0,"contents":"{}","log":"","repo":"stable","start_after":"#
+            + #"{"secs_since_epoch":\#(secs),"nanos_since_epoch":0}}"#
+        server.on("GET", "/api/v1/job/9", .json(queued), .json(Self.job(status: 2, log: "")))
+
+        // Act
+        let outcome = try Self.client(["--token", "t", "follow-job", server.baseURL + "/api/v1/job/9"])
+
+        // Assert
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.hasSuffix("\\ Job completed successfully\n"))
+    }
+
+    @Test(
+        "a retry cap that is NaN, infinite or negative is ignored instead of crashing the client",
+        arguments: ["nan", "inf", "-1", "1e300"])
+    func unusableRetryCapIsIgnored(value: String) throws {
+        // Arrange
+        let server = try FakeServer()
+        defer { server.stop() }
+        server.on(
+            "POST", "/api/v1/prune", .json(#"{"status":503}"#, status: 503), .json(Self.job(status: 0, log: "")))
+
+        // Act
+        let outcome = try Self.client(
+            ["--token", "t", "prune", server.baseURL, "stable"], environment: ["FLAT_MANAGER_CLIENT_RETRY_CAP": value])
+
+        // Assert
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+    }
+
+    @Test(
+        "a poll scale that is NaN, infinite or negative is ignored instead of crashing the client",
+        arguments: ["nan", "inf", "-1", "1e300"])
+    func unusablePollScaleIsIgnored(value: String) throws {
+        // Arrange
+        let server = try FakeServer()
+        defer { server.stop() }
+        server.on("GET", "/api/v1/job/7", .json(Self.job(status: 1, log: "")), .json(Self.job(status: 2, log: "")))
+
+        // Act
+        let outcome = try Self.client(
+            ["--token", "t", "follow-job", server.baseURL + "/api/v1/job/7"],
+            environment: ["FLAT_MANAGER_CLIENT_POLL_SCALE": value])
+
+        // Assert
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+    }
+
     @Test func aCommitThatFailedWithAServerErrorIsNotPostedAgainOnceTheJobExists() throws {
         let server = try FakeServer()
         defer { server.stop() }

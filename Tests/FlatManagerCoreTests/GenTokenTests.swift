@@ -40,6 +40,17 @@ struct GenTokenTests {
         #expect(claims.exp >= before + 31_536_000 && claims.exp <= before + 31_536_000 + 60)
     }
 
+    @Test("a duration past the end of Int64 gives a token that never expires instead of a crash")
+    func aHugeDurationSaturates() throws {
+        // Act
+        let outcome = try BinarySupport.run(
+            "gentoken", ["--secret", "secret", "--duration", "9223372036854775807"])
+
+        // Assert
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(try claims(outcome).exp == .max)
+    }
+
     @Test func verboseFirstPrintsTheClaimsInUpstreamsOrder() throws {
         let outcome = try BinarySupport.run("gentoken", ["-v", "--secret", "secret", "--repo", "stable"])
 

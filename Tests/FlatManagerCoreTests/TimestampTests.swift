@@ -85,3 +85,63 @@ struct TimestampTests {
         #expect(json == #"["2024-05-01T12:30:05"]"#)
     }
 }
+
+@Suite("Timestamp at the edges of its range")
+struct TimestampRangeTests {
+    @Test(
+        "seconds beyond year 9999 or before year 1 are clamped instead of overflowing",
+        arguments: [
+            (Int64.max, "9999-12-31T23:59:59"), (10_000_000_000_000, "9999-12-31T23:59:59"),
+            (253_402_300_800, "9999-12-31T23:59:59"), (Int64.min, "0001-01-01T00:00:00"),
+            (-62_135_596_801, "0001-01-01T00:00:00"),
+        ])
+    func secondsAreClamped(seconds: Int64, expected: String) {
+        // Act
+        let timestamp = Timestamp(secondsSinceEpoch: seconds)
+
+        // Assert
+        #expect(timestamp.naiveString == expected)
+    }
+
+    @Test("adding any number of seconds saturates at the ends of the range")
+    func addingSaturates() {
+        // Arrange
+        let now = Timestamp(secondsSinceEpoch: 1_714_566_605)
+
+        // Act and assert
+        #expect(now.adding(seconds: .max) == .maximum)
+        #expect(now.adding(seconds: .min) == .minimum)
+        #expect(now.adding(seconds: 60).secondsSinceEpoch == 1_714_566_665)
+    }
+
+    @Test("dates that are NaN, infinite or far away are clamped")
+    func datesAreClamped() {
+        #expect(Timestamp(date: Date(timeIntervalSince1970: .infinity)) == .maximum)
+        #expect(Timestamp(date: Date(timeIntervalSince1970: -.infinity)) == .minimum)
+        #expect(Timestamp(date: Date(timeIntervalSince1970: .nan)).microsecondsSinceEpoch == 0)
+        #expect(Timestamp(date: Date(timeIntervalSince1970: 1e300)) == .maximum)
+    }
+
+    @Test("any stored microsecond count formats without trapping", arguments: [Int64.min, Int64.max, -1, 0])
+    func extremeMicrosecondsFormat(micros: Int64) {
+        // Act
+        let text = Timestamp(microsecondsSinceEpoch: micros).naiveString
+        let object = SystemTimeObject(Timestamp(microsecondsSinceEpoch: micros))
+
+        // Assert
+        #expect(!text.isEmpty)
+        #expect((0..<1_000_000_000).contains(object.nanosSinceEpoch))
+    }
+
+    @Test("a start_after object with extreme members is clamped, not a trap")
+    func systemTimeObjectsAreClamped() throws {
+        // Arrange
+        let json = #"{"secs_since_epoch":9223372036854775807,"nanos_since_epoch":9223372036854775807}"#
+
+        // Act
+        let object = try JSONDecoder().decode(SystemTimeObject.self, from: Data(json.utf8))
+
+        // Assert
+        #expect(object.timestamp == .maximum)
+    }
+}

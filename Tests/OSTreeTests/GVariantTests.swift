@@ -133,8 +133,57 @@ struct GVariantFuzzTests {
         }
     }
 
+    @Test(
+        "a real superblock with framing bytes set to extremes, cut or spliced is an error or a value, never a crash",
+        .enabled(if: TestSupport.hasOSTree))
+    func mutatedSuperblocksNeverCrash() async throws {
+        try await TestSupport.withTemporaryDirectory { directory in
+            // Arrange
+            let (repo, _, commitID) = try await TestSupport.makeFlatpakRepo(in: directory)
+            try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commitID, repo)
+            let bytes = try TestSupport.readBytes(repo + "/" + Delta(from: nil, to: commitID).directory + "/superblock")
+            var random = SeededRandom(seed: 20_261_205)
+            var parsed = 0
+
+            for _ in 0..<5_000 {
+                // Act: framing offsets sit at the ends of containers, so the tail gets most of the damage.
+                var mutated = bytes
+                for _ in 0..<(1 + Int(random.next() % 4)) {
+                    let index =
+                        random.next() % 2 == 0
+                        ? mutated.count - 1 - Int(random.next() % UInt64(min(64, mutated.count)))
+                        : Int(random.next() % UInt64(mutated.count))
+                    mutated[index] =
+                        [0x00, 0xff, 0x7f, 0x80, UInt8(truncatingIfNeeded: random.next())][
+                            Int(random.next() % 5)]
+                }
+                if random.next() % 4 == 0 { mutated.removeLast(Int(random.next() % UInt64(mutated.count))) }
+                if random.next() % 8 == 0 { mutated += mutated.prefix(Int(random.next() % 256)) }
+                if (try? DeltaSuperblock(data: mutated)) != nil { parsed += 1 }
+            }
+
+            // Assert: reaching here means no input trapped; some mutations keep a readable superblock.
+            #expect(parsed < 5_000)
+        }
+    }
+
     @Test func anEmptyCommitIsAnErrorNotACrash() {
         #expect(throws: GVariantError.self) { try CommitObject(data: []) }
         #expect(throws: GVariantError.self) { try DirTree(data: [0xff]) }
+    }
+}
+
+/// A seeded SplitMix64, so a crashing mutation repeats.
+struct SeededRandom: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

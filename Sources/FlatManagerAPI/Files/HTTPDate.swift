@@ -20,7 +20,8 @@ enum HTTPDate {
     }
 
     /// Seconds since the epoch for IMF-fixdate, RFC 850 and asctime dates (the three a recipient
-    /// must accept); nil for anything else.
+    /// must accept); nil for anything else. The year has 4 digits (2 in RFC 850), as the grammar says: a longer
+    /// one (`If-Modified-Since: ... 9223372036854775807 ...`) would overflow the day arithmetic and trap.
     static func parse(_ text: String) -> Int? {
         let tokens = text.split { $0 == " " || $0 == "," || $0 == "-" || $0 == ":" }.map(String.init)
         let fields: (day: String, month: String, year: String, time: ArraySlice<String>)
@@ -32,7 +33,9 @@ enum HTTPDate {
         default:
             return nil
         }
-        guard let day = Int(fields.day), let monthIndex = months.firstIndex(of: fields.month),
+        guard fields.year.count == 4 || fields.year.count == 2, fields.day.count <= 2,
+            fields.year.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let day = Int(fields.day), let monthIndex = months.firstIndex(of: fields.month),
             var year = Int(fields.year), let hour = Int(fields.time[fields.time.startIndex]),
             let minute = Int(fields.time[fields.time.startIndex + 1]),
             let second = Int(fields.time[fields.time.startIndex + 2]),
