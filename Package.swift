@@ -163,7 +163,8 @@ let package = Package(
         .testTarget(
             name: "FlatManagerAPITests",
             dependencies: [
-                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "OSTree",
+                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "FlatManagerServer",
+                "OSTree",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),

@@ -126,17 +126,16 @@ enum Startup {
             environment: jobEnvironment, owner: JobDispatcher.processOwner(), metrics: metrics)
         let sampler = MetricsSampler(
             store: store, config: config, metrics: metrics, interval: metricsInterval, logger: logger)
-        guard let services = APIServices(config: config, store: store, dispatcher: dispatcher, logger: logger) else {
+        guard
+            let composition = Composition(
+                config: config, store: store, queue: dispatcher, metrics: metrics, deltaGenerator: deltaGenerator,
+                logger: logger)
+        else {
             throw ExitCode.failure
         }
-        let app = Application(
-            router: makeRouter(services: services),
-            server: deltaWorkerServer(services: services, generator: deltaGenerator),
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "flat-manager"),
-            onServerRunning: { channel in
-                logger.info("Listening on \(channel.localAddress?.description ?? "?")")
-            },
-            logger: logger)
+        let app = composition.application { channel in
+            logger.info("Listening on \(channel.localAddress?.description ?? "?")")
+        }
         let group = Shutdown.serviceGroup(
             config: config, store: store, sampler: sampler, dispatcher: dispatcher, deltaGenerator: deltaGenerator,
             app: app, logger: logger)
