@@ -147,12 +147,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Test helpers shared by the test targets (a seeded generator for the fuzz and property tests).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "FlatManagerCoreTests",
             dependencies: ["FlatManagerCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
-        .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
+        .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
         .testTarget(
             name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree"],
@@ -164,7 +166,7 @@ let package = Package(
             name: "FlatManagerAPITests",
             dependencies: [
                 "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "FlatManagerServer",
-                "OSTree",
+                "OSTree", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
@@ -177,6 +179,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "FlatManagerCore", "FlatManagerClient", "FlatManagerServer", "GenToken", "DeltaGeneratorClient",
+                "TestSupport",
             ],
             swiftSettings: strict
         ),
