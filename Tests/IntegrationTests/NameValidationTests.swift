@@ -242,16 +242,6 @@ struct NameValidationTests {
 
     // MARK: - Helpers
 
-    /// Starts a server, runs the test, checks the server still answers, stops it.
-    private func withServer(_ database: DatabaseKind, _ body: (TestServer) async throws -> Void) async throws {
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
-            try await body(server)
-            #expect(await server.isAnswering(), "the server stopped answering GET /status")
-        }
-        await server.stop()
-    }
-
     /// Creates a build with the admin token; returns its id.
     private func createBuild(on server: TestServer, json: [String: Any]) async throws -> Int {
         let build = try await Management.object(server, "POST", "/api/v1/build", token: server.adminToken, json: json)
