@@ -6,6 +6,7 @@ import FlatManagerStore
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import OSTree
 
 /// The composition root: the parts that live as long as the server are built once, here, and each HTTP controller
@@ -76,8 +77,11 @@ struct Composition {
         makeRouter(controllers, tokens: tokens, metrics: metrics, logger: logger)
     }
 
-    /// The HTTP application: the router behind our HTTP/1 channel with the delta-worker websocket upgrade.
-    func application(onServerRunning: @escaping @Sendable (any Channel) async -> Void) -> some ApplicationProtocol {
+    /// The HTTP application on `threads` event-loop threads (`workers`, `ACTIX_WORKERS`): the router behind our HTTP/1
+    /// channel with the delta-worker websocket upgrade. The group lives as long as the process.
+    func application(threads: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void)
+        -> some ApplicationProtocol
+    {
         Application(
             router: router,
             server: deltaWorkerServer(
@@ -85,6 +89,7 @@ struct Composition {
                 timeouts: (config.httpHeaderTimeoutSecs, config.httpIdleTimeoutSecs)),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "flat-manager"),
             onServerRunning: onServerRunning,
+            eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: threads)),
             logger: logger)
     }
 }
