@@ -17,21 +17,14 @@ extension BuildController {
         let build = try await authorizedBuild(try buildID(context), context, scopes: [.upload])
         let body = try await request.decodeJSON(MissingObjectsRequest.self, limit: BodyLimit.missingObjects)
         metrics.missingObjectsCalled(wanted: body.wanted.count)
-        // While a prune of the main repo runs, an object found there now may be gone by the time this build
-        // commits: count only what the build uploaded itself, so the client sends everything it needs.
-        let trustMainRepo = try await !isPruning(repo: build.repo)
         var missing: [String] = []
         for wanted in body.wanted {
             guard let name = ObjectName(wanted) else { throw APIError.generic("Invalid object name \(wanted)") }
-            if !storage.hasObject(build.id, name, trustingMainRepo: trustMainRepo) { missing.append(wanted) }
+            // Found in the main repository: linked into the build, so a prune can never take it from under it.
+            if !storage.adoptObject(build.id, name) { missing.append(wanted) }
         }
         // 0.4.2 always gzipped this response; both clients accept either, so follow Accept-Encoding (0.5).
         return try JSONResponse.make(MissingObjectsResponse(missing: missing), gzip: Self.acceptsGzip(request))
-    }
-
-    /// Whether a prune job of `repo` is running now.
-    func isPruning(repo: String) async throws -> Bool {
-        try await store.activeJobs().contains { $0.kind == .prune && $0.status == .started && $0.repo == repo }
     }
 
     static func acceptsGzip(_ request: Request) -> Bool {

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The build area (`build-repo-base`): one directory per build, from its creation to its removal.
 ///
 /// A build's directory is an archive repository whose `parent` link points at the main repository (objects the
@@ -37,12 +41,31 @@ public struct BuildStorage: Sendable, Equatable {
         uploadDirectory(buildID) + "/" + part.relativePath
     }
 
-    /// Whether the build already has `name`: uploaded by the client, or (when `trustingMainRepo`) present in the
-    /// main repository through the `parent` link.
-    public func hasObject(_ buildID: Int32, _ name: ObjectName, trustingMainRepo: Bool) -> Bool {
+    /// Where the build repository itself keeps an object (the commit job writes there; `adoptObject` links there).
+    public func ownObjectPath(_ buildID: Int32, _ name: ObjectName) -> String {
+        directory(buildID) + "/" + name.relativePath
+    }
+
+    /// Whether the build has `name`, making sure it keeps it: an object the client uploaded, or one the build
+    /// repository holds, counts as it is; an object found only in the main repository (through `parent`) is
+    /// hard-linked into the build repository first. So a build never relies on the main repository keeping an
+    /// object: a prune may remove it there at any time, before or after this build's commit (ostree skips copying
+    /// objects the destination or its parent has, so a commit alone would not make the build self-contained).
+    /// False when the object is nowhere, or went from the main repository before it could be linked (the client
+    /// then uploads it).
+    public func adoptObject(_ buildID: Int32, _ name: ObjectName) -> Bool {
         let files = FileManager.default
-        return files.fileExists(atPath: uploadedObjectPath(buildID, name))
-            || (trustingMainRepo && files.fileExists(atPath: parentDirectory(buildID) + "/" + name.relativePath))
+        let own = ownObjectPath(buildID, name)
+        if files.fileExists(atPath: uploadedObjectPath(buildID, name)) || files.fileExists(atPath: own) {
+            return true
+        }
+        let shared = parentDirectory(buildID) + "/" + name.relativePath
+        let parent = (own as NSString).deletingLastPathComponent
+        if mkdir(parent, 0o755) != 0 && errno != EEXIST { return false }
+        if link(shared, own) == 0 || errno == EEXIST { return true }
+        guard errno != ENOENT else { return false }
+        // Another file system after all (the README asks for one): a copy keeps the build self-contained too.
+        return (try? files.copyItem(atPath: shared, toPath: own)) != nil
     }
 
     /// Creates the build repository and its upload repository, both with `parent` as their parent; the build
