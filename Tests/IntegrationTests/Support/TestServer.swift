@@ -35,7 +35,7 @@ actor TestServer {
     /// `binaryDirectory` replaces the built `flat-manager` and `gentoken` (the harness tests use stand-ins).
     init(
         database: DatabaseKind, extraPath: [URL] = [], environment: [String: String] = [:],
-        binaryDirectory: URL? = nil
+        binaryDirectory: URL? = nil, prepareDatabase: (@Sendable (String) async throws -> Void)? = nil
     ) async throws {
         let binaries = try binaryDirectory ?? Binaries.directory()
         try TestSupport.requireOSTree()
@@ -54,6 +54,8 @@ actor TestServer {
         if database == .postgres {
             databaseURL = try await PostgresDatabase.create(serverURL: try TestSupport.requirePostgres())
         }
+        // A database shaped before the first start (e.g. an upstream schema the server must take over).
+        if let prepareDatabase, let databaseURL { try await prepareDatabase(databaseURL) }
         try Self.writeConfig(
             to: configPath, port: port, repoPath: repoPath, buildRepoBase: buildRepoBase, databaseURL: databaseURL)
         try await start()
