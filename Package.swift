@@ -152,6 +152,16 @@ let package = Package(
             dependencies: ["FlatManagerCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // Finds and runs the built executables; shared by the binary tests of the client, gentoken and the worker.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerClientTests", dependencies: ["FlatManagerClient", "FlatManagerCore", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "GenTokenTests", dependencies: ["GenToken", "FlatManagerCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
         .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
         .testTarget(

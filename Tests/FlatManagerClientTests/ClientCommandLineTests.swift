@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `flat-manager-client` run as a process against a scripted local HTTP server (client.md Part A).
