@@ -155,10 +155,17 @@ let package = Package(
         // Finds and runs the built executables; shared by the binary tests of the client, gentoken and the worker.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
-            name: "FlatManagerClientTests", dependencies: ["FlatManagerClient", "FlatManagerCore", "TestSupport"],
+            name: "FlatManagerClientTests",
+            dependencies: [
+                "FlatManagerClient", "FlatManagerCore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "GenTokenTests", dependencies: ["GenToken", "FlatManagerCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerServerTests", dependencies: ["FlatManagerServer", "FlatManagerCore", "OSTree"],
+            swiftSettings: strict),
         .testTarget(
             name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
             swiftSettings: strict),

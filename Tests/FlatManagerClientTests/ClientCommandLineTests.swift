@@ -30,6 +30,14 @@ struct ClientCommandLineTests {
             #"{"id":7,"kind":0,"status":\#(status),"contents":"{}","log":\#(JSONText.string(log)),"start_after":null,"repo":null\#(resultsMember)}"#
     }
 
+    /// A build as the server encodes it (Core's `Build`), created at the epoch in repo `stable`.
+    static func build(id: Int32, repoState: RepoState, commitJobID: Int32? = nil) throws -> String {
+        let build = Build(
+            id: id, created: Timestamp(secondsSinceEpoch: 0), repoState: repoState, commitJobID: commitJobID,
+            repo: "stable")
+        return String(decoding: try JSONEncoder().encode(build), as: UTF8.self)
+    }
+
     @Test func noSubcommandExitsWithOne() throws {
         let outcome = try Self.client([])
 
@@ -305,7 +313,7 @@ struct ClientCommandLineTests {
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
         server.on("POST", "/api/v1/build/42/commit", .json(#"{"status":500}"#, status: 500))
-        server.on("GET", "/api/v1/build/42", .json(#"{"id":42,"repo_state":1,"commit_job_id":7}"#))
+        server.on("GET", "/api/v1/build/42", .json(try Self.build(id: 42, repoState: .committing, commitJobID: 7)))
         server.on("GET", "/api/v1/build/42/commit", .json(Self.job(status: 2, log: "")))
 
         let outcome = try Self.client(["--token", "t", "commit", build])
@@ -335,7 +343,7 @@ struct ClientCommandLineTests {
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
         let extended =
-            #"{"build":{"id":42,"repo_state":2},"build_refs":[],"checks":"#
+            #"{"build":\#(try Self.build(id: 42, repoState: .ready)),"build_refs":[],"checks":"#
             + #"[{"check_name":"lint","build_id":42,"job_id":5,"status":3,"status_reason":"bad","results":null}]}"#
         server.on(
             "POST", "/api/v1/build/42/commit",
