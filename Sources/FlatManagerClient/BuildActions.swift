@@ -15,7 +15,7 @@ struct BuildActions: Sendable {
     func commit(_ request: CommitRequest, announce: Bool = true) async throws -> JSON {
         if announce { Console.line("Committing build \(buildURL)") }
         let body = try JSONEncoder().encode(request)
-        let started = try await startJob(buildURL + "/commit", body: body, jobID: \.commitJobID)
+        let started = try await startJob(buildURL + "/commit", body: body, jobID: { $0.commitJobID })
         Console.line("Waiting for commit job")
         try await follower.waitForChecks(buildURL: buildURL)
         let job = try await follower.follow(started.location)
@@ -33,7 +33,7 @@ struct BuildActions: Sendable {
         Console.line("Publishing build \(buildURL)")
         let started: StartedJob
         do {
-            started = try await startJob(buildURL + "/publish", body: Data("{}".utf8), jobID: \.publishJobID)
+            started = try await startJob(buildURL + "/publish", body: Data("{}".utf8), jobID: { $0.publishJobID })
         } catch ClientError.api(let url, 400, let details) {
             return try Self.publishRefused(url: url, details: details)
         }
@@ -88,7 +88,7 @@ struct BuildActions: Sendable {
 
     /// POSTs a request that starts a job. A retry after a transient failure first reads the build: if the job
     /// exists by then, the server acted on the earlier attempt and the POST is not repeated.
-    func startJob(_ url: String, body: Data, jobID: KeyPath<Build, Int32?> & Sendable) async throws -> StartedJob {
+    func startJob(_ url: String, body: Data, jobID: @escaping @Sendable (Build) -> Int32?) async throws -> StartedJob {
         try await api.retry.runAttempts { attempt in
             if attempt > 0, let existing = try await existingJob(jobID: jobID, location: url) {
                 return existing
@@ -104,9 +104,9 @@ struct BuildActions: Sendable {
         }
     }
 
-    private func existingJob(jobID: KeyPath<Build, Int32?> & Sendable, location: String) async throws -> StartedJob? {
+    private func existingJob(jobID: (Build) -> Int32?, location: String) async throws -> StartedJob? {
         let build = try await api.call(.GET, buildURL, retrying: false).answer.decode(Build.self, from: buildURL)
-        guard build[keyPath: jobID] != nil else { return nil }
+        guard jobID(build) != nil else { return nil }
         let job = try await api.call(.GET, location, body: .json(Data("{}".utf8)), retrying: false).json
         return StartedJob(location: location, job: job)
     }

@@ -313,7 +313,8 @@ struct ClientCommandLineTests {
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
         server.on("POST", "/api/v1/build/42/commit", .json(#"{"status":500}"#, status: 500))
-        server.on("GET", "/api/v1/build/42", .json(try Self.build(id: 42, repoState: .committing, commitJobID: 7)))
+        let committing = try Self.build(id: 42, repoState: .committing, commitJobID: 7)
+        server.on("GET", "/api/v1/build/42", .json(committing))
         server.on("GET", "/api/v1/build/42/commit", .json(Self.job(status: 2, log: "")))
 
         let outcome = try Self.client(["--token", "t", "commit", build])
@@ -342,8 +343,9 @@ struct ClientCommandLineTests {
         let server = try FakeServer()
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
+        let ready = try Self.build(id: 42, repoState: .ready)
         let extended =
-            #"{"build":\#(try Self.build(id: 42, repoState: .ready)),"build_refs":[],"checks":"#
+            #"{"build":\#(ready),"build_refs":[],"checks":"#
             + #"[{"check_name":"lint","build_id":42,"job_id":5,"status":3,"status_reason":"bad","results":null}]}"#
         server.on(
             "POST", "/api/v1/build/42/commit",
