@@ -147,13 +147,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Test helpers shared by the test targets: a seeded generator for the fuzz and property tests, and
+        // BinarySupport, which finds and runs the built executables for the client, gentoken and worker tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "FlatManagerCoreTests",
             dependencies: ["FlatManagerCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
-        // Finds and runs the built executables; shared by the binary tests of the client, gentoken and the worker.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "FlatManagerClientTests",
             dependencies: [
@@ -169,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
             swiftSettings: strict),
-        .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
+        .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
         .testTarget(
             name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree"],
@@ -180,7 +181,8 @@ let package = Package(
         .testTarget(
             name: "FlatManagerAPITests",
             dependencies: [
-                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "OSTree",
+                "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "FlatManagerServer",
+                "OSTree", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
@@ -193,6 +195,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "FlatManagerCore", "FlatManagerClient", "FlatManagerServer", "GenToken", "DeltaGeneratorClient",
+                "TestSupport",
             ],
             swiftSettings: strict
         ),

@@ -9,12 +9,17 @@ import Logging
 /// One access-log line per request, in upstream's shape (server.md §7.2), written when the handler returns; the
 /// request's figures for `/metrics`; and the request's log metadata (request id, build id, repo) for every line
 /// logged while it is handled, whichever logger writes it.
-struct AccessLogMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+public struct AccessLogMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
     let logger: Logger
     var metrics: ServerMetrics?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+    public init(logger: Logger, metrics: ServerMetrics?) {
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         let start = ContinuousClock.now

@@ -12,10 +12,34 @@ import NIOFoundationEssentialsCompat
 import OSTree
 
 /// Builds and everything hanging off them (api.md §4.6–4.17).
-struct BuildController {
-    let services: APIServices
+public struct BuildController: Sendable {
+    let store: Store
+    let queue: any JobQueue
+    let storage: BuildStorage
+    let repos: [String: RepoConfig]
+    let rules: BuildRules
+    let metrics: ServerMetrics
+    let uploadTally: UploadTally
+    let logger: Logger
+    /// `Location` host when a request names none.
+    let fallbackHost: String
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    public init(
+        store: Store, queue: any JobQueue, storage: BuildStorage, repos: [String: RepoConfig], rules: BuildRules,
+        metrics: ServerMetrics, uploadTally: UploadTally, logger: Logger, fallbackHost: String
+    ) {
+        self.store = store
+        self.queue = queue
+        self.storage = storage
+        self.repos = repos
+        self.rules = rules
+        self.metrics = metrics
+        self.uploadTally = uploadTally
+        self.logger = logger
+        self.fallbackHost = fallbackHost
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("build", use: create)
         group.get("build", use: list)
         group.get("build/:id", use: get)
@@ -32,8 +56,6 @@ struct BuildController {
         group.get("build/:id/check/:check_name/job", use: checkJob)
         group.post("build/:id/purge", use: purge)
     }
-
-    var store: Store { services.store }
 
     // MARK: - Lookup and authorisation
 
@@ -57,7 +79,7 @@ struct BuildController {
     }
 
     func location(_ request: Request, _ path: String) -> String {
-        request.absoluteURL(path, fallbackHost: services.fallbackHost)
+        request.absoluteURL(path, fallbackHost: fallbackHost)
     }
 
     func buildResponse(_ build: Build, _ request: Request) throws -> Response {
@@ -75,18 +97,15 @@ struct BuildController {
         if let appID = body.appID { _ = try EdgeNames.appID(appID) }
         try claims.require(repo: body.repo)
         if let appID = body.appID { try claims.require(prefixFor: appID) }
-        guard let repo = services.config.repos[body.repo] else { throw APIError.generic("No such repo") }
+        guard let repo = repos[body.repo] else { throw APIError.generic("No such repo") }
         let build = try await store.createBuild(
             repo: body.repo, appID: body.appID, publicDownload: body.publicDownload ?? (body.appID == nil),
             buildLogURL: body.buildLogURL, tokenName: claims.name ?? "-", tokenType: claims.tokenType,
             tokenBranches: claims.branches.filter { !$0.isEmpty })
         do {
-            let buildDir = "\(services.config.buildRepoBase)/\(build.id)"
-            try RepoLayout.createBuildRepository(
-                at: buildDir, parent: repo.path, collectionID: repo.collectionID.map { "\($0).Build\(build.id)" })
-            try RepoLayout.createBuildRepository(at: buildDir + "/upload", parent: repo.path, collectionID: nil)
+            try storage.create(build.id, parent: repo.path, collectionID: repo.collectionID)
         } catch {
-            services.logger.error("Cannot create the repositories of build \(build.id): \(error)")
+            logger.error("Cannot create the repositories of build \(build.id): \(error)")
             try? await store.setBuildFailed(id: build.id, reason: "Failed to create build directory: \(error)")
             throw APIError.internalError
         }
@@ -138,11 +157,11 @@ struct BuildController {
             try claims.require(
                 screenshotsOwner: ScreenshotOwner(arch: arch, buildAppID: build.appID, refNames: existing))
         }
-        try BranchEnforcement.check(ref, claims: claims, enabled: services.config.enforceBranches)
+        try BranchEnforcement.check(ref, claims: claims, enabled: rules.enforceBranches)
         guard ObjectName("\(body.commit).commit") != nil else {
             throw APIError.generic("Invalid commit \(body.commit)")
         }
-        if let limit = services.config.maxBuildRefs {
+        if let limit = rules.maxBuildRefs {
             let existing = try await store.buildRefs(buildID: build.id)
             if existing.count >= limit, !existing.contains(where: { $0.refName == body.ref }) {
                 throw APIError.tooLarge("Build already has \(existing.count) refs (max-build-refs \(limit))")
@@ -180,86 +199,6 @@ struct BuildController {
     /// Each `.`-separated element non-empty and alphanumeric (ASCII only, see `ExtraID`).
     static func isValidExtraID(_ id: String) -> Bool { ExtraID.isValid(id) }
 
-    // MARK: - Objects
-
-    @Sendable func missingObjects(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var request = request
-        let build = try await authorizedBuild(try buildID(context), context, scopes: [.upload])
-        let body = try await request.decodeJSON(MissingObjectsRequest.self, limit: BodyLimit.missingObjects)
-        services.metrics.missingObjectsCalled(wanted: body.wanted.count)
-        let buildDir = "\(services.config.buildRepoBase)/\(build.id)"
-        // While a prune of the main repo runs, an object found there now may be gone by the time this build
-        // commits: count only what the build uploaded itself, so the client sends everything it needs.
-        let trustMainRepo = try await !isPruning(repo: build.repo)
-        let fm = FileManager.default
-        var missing: [String] = []
-        for wanted in body.wanted {
-            guard let name = ObjectName(wanted) else { throw APIError.generic("Invalid object name \(wanted)") }
-            let present =
-                fm.fileExists(atPath: "\(buildDir)/upload/\(name.relativePath)")
-                || (trustMainRepo && fm.fileExists(atPath: "\(buildDir)/parent/\(name.relativePath)"))
-            if !present { missing.append(wanted) }
-        }
-        // 0.4.2 always gzipped this response; both clients accept either, so follow Accept-Encoding (0.5).
-        return try JSONResponse.make(MissingObjectsResponse(missing: missing), gzip: Self.acceptsGzip(request))
-    }
-
-    /// Whether a prune job of `repo` is running now.
-    func isPruning(repo: String) async throws -> Bool {
-        try await store.activeJobs().contains { $0.kind == .prune && $0.status == .started && $0.repo == repo }
-    }
-
-    static func acceptsGzip(_ request: Request) -> Bool {
-        (request.headers[.acceptEncoding] ?? "").lowercased().split(separator: ",").contains {
-            let coding = $0.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) ?? ""
-            return coding == "gzip" && !$0.replacingOccurrences(of: " ", with: "").hasSuffix("q=0")
-        }
-    }
-
-    @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let build = try await authorizedBuild(try buildID(context), context, scopes: [.upload])
-        guard build.repoState == .uploading else {
-            throw APIError.wrongRepoState(
-                "Build is not accepting uploads", expected: .uploading, current: build.repoState.reportedForCommit)
-        }
-        guard let boundary = request.headers[.contentType].flatMap(MultipartBoundary.from(contentType:)) else {
-            throw APIError.generic("Upload body is not multipart")
-        }
-        let upload = "\(services.config.buildRepoBase)/\(build.id)/upload"
-        let budget = BuildUploadBudget(
-            buildID: build.id, uploadDirectory: upload, maxPartBytes: services.config.maxObjectBytes,
-            maxBuildBytes: services.config.maxBuildBytes, tally: services.uploadTally)
-        do {
-            let sizes = try await UploadReceiver.receive(
-                body: request.body, boundary: boundary, tempDirectory: upload + "/deltas/.tmp", budget: budget
-            ) { (fileName: String) throws(UploadError) -> UploadDestination in
-                switch UploadFileName(fileName) {
-                case .object(let name):
-                    return UploadDestination(
-                        finalPath: "\(upload)/\(name.relativePath)", verifier: ObjectUploadVerifier(name))
-                case .deltaPart(let part):
-                    return UploadDestination(finalPath: "\(upload)/\(part.relativePath)", verifier: nil)
-                case nil:
-                    throw UploadError.invalidFilename(fileName)
-                }
-            }
-            services.metrics.uploaded(sizes: sizes)
-            return try JSONResponse.make(sizes)
-        } catch let error as UploadError {
-            services.metrics.uploadRefused()
-            switch error {
-            case .io(let reason):
-                services.logger.error("Upload to build \(build.id) failed: \(reason)")
-                throw APIError.internalError
-            case .tooLarge(let reason):
-                services.logger.notice("Upload to build \(build.id) refused: \(reason)")
-                throw APIError.tooLarge(reason)
-            default:
-                throw APIError.generic(error.message)
-            }
-        }
-    }
-
     // MARK: - Commit and publish
 
     @Sendable func commit(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -275,7 +214,7 @@ struct BuildController {
         case .refused(let current):
             throw Self.commitRefusal(current)
         case .done(let job):
-            services.dispatcher.kick(.global)
+            queue.jobCreated(job)
             return try JSONResponse.make(job, location: location(request, "/api/v1/build/\(build.id)/commit"))
         }
     }
@@ -303,7 +242,7 @@ struct BuildController {
         case .refused(let current):
             throw Self.publishRefusal(current)
         case .done(let job):
-            services.dispatcher.kick(.repo(build.repo))
+            queue.jobCreated(job)
             return try JSONResponse.make(job, location: location(request, "/api/v1/build/\(build.id)/publish"))
         }
     }
@@ -369,10 +308,9 @@ struct BuildController {
         case .refused:
             throw APIError.generic("Can't prune build while in use")
         case .done:
-            let path = "\(services.config.buildRepoBase)/\(build.id)"
             var failure: String?
             do {
-                try FileManager.default.removeItem(atPath: path)
+                try storage.remove(build.id)
             } catch {
                 failure = "Failed to Purge build: \(error.localizedDescription)"
             }

@@ -16,10 +16,16 @@ import OSTree
 /// The websocket upgrade happens below the router (Hummingbird upgrades in the channel, `deltaWorkerServer`);
 /// a request that does not qualify for the upgrade falls through to the router, whose `GET delta/worker` answers
 /// with the same JSON errors as every other endpoint.
-struct DeltaController {
-    let services: APIServices
+public struct DeltaController: Sendable {
+    let repos: [String: RepoConfig]
+    let logger: Logger
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    public init(repos: [String: RepoConfig], logger: Logger) {
+        self.repos = repos
+        self.logger = logger
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("delta/upload/:repo", use: upload)
         group.get("delta/worker", use: worker)
     }
@@ -28,7 +34,7 @@ struct DeltaController {
     @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> Response {
         try context.requireClaims().require(sub: "delta", scope: .generate)
         let name = try EdgeNames.repo(context.parameters.get("repo") ?? "").rawValue
-        guard let repo = services.config.repos[name] else { throw APIError.generic("No such repo") }
+        guard let repo = repos[name] else { throw APIError.generic("No such repo") }
         guard let boundary = request.headers[.contentType].flatMap(MultipartBoundary.from(contentType:)) else {
             throw APIError.generic("Upload body is not multipart")
         }
@@ -45,7 +51,7 @@ struct DeltaController {
         } catch let error as UploadError {
             switch error {
             case .io(let reason):
-                services.logger.error("Delta upload to \(name) failed: \(reason)")
+                logger.error("Delta upload to \(name) failed: \(reason)")
                 throw APIError.internalError
             default:
                 throw APIError.generic(error.message)
@@ -65,10 +71,13 @@ struct DeltaController {
 /// The token is verified before upgrading, exactly as the router would; anything else is not upgraded and goes
 /// to the router. Keep-alive: the server pings every 30 s and closes a connection that does not answer (the
 /// reference instead expects the worker's pings; either way a dead worker is dropped within a minute).
-public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) -> HTTPServerBuilder {
-    let tokens = TokenMiddleware(
-        mainSigner: services.mainSigner, repoSigner: services.repoSigner, tokenPrefix: services.config.tokenPrefix,
-        store: services.store, statusRequiresToken: services.config.statusRequiresToken)
+///
+/// `tokens` verifies worker tokens with the main secret (`mainSigner`), revocation included; `timeouts` are
+/// `http-header-timeout-secs` and `http-idle-timeout-secs` (`RequestTimeoutHandler`).
+public func deltaWorkerServer(
+    tokens: TokenMiddleware, mainSigner: TokenSigner, generator: DeltaGenerator,
+    timeouts: (headerSeconds: Int, idleSeconds: Int)
+) -> HTTPServerBuilder {
     let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
         ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
     return HTTPServerBuilder { responder in
@@ -78,7 +87,7 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
                 let header = request.headerFields[.authorization]
             else { return .dontUpgrade }
             do {
-                let claims = try await tokens.verify(header: header, with: services.mainSigner)
+                let claims = try await tokens.verify(header: header, with: mainSigner)
                 try claims.require(sub: "delta", scope: .generate)
             } catch {
                 return .dontUpgrade
@@ -90,13 +99,13 @@ public func deltaWorkerServer(services: APIServices, generator: DeltaGenerator) 
             }
         }
         return ForeignUpgradeFilteringChannel(
-            inner: upgradeChannel, headerTimeoutSeconds: services.config.httpHeaderTimeoutSecs,
-            idleTimeoutSeconds: services.config.httpIdleTimeoutSecs
+            inner: upgradeChannel, headerTimeoutSeconds: timeouts.headerSeconds,
+            idleTimeoutSeconds: timeouts.idleSeconds
         ) { path, authorization in
             // The full check, revocation included, so that a refused worker gets the router's JSON error; the
             // upgrade channel checks again (a token may be revoked in between).
             guard path.split(separator: "?").first == "/api/v1/delta/worker", let authorization,
-                let claims = try? await tokens.verify(header: authorization, with: services.mainSigner)
+                let claims = try? await tokens.verify(header: authorization, with: mainSigner)
             else { return false }
             return (try? claims.require(sub: "delta", scope: .generate)) != nil
         }

@@ -3,22 +3,27 @@ import FlatManagerStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import OSTree
 
 /// Serves the main repositories under `/repo/<name>/…` and build repositories under `/build-repo/<id>/…`
 /// (api.md §7) as plain static files.
-struct FileController {
-    let services: APIServices
+public struct FileController: Sendable {
+    let repos: [String: RepoConfig]
+    let store: Store
+    let storage: BuildStorage
     let responder: StaticFileResponder
 
-    init(services: APIServices) {
-        self.services = services
-        self.responder = StaticFileResponder(logger: services.logger)
+    public init(repos: [String: RepoConfig], store: Store, storage: BuildStorage, logger: Logger) {
+        self.repos = repos
+        self.store = store
+        self.storage = storage
+        self.responder = StaticFileResponder(logger: logger)
     }
 
     static let otherMethods: [HTTPRequest.Method] = [.post, .put, .delete, .patch, .options, .connect, .trace]
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    public func addRoutes(to router: Router<AppRequestContext>) {
         for path in ["repo/**", "build-repo/:id/**"] {
             router.get(RouterPath(path), use: path.hasPrefix("repo") ? serveRepo : serveBuildRepo)
             router.head(RouterPath(path), use: path.hasPrefix("repo") ? serveRepo : serveBuildRepo)
@@ -57,7 +62,7 @@ struct FileController {
 
     @Sendable func serveRepo(_ request: Request, context: AppRequestContext) async throws -> Response {
         let segments = try segments(of: request, droppingFirst: 1)
-        guard let name = segments.first, let repo = services.config.repos[name] else {
+        guard let name = segments.first, let repo = repos[name] else {
             throw APIError.generic("No such repo")
         }
         let rest = Array(segments.dropFirst())
@@ -78,7 +83,7 @@ struct FileController {
 
     @Sendable func serveBuildRepo(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try buildID(context)
-        guard let build = try await services.store.build(id: id) else { throw APIError.notFound }
+        guard let build = try await store.build(id: id) else { throw APIError.notFound }
         if !build.publicDownload {
             let claims = try context.requireClaims()
             try claims.require(repo: build.repo)
@@ -86,8 +91,8 @@ struct FileController {
             try claims.requireAccess(to: build)
         }
         let rest = try segments(of: request, droppingFirst: 2)
-        let buildDir = "\(services.config.buildRepoBase)/\(id)"
-        guard let repo = services.config.repos[build.repo] else { throw APIError.plain(.notFound, "File not found") }
+        let buildDir = storage.directory(id)
+        guard let repo = repos[build.repo] else { throw APIError.plain(.notFound, "File not found") }
         // Ours, on purpose unlike upstream (api.md §7.4 checks no token type here): the main repo's protected
         // commits are reachable through the fallback and the `parent` link, and a build's own commits carry the
         // token type they will be published with, so the same check guards every route that can serve them.

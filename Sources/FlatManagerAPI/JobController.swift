@@ -4,10 +4,14 @@ import Foundation
 import Hummingbird
 
 /// Jobs and check reviews (api.md §4.4, §4.5).
-struct JobController {
-    let services: APIServices
+public struct JobController: Sendable {
+    let store: Store
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("job/:id", use: get)
         group.post("job/:id/check/review", use: review)
     }
@@ -17,7 +21,7 @@ struct JobController {
         let id = try buildID(context)  // before the claims, as upstream extracts the path first (plain 404)
         try context.requireClaims().require(sub: "build", scope: .jobs)
         let offset = try await request.logOffset()
-        guard let job = try await services.store.job(id: id) else { throw APIError.notFound }
+        guard let job = try await store.job(id: id) else { throw APIError.notFound }
         return try JSONResponse.make(job.withLog(fromByteOffset: offset))
     }
 
@@ -54,7 +58,7 @@ struct JobController {
         let body = try await request.decodeJSON(ReviewRequest.self)
         let status = try body.checkStatus()
         guard
-            try await services.store.setCheckStatus(
+            try await store.setCheckStatus(
                 jobID: id, status: status, results: body.newResults, onlyIfPendingUnlessFailed: false) != nil
         else { throw APIError.notFound }
         return JSONResponse.noContent()

@@ -5,10 +5,14 @@ import NIOCore
 
 /// `GET /metrics` (0.5, no auth): OpenMetrics text of everything the server counts. Cheap by design: the
 /// expensive figures are kept up to date by `MetricsSampler`, so a scrape only formats numbers.
-struct MetricsController {
+public struct MetricsController: Sendable {
     let metrics: ServerMetrics
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    public init(metrics: ServerMetrics) {
+        self.metrics = metrics
+    }
+
+    public func addRoutes(to router: Router<AppRequestContext>) {
         router.get("metrics", use: scrape)
     }
 

@@ -3,8 +3,10 @@ import NIOCore
 
 /// `GET /openapi.yaml` (ours, no auth): the OpenAPI 3 document of `/api/v1`. It lives outside `/api/v1` because
 /// everything there requires a token.
-struct OpenAPIController {
-    func addRoutes(to router: Router<AppRequestContext>) {
+public struct OpenAPIController: Sendable {
+    public init() {}
+
+    public func addRoutes(to router: Router<AppRequestContext>) {
         router.get("openapi.yaml", use: document)
     }
 

@@ -8,12 +8,12 @@ import Foundation
 /// resolved) becomes a named placeholder, so the rest of the line stays readable (`<repo:stable>/objects/...`);
 /// then any other absolute path that starts a word becomes `<path>`, since a tool may name files we did not
 /// configure (a temporary directory, the hook's own script, a symlink target).
-struct PathRedactor: Sendable {
+public struct PathRedactor: Sendable {
     /// Configured directories and their placeholders, longest path first so that a directory inside another is
     /// replaced by its own name.
     let replacements: [(path: String, placeholder: String)]
 
-    init(config: Config) {
+    public init(config: Config) {
         var named: [(String, String)] = [(config.buildRepoBase, "<build-repo-base>")]
         for (name, repo) in config.repos { named.append((repo.path, "<repo:\(name)>")) }
         if let home = config.gpgHomedir { named.append((home, "<gpg-homedir>")) }

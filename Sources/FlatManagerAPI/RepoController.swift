@@ -5,10 +5,21 @@ import Foundation
 import Hummingbird
 
 /// Repository-wide operations: republish an app (api.md §4.18) and prune (0.5, §4.21).
-struct RepoController {
-    let services: APIServices
+public struct RepoController: Sendable {
+    let repos: [String: RepoConfig]
+    let store: Store
+    let queue: any JobQueue
+    /// `Location` host when a request names none.
+    let fallbackHost: String
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    public init(repos: [String: RepoConfig], store: Store, queue: any JobQueue, fallbackHost: String) {
+        self.repos = repos
+        self.store = store
+        self.queue = queue
+        self.fallbackHost = fallbackHost
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("repo/:repo/republish", use: republish)
         group.post("prune", use: prune)
     }
@@ -24,13 +35,13 @@ struct RepoController {
         try claims.require(prefixFor: body.app)
         try claims.require(repo: repo)
         // Upstream lets an unknown repo through and the job never runs; refusing it is clearer.
-        guard services.config.repos[repo] != nil else { throw APIError.generic("No such repo") }
-        let job = try await services.store.createJob(
+        guard repos[repo] != nil else { throw APIError.generic("No such repo") }
+        let job = try await store.createJob(
             kind: .republish,
             contents: .republish(app: body.app, endOfLife: body.endoflife, endOfLifeRebase: body.endoflifeRebase),
             repo: repo, startAfter: nil)
-        services.dispatcher.kick(.repo(repo))
-        let location = request.absoluteURL("/api/v1/job/\(job.id)", fallbackHost: services.fallbackHost)
+        queue.jobCreated(job)
+        let location = request.absoluteURL("/api/v1/job/\(job.id)", fallbackHost: fallbackHost)
         return try JSONResponse.make(job, location: location)
     }
 
@@ -42,9 +53,9 @@ struct RepoController {
         }
         let body = try await request.decodeJSON(PruneRequest.self)
         _ = try EdgeNames.repo(body.repo)
-        guard services.config.repos[body.repo] != nil else { throw APIError.generic("No such repo") }
-        let job = try await services.store.createJob(kind: .prune, contents: .prune, repo: body.repo, startAfter: nil)
-        services.dispatcher.kick(.repo(body.repo))
+        guard repos[body.repo] != nil else { throw APIError.generic("No such repo") }
+        let job = try await store.createJob(kind: .prune, contents: .prune, repo: body.repo, startAfter: nil)
+        queue.jobCreated(job)
         return try JSONResponse.make(job)
     }
 }

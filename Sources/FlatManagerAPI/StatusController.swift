@@ -14,20 +14,23 @@ import NIOCore
 /// (`PathRedactor`). A token with sub `build` and the `jobs` scope (the one that reads any job over the API) sees
 /// everything, private builds only if it also has access to them. With `status-requires-token` every page needs
 /// such a token: 401 without one (token middleware), 403 without the scope.
-struct StatusController {
-    let services: APIServices
+public struct StatusController: Sendable {
+    let store: Store
     let redactor: PathRedactor
+    /// `status-requires-token`.
+    let requiresToken: Bool
 
-    init(services: APIServices) {
-        self.services = services
-        self.redactor = PathRedactor(config: services.config)
+    public init(store: Store, redactor: PathRedactor, requiresToken: Bool) {
+        self.store = store
+        self.redactor = redactor
+        self.requiresToken = requiresToken
     }
 
     static let version = "0.5.0-swift"
     /// How many builds `/status` lists.
     static let recentBuilds = 20
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    public func addRoutes(to router: Router<AppRequestContext>) {
         router.get("status", use: list)
         router.get("status/:id", use: job)
         router.get("status/:id/log", use: log)
@@ -119,16 +122,16 @@ struct StatusController {
         """
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let viewer = try StatusViewer(context, required: services.config.statusRequiresToken)
+        let viewer = try StatusViewer(context, required: requiresToken)
         var jobs: [[String: String]] = []
-        for job in try await services.store.activeJobs() {
+        for job in try await store.activeJobs() {
             let described = try await viewer.maySeeDetails(of: build(of: job))
             jobs.append([
                 "id": "\(job.id)", "kind": job.kind.displayName, "status": job.status.displayName,
                 "repo": described ? job.repo ?? "" : "",
             ])
         }
-        let builds = try await services.store.builds(appID: nil).sorted { $0.id > $1.id }.prefix(Self.recentBuilds)
+        let builds = try await store.builds(appID: nil).sorted { $0.id > $1.id }.prefix(Self.recentBuilds)
         let values: [String: Any] = [
             "version": Self.version, "jobs": jobs,
             "builds": builds.map { Self.values(of: $0, details: viewer.maySeeDetails(of: $0)) },
@@ -137,7 +140,7 @@ struct StatusController {
     }
 
     @Sendable func job(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let viewer = try StatusViewer(context, required: services.config.statusRequiresToken)
+        let viewer = try StatusViewer(context, required: requiresToken)
         let job = try await requireJob(context)
         let details = try await viewer.maySeeDetails(of: build(of: job))
         var values: [String: Any] = [
@@ -160,7 +163,7 @@ struct StatusController {
     /// `X-Job-Status` the job's status name. What the live log of the job page polls. Empty for a viewer who may
     /// not see the job's details.
     @Sendable func log(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let viewer = try StatusViewer(context, required: services.config.statusRequiresToken)
+        let viewer = try StatusViewer(context, required: requiresToken)
         let job = try await requireJob(context)
         let offset = request.uri.queryParameters.get("offset", as: Int.self) ?? 0
         let details = try await viewer.maySeeDetails(of: build(of: job))
@@ -187,15 +190,15 @@ struct StatusController {
     }
 
     @Sendable func build(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let viewer = try StatusViewer(context, required: services.config.statusRequiresToken)
+        let viewer = try StatusViewer(context, required: requiresToken)
         guard let id = context.parameters.get("id", as: Int32.self) else { throw APIError.plain(.notFound, "") }
-        guard let build = try await services.store.build(id: id) else { throw APIError.notFound }
+        guard let build = try await store.build(id: id) else { throw APIError.notFound }
         let details = viewer.maySeeDetails(of: build)
         var values = Self.values(of: build, details: details)
         values["refresh"] = build.repoState == .committing || build.publishedState == .publishing
         guard details else { return html(Self.library.render(values, withTemplate: "build")) }
-        let refs = try await services.store.buildRefs(buildID: id).map { ["name": $0.refName, "commit": $0.commit] }
-        let checks = try await services.store.checks(buildID: id).map { check -> [String: String] in
+        let refs = try await store.buildRefs(buildID: id).map { ["name": $0.refName, "commit": $0.commit] }
+        let checks = try await store.checks(buildID: id).map { check -> [String: String] in
             let status =
                 Self.name(of: check.status) + (check.status.reason.map { ": \(redact($0, for: viewer))" } ?? "")
             return ["name": check.checkName, "status": status, "job": "\(check.jobID)"]
@@ -216,12 +219,12 @@ struct StatusController {
     /// The build a job works on (commit, publish, check), if any and if it still exists.
     func build(of job: Job) async throws -> Build? {
         guard let id = Self.buildID(of: job) else { return nil }
-        return try await services.store.build(id: id)
+        return try await store.build(id: id)
     }
 
     func requireJob(_ context: AppRequestContext) async throws -> Job {
         guard let id = context.parameters.get("id", as: Int32.self) else { throw APIError.plain(.notFound, "") }
-        guard let job = try await services.store.job(id: id) else { throw APIError.notFound }
+        guard let job = try await store.job(id: id) else { throw APIError.notFound }
         return job
     }
 

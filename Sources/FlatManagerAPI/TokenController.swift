@@ -4,10 +4,17 @@ import Foundation
 import Hummingbird
 
 /// Token usage, revocation and subsetting (api.md §4.1–4.3, §9.6–9.7).
-struct TokenController {
-    let services: APIServices
+public struct TokenController: Sendable {
+    let store: Store
+    /// Signs subset tokens with the main secret.
+    let signer: TokenSigner
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    public init(store: Store, signer: TokenSigner) {
+        self.store = store
+        self.signer = signer
+    }
+
+    public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("tokens/get_list", use: list)
         group.post("tokens/revoke", use: revoke)
         group.post("token_subset", use: subset)
@@ -17,14 +24,14 @@ struct TokenController {
         var request = request
         try context.requireClaims().require(sub: "", scope: .tokenmanagement)
         let body = try await request.decodeJSON(TokenIDsRequest.self)
-        return try JSONResponse.make(try await services.store.tokenUsages(Self.possibleIDs(body.tokenIDs)))
+        return try JSONResponse.make(try await store.tokenUsages(Self.possibleIDs(body.tokenIDs)))
     }
 
     @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         try context.requireClaims().require(sub: "", scope: .tokenmanagement)
         let body = try await request.decodeJSON(TokenIDsRequest.self)
-        try await services.store.revokeTokens(Self.possibleIDs(body.tokenIDs))
+        try await store.revokeTokens(Self.possibleIDs(body.tokenIDs))
         return JSONResponse.noContent()
     }
 
@@ -42,7 +49,7 @@ struct TokenController {
         guard let claims = Self.subset(of: parent, request: body, now: now) else {
             throw APIError.insufficient(PermissionError("No token presented"))
         }
-        return try JSONResponse.make(TokenResponse(token: services.mainSigner.sign(claims, style: .complete)))
+        return try JSONResponse.make(TokenResponse(token: signer.sign(claims, style: .complete)))
     }
 
     /// The narrower claims of api.md §9.7, or nil when the request would widen the parent in any way.

@@ -9,8 +9,8 @@ import Hummingbird
 ///
 /// `/status` pages (ours) take an optional token with the main secret, so that a `jobs` token sees full details;
 /// with `status-requires-token` the token is required there as under `/api/v1/`.
-struct TokenMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+public struct TokenMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
 
     let mainSigner: TokenSigner
     let repoSigner: TokenSigner
@@ -19,7 +19,17 @@ struct TokenMiddleware: RouterMiddleware {
     /// `status-requires-token`: whether `/status` needs a token (the scope is checked by the status controller).
     let statusRequiresToken: Bool
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+    public init(
+        mainSigner: TokenSigner, repoSigner: TokenSigner, tokenPrefix: String?, store: Store, statusRequiresToken: Bool
+    ) {
+        self.mainSigner = mainSigner
+        self.repoSigner = repoSigner
+        self.tokenPrefix = tokenPrefix
+        self.store = store
+        self.statusRequiresToken = statusRequiresToken
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         let path = request.uri.path

@@ -1,3 +1,4 @@
+import FlatManagerCore
 import Foundation
 import Synchronization
 
@@ -12,8 +13,10 @@ import Synchronization
 /// Kept in memory: the first upload to a build in this process counts what its `upload` directory already holds
 /// (after a restart), later uploads add to that. A class because the total is shared state; the lock makes it
 /// safe to use from the synchronous part writer on any event loop.
-final class UploadTally: Sendable {
+public final class UploadTally: Sendable {
     private let totals = Mutex<[Int32: Int64]>([:])
+
+    public init() {}
 
     /// The build's stored bytes, counting the uploaded files of its upload repository (`objects/`, `deltas/`; not
     /// the repository's own `config`) the first time the build is seen.
@@ -72,6 +75,25 @@ final class UploadTally: Sendable {
             }
         }
         return total
+    }
+}
+
+/// What the build routes enforce beyond upstream, from the configuration: `enforce-branches` and the upload limits.
+public struct BuildRules: Sendable {
+    /// `enforce-branches`: build refs must be on a branch the token's `branches` claim lists.
+    public var enforceBranches: Bool
+    /// `max-build-refs`.
+    public var maxBuildRefs: Int?
+    /// `max-object-bytes`.
+    public var maxObjectBytes: Int64?
+    /// `max-build-bytes`.
+    public var maxBuildBytes: Int64?
+
+    public init(config: Config) {
+        enforceBranches = config.enforceBranches
+        maxBuildRefs = config.maxBuildRefs
+        maxObjectBytes = config.maxObjectBytes
+        maxBuildBytes = config.maxBuildBytes
     }
 }
 

@@ -1,6 +1,6 @@
 /// A JSON value that keeps booleans, integers and other numbers apart (JSONSerialization on Linux does not).
 ///
-/// The config reader checks types key by key with it; the client passes server objects through it unchanged.
+/// The client passes server objects through it unchanged.
 public enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)

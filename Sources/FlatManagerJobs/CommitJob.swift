@@ -43,7 +43,7 @@ struct CommitJob: JobHandler {
     func commit(refs: [BuildRef], in context: JobContext) async throws(JobError) -> [(String, String)] {
         let env = context.environment
         let buildDir = env.buildDirectory(buildID)
-        let uploadDir = buildDir + "/upload"
+        let uploadDir = env.storage.uploadDirectory(buildID)
         let rebase = endOfLifeRebase.flatMap { target in
             refs.first { $0.refName.hasPrefix("app/") }.flatMap { RefName($0.refName)?.id }.map { "\($0)=\(target)" }
         }

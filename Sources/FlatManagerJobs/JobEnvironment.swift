@@ -49,8 +49,11 @@ public struct JobEnvironment: Sendable {
             logger: logger)
     }
 
-    /// `<build-repo-base>/<id>`.
-    public func buildDirectory(_ buildID: Int32) -> String { "\(config.buildRepoBase)/\(buildID)" }
+    /// The build area; every build directory path comes from it.
+    public var storage: BuildStorage { BuildStorage(base: config.buildRepoBase) }
+
+    /// The build's directory (`storage.directory`), the working directory of its hooks.
+    public func buildDirectory(_ buildID: Int32) -> String { storage.directory(buildID) }
 
     /// Signing arguments for build repos.
     public var buildSigning: GPGSigning { GPGSigning(homedir: config.gpgHomedir, keys: config.buildGPGKeys) }

@@ -42,11 +42,19 @@ struct FlatManagerServer: AsyncParsableCommand {
             logger.critical("Failed to read config file \(configPath): \(error)")
             throw ExitCode.failure
         }
+        let httpThreads: Int
+        do {
+            httpThreads = try Startup.httpThreads(environment: environment, config: config)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
         // Clamped: `Task.sleep` traps on a duration whose deadline does not fit in Int64 seconds (e.g. Int.max).
         let interval =
             environment["FLAT_MANAGER_METRICS_INTERVAL"].flatMap(Int.init).map { min(max($0, 1), 86_400) } ?? 60
         try await Startup.run(
-            config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval))
+            config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval),
+            httpThreads: httpThreads)
     }
 
     /// `--check-config`: prints `OK <file>` and exits 0, or one line per problem (naming file and key) and exits 1.
@@ -99,7 +107,22 @@ enum Startup {
             }, metadataProvider: LogContext.provider)
     }
 
-    static func run(config: Config, workingDirectory: String, logger: Logger, metricsInterval: Duration) async throws {
+    /// The number of HTTP event-loop threads: `ACTIX_WORKERS` (upstream 0.5's override, kept for operators who set
+    /// it), else the config's `workers`, else the number of cores. An unusable `ACTIX_WORKERS` stops the start-up.
+    static func httpThreads(environment: [String: String], config: Config) throws(ConfigError) -> Int {
+        if let text = environment["ACTIX_WORKERS"], !text.isEmpty {
+            guard let value = Int(text), (1...1024).contains(value) else {
+                throw ConfigError(
+                    file: "environment", key: "ACTIX_WORKERS", message: "expected an integer in 1...1024, got \(text)")
+            }
+            return value
+        }
+        return config.workers ?? ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    static func run(
+        config: Config, workingDirectory: String, logger: Logger, metricsInterval: Duration, httpThreads: Int
+    ) async throws {
         let runner = CommandRunner()
         let keys = try await exportKeys(config: config, runner: runner, logger: logger)
         let store = try await Store.open(
@@ -126,17 +149,16 @@ enum Startup {
             environment: jobEnvironment, owner: JobDispatcher.processOwner(), metrics: metrics)
         let sampler = MetricsSampler(
             store: store, config: config, metrics: metrics, interval: metricsInterval, logger: logger)
-        guard let services = APIServices(config: config, store: store, dispatcher: dispatcher, logger: logger) else {
+        guard
+            let composition = Composition(
+                config: config, store: store, queue: dispatcher, metrics: metrics, deltaGenerator: deltaGenerator,
+                logger: logger)
+        else {
             throw ExitCode.failure
         }
-        let app = Application(
-            router: makeRouter(services: services),
-            server: deltaWorkerServer(services: services, generator: deltaGenerator),
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "flat-manager"),
-            onServerRunning: { channel in
-                logger.info("Listening on \(channel.localAddress?.description ?? "?")")
-            },
-            logger: logger)
+        let app = composition.application(threads: httpThreads) { channel in
+            logger.info("Listening on \(channel.localAddress?.description ?? "?")")
+        }
         let group = Shutdown.serviceGroup(
             config: config, store: store, sampler: sampler, dispatcher: dispatcher, deltaGenerator: deltaGenerator,
             app: app, logger: logger)

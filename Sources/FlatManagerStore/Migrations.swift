@@ -110,14 +110,41 @@ enum Migrations {
             ]),
     ]
 
-    /// 0.5's check constraint on job kinds (kind 5 = prune). 0.5's later drop of `token_branches` is not applied:
-    /// we still store and serve that column.
+    /// 0.5's check constraint on job kinds (kind 5 = prune), and 0.5.3's drop of `builds.token_branches` (server.md
+    /// §8), so that a database we migrated is one upstream 0.5.3 accepts unchanged and one it migrated is ours too.
+    /// The branches are kept (copied first) in our own `build_token_branches`, which the build JSON still reads.
     static let newerUpstream: [Migration] = [
         Migration(
             "20250214115440", "check job kinds",
             postgres: ["ALTER TABLE jobs ADD CONSTRAINT chk_job_kind CHECK (kind IN (0, 1, 2, 3, 4, 5))"],
-            sqlite: [])
+            sqlite: []),
+        Migration(
+            "20260304120000", "drop builds.token_branches (kept in build_token_branches)",
+            postgres: [
+                buildTokenBranches(branches: "TEXT[]"),
+                """
+                INSERT INTO build_token_branches (build_id, branches)
+                SELECT id, token_branches FROM builds WHERE token_branches IS NOT NULL ON CONFLICT DO NOTHING
+                """,
+                "ALTER TABLE builds DROP COLUMN token_branches",
+            ],
+            sqlite: [
+                buildTokenBranches(branches: "TEXT"),
+                """
+                INSERT OR IGNORE INTO build_token_branches (build_id, branches)
+                SELECT id, token_branches FROM builds WHERE token_branches IS NOT NULL
+                """,
+                "ALTER TABLE builds DROP COLUMN token_branches",
+            ]),
     ]
+
+    /// Ours: the non-empty `branches` claim of the token that created a build (upstream's dropped column).
+    static func buildTokenBranches(branches type: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS build_token_branches (build_id INTEGER PRIMARY KEY REFERENCES builds(id),
+        branches \(type) NOT NULL)
+        """
+    }
 
     /// Our own additions. Versions are not numeric so they can never collide with a future upstream version.
     static let ours: [Migration] = [
@@ -138,7 +165,11 @@ enum Migrations {
                 """,
                 "CREATE INDEX job_leases_owner ON job_leases (owner)",
                 "CREATE INDEX jobs_status_repo ON jobs (status, repo)",
-            ])
+            ]),
+        // For a database upstream 0.5.3 migrated: it dropped the column without our table.
+        Migration(
+            "swift-0002-build-token-branches", "create build_token_branches",
+            postgres: [buildTokenBranches(branches: "TEXT[]")], sqlite: [buildTokenBranches(branches: "TEXT")]),
     ]
 
     /// Every migration, in the order it is applied.

@@ -2,10 +2,12 @@ import FlatManagerCore
 import SQLKit
 
 extension Store {
-    /// The `builds` columns every query reads, in schema order.
+    /// The `builds` columns every query reads, in schema order; `token_branches` (dropped by upstream 0.5.3) comes
+    /// from our `build_token_branches`.
     static let buildColumns = """
         id, created_at, repo_state, repo_state_reason, published_state, published_state_reason, commit_job_id, \
-        publish_job_id, repo, extra_ids, app_id, public_download, build_log_url, token_name, token_type, token_branches
+        publish_job_id, repo, extra_ids, app_id, public_download, build_log_url, token_name, token_type, \
+        (SELECT branches FROM build_token_branches WHERE build_id = builds.id) AS token_branches
         """
 
     /// Inserts a new build (Uploading, Unpublished) with the creating token's name, type and branches.
@@ -13,18 +15,26 @@ extension Store {
         repo: String, appID: String?, publicDownload: Bool, buildLogURL: String?, tokenName: String?,
         tokenType: String?, tokenBranches: [String]?
     ) async throws -> Build {
-        try await withDatabase { db in
+        try await transaction { db in
             let row = try await db.raw(
                 """
                 INSERT INTO builds (created_at, repo, extra_ids, app_id, public_download, build_log_url, token_name,
-                token_type, token_branches)
+                token_type)
                 VALUES (\(bind: bind(Timestamp.now())), \(bind: repo), \(bind: bind([String]())), \(bind: appID),
-                \(bind: publicDownload), \(bind: buildLogURL), \(bind: tokenName), \(bind: tokenType),
-                \(bind: bind(tokenBranches)))
-                RETURNING \(unsafeRaw: Self.buildColumns)
+                \(bind: publicDownload), \(bind: buildLogURL), \(bind: tokenName), \(bind: tokenType))
+                RETURNING id
                 """
             ).first()
-            return try decodeBuild(unwrapRow(row))
+            let id = try unwrapRow(row).decode(column: "id", as: Int32.self)
+            if let tokenBranches {
+                try await db.raw(
+                    """
+                    INSERT INTO build_token_branches (build_id, branches)
+                    VALUES (\(bind: id), \(bind: bind(tokenBranches)))
+                    """
+                ).run()
+            }
+            return try unwrapRow(try await build(id: id, in: db, lock: false), "build")
         }
     }
 

@@ -12,12 +12,14 @@ import NIOCore
 import NIOFoundationEssentialsCompat
 import OSTree
 
-/// A router over a real SQLite store in a temporary directory, with one repo `stable` (and `beta`), no socket.
+@testable import FlatManagerServer
+
+/// The server's own router (its composition root, `Composition`) over a real SQLite store in a temporary directory, with one repo `stable` (and `beta`), no socket.
 struct APIHarness {
     let directory: String
     let config: Config
     let store: Store
-    let services: APIServices
+    let composition: Composition
     let signer: TokenSigner
 
     static let secret = "c2VjcmV0"  // base64 of "secret", upstream's example
@@ -45,10 +47,14 @@ struct APIHarness {
             store: store, config: config, runner: CommandRunner(), deltaRunner: CommandRunner(),
             exportedKeys: ExportedKeys(), logger: logger)
         let dispatcher = JobDispatcher(environment: environment, owner: "test:1:1")
-        guard let services = APIServices(config: config, store: store, dispatcher: dispatcher, logger: logger),
+        guard
+            let composition = Composition(
+                config: config, store: store, queue: dispatcher, metrics: dispatcher.metrics,
+                deltaGenerator: environment.deltaGenerator, logger: logger),
             let signer = TokenSigner(base64Secret: secret)
         else { throw HarnessError.setup }
-        return APIHarness(directory: directory, config: config, store: store, services: services, signer: signer)
+        return APIHarness(
+            directory: directory, config: config, store: store, composition: composition, signer: signer)
     }
 
     enum HarnessError: Error { case setup }
@@ -71,7 +77,7 @@ struct APIHarness {
 
     /// Runs `body` against the router.
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
-        let app = Application(router: makeRouter(services: services))
+        let app = Application(router: composition.router)
         return try await app.test(.router, body)
     }
 }

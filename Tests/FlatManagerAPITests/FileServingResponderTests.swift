@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import FlatManagerAPI
@@ -156,7 +157,7 @@ struct FileServingResponderTests {
     func largeFile() async throws {
         let directory = try HTTPTestDirectory()
         defer { directory.remove() }
-        var random = HTTPTestRandom(seed: 11)
+        var random = SeededRandom(seed: 11)
         let big = random.bytes(6 * 1024 * 1024 + 123)
         try directory.write("big.filez", big)
         let expected = ByteBuffer(bytes: big)

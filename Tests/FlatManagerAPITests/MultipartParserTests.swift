@@ -1,4 +1,5 @@
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import FlatManagerAPI
@@ -42,7 +43,7 @@ private func parseCountingFeeds(
 }
 
 /// Chunk sizes that mix single bytes, small pieces and large ones.
-private func randomChunkSizes(count: Int, largest: Int, random: inout HTTPTestRandom) -> [Int] {
+private func randomChunkSizes(count: Int, largest: Int, random: inout SeededRandom) -> [Int] {
     (0..<count).map { _ in
         switch Int.random(in: 0..<10, using: &random) {
         case 0..<3: 1
@@ -82,7 +83,7 @@ struct MultipartParserTests {
         "every part survives every single split position of a tricky body",
         arguments: [MultipartFixture.Shape.python, .rust])
     func everySingleSplit(shape: MultipartFixture.Shape) throws {
-        var random = HTTPTestRandom(seed: 1)
+        var random = SeededRandom(seed: 1)
         let parts = MultipartFixture.trickyParts(boundary: boundary, random: &random)
         let body = MultipartFixture.body(
             parts, boundary: boundary, shape: shape, preamble: "preamble\r\n", epilogue: "bye")
@@ -99,7 +100,7 @@ struct MultipartParserTests {
         "every part survives thousands of random chunkings, including one-byte chunks",
         arguments: [MultipartFixture.Shape.python, .rust])
     func randomChunkings(shape: MultipartFixture.Shape) throws {
-        var random = HTTPTestRandom(seed: shape == .python ? 42 : 43)
+        var random = SeededRandom(seed: shape == .python ? 42 : 43)
         let parts = MultipartFixture.trickyParts(boundary: boundary, random: &random)
         let body = MultipartFixture.body(parts, boundary: boundary, shape: shape)
         var cuts = 0
@@ -121,7 +122,7 @@ struct MultipartParserTests {
         "a body with a 2 MB part survives random chunkings and cuts right after every CRLF--",
         arguments: [MultipartFixture.Shape.python, .rust])
     func largePart(shape: MultipartFixture.Shape) throws {
-        var random = HTTPTestRandom(seed: 7)
+        var random = SeededRandom(seed: 7)
         var big = random.bytes(2 * 1024 * 1024)
         big.replaceSubrange(1000..<1004, with: Array("\r\n--".utf8))
         let parts =

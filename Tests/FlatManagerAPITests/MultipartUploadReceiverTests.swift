@@ -1,4 +1,5 @@
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import FlatManagerAPI
@@ -56,7 +57,7 @@ struct MultipartUploadReceiverTests {
     func storesParts(chunkSize: Int) async throws {
         let directory = try HTTPTestDirectory()
         defer { directory.remove() }
-        var random = HTTPTestRandom(seed: 3)
+        var random = SeededRandom(seed: 3)
         let parts = [
             MultipartFixture.Part(filename: "one.filez", content: random.bytes(chunkSize == 1 ? 3000 : 1_500_000)),
             MultipartFixture.Part(filename: "empty.dirmeta", content: []),

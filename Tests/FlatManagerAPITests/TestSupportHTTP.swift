@@ -1,30 +1,12 @@
 import Foundation
 import NIOCore
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// A deterministic random number generator (SplitMix64), so a failing split pattern can be replayed.
-struct HTTPTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
-}
 
 /// A fresh directory under /tmp, removed by `remove()`.
 struct HTTPTestDirectory {
@@ -130,7 +112,7 @@ enum MultipartFixture {
     }
 
     /// Parts whose content is designed to confuse a boundary scanner.
-    static func trickyParts(boundary: String, random: inout HTTPTestRandom) -> [Part] {
+    static func trickyParts(boundary: String, random: inout SeededRandom) -> [Part] {
         let delimiter = Array("\r\n--\(boundary)".utf8)
         var binary = random.bytes(3000)
         binary.insert(contentsOf: delimiter.dropLast(), at: 100)

@@ -56,22 +56,4 @@ struct ManagementStoreTests {
             #expect(after.repoStateReason == "1 out of 1 checks failed (self)")
         }
     }
-
-    @Test("unpublished builds of the repo are the ones a prune must spare", arguments: TestDatabase.kinds)
-    func buildsRelyingOnRepo(kind: DatabaseKind) async throws {
-        try await TestDatabase.withStore(kind) { store in
-            // Arrange
-            let uploading = try await store.makeBuild()
-            let failed = try await store.makeBuild()
-            try await store.setBuildFailed(id: failed.id, reason: "broken")
-
-            // Act
-            let relying = try await store.buildsRelyingOnRepo(uploading.repo)
-            let otherRepo = try await store.buildsRelyingOnRepo("no-such-repo")
-
-            // Assert
-            #expect(relying == [uploading.id])
-            #expect(otherRepo.isEmpty)
-        }
-    }
 }

@@ -42,17 +42,72 @@ struct MigrationTests {
     func upstreamDatabaseIsTakenOver(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind, migrated: false) { store in
             try await store.migrate(Migrations.upstream)
-            let build = try await store.makeBuild(appID: "org.example.App")
+            // Written as upstream 0.4.2 writes it, into its schema (token_branches still a column of builds).
+            let branches = kind == .postgres ? "ARRAY['stable','beta']" : "'[\"stable\",\"beta\"]'"
+            let created = kind == .postgres ? "now()" : "0"
+            try await store.withDatabase { db in
+                try await db.raw(
+                    """
+                    INSERT INTO builds (created_at, repo, app_id, public_download, token_name, token_type, token_branches)
+                    VALUES (\(unsafeRaw: created), 'stable', 'org.example.App', false, 'ci', 'app', \(unsafeRaw: branches))
+                    """
+                ).run()
+            }
             let ref = try await store.upsertBuildRef(
-                buildID: build.id, refName: "app/org.example.App/x86_64/stable", commit: "abc", buildLogURL: nil)
+                buildID: 1, refName: "app/org.example.App/x86_64/stable", commit: "abc", buildLogURL: nil)
             #expect(try await store.appliedMigrations().count == 16)
 
             try await store.migrate()
 
             let applied = try await store.appliedMigrations()
             #expect(applied == Set(Migrations.all.map(\.version)))
-            #expect(try await store.build(id: build.id) == build)
+            let build = try #require(try await store.build(id: 1))
+            #expect(build.appID == "org.example.App" && build.repo == "stable" && !build.publicDownload)
+            #expect(build.tokenName == "ci" && build.tokenType == "app")
+            #expect(build.tokenBranches == ["stable", "beta"], "the dropped column's data is kept")
             #expect(try await store.buildRefs(buildID: build.id) == [ref])
+        }
+    }
+
+    @Test(
+        "A database upstream 0.5.3 migrated (token_branches dropped, no table of ours) is taken over and works",
+        arguments: TestDatabase.kinds)
+    func upstream053DatabaseIsTakenOver(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind, migrated: false) { store in
+            // Upstream 0.5.3's schema: its migrations, and nothing of ours.
+            try await store.migrate(Migrations.upstream + Migrations.newerUpstream)
+            try await store.withDatabase { db in try await db.raw("DROP TABLE build_token_branches").run() }
+
+            try await store.migrate()
+            let build = try await store.createBuild(
+                repo: "stable", appID: "org.example.App", publicDownload: true, buildLogURL: nil, tokenName: "ci",
+                tokenType: "app", tokenBranches: ["stable"])
+
+            #expect(try await store.build(id: build.id)?.tokenBranches == ["stable"])
+            #expect(try await store.appliedMigrations() == Set(Migrations.all.map(\.version)))
+        }
+    }
+
+    @Test(
+        "A database we created is upstream 0.5.3's schema: every upstream version recorded, no token_branches",
+        arguments: TestDatabase.kinds)
+    func ourDatabaseIsUpstream053s(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind, migrated: true) { store in
+            let columns = try await store.withDatabase { db in
+                let rows =
+                    kind == .postgres
+                    ? try await db.raw(
+                        "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'builds'"
+                    ).all()
+                    : try await db.raw("SELECT name FROM pragma_table_info('builds')").all()
+                return try rows.map { try $0.decode(column: "name", as: String.self) }
+            }
+
+            #expect(columns.contains("token_type"))
+            #expect(!columns.contains("token_branches"))
+            let upstreamVersions = Set((Migrations.upstream + Migrations.newerUpstream).map(\.version))
+            #expect(upstreamVersions.isSubset(of: try await store.appliedMigrations()))
+            #expect(upstreamVersions.contains("20260304120000"))
         }
     }
 

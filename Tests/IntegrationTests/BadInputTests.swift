@@ -159,16 +159,6 @@ struct BadInputTests {
 
     // MARK: - Helpers
 
-    /// Starts a server, runs the test, checks the server still answers, stops it.
-    private func withServer(_ database: DatabaseKind, _ body: (TestServer) async throws -> Void) async throws {
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
-            try await body(server)
-            #expect(await server.isAnswering(), "the server stopped answering GET /status")
-        }
-        await server.stop()
-    }
-
     /// Creates a public build in `stable` with the admin token; returns its id.
     private func createBuild(on server: TestServer) async throws -> Int32 {
         let response = try await HTTP.postJSON(

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// A seeded property test against the real `flat-manager` process: thousands of requests, each with hostile values
@@ -21,7 +22,7 @@ struct InputFuzzTests {
         try await withServerOutputOnFailure(server) {
             // Arrange
             let fixture = try await FuzzFixture(server: server)
-            var random = SplitMix64(seed: Self.seed)
+            var random = SeededRandom(seed: Self.seed)
             var failures: [String] = []
             var statuses: [Int: Int] = [:]
 
@@ -224,7 +225,7 @@ struct FuzzFixture {
     }
 
     /// A random operation with a mutated body, and now and then a mutated token or a query parameter.
-    func randomRequest(_ random: inout SplitMix64) -> Request {
+    func randomRequest(_ random: inout SeededRandom) -> Request {
         if random.chance(0.05) { return randomUpload(&random) }
         let operation = random.pick(operations)
         var request = Request(
@@ -248,7 +249,7 @@ struct FuzzFixture {
     }
 
     /// A multipart upload whose file name, disposition, boundary or content is hostile.
-    func randomUpload(_ random: inout SplitMix64) -> Request {
+    func randomUpload(_ random: inout SeededRandom) -> Request {
         let checksum = String(repeating: "cd", count: 32)
         let names = [
             "\(checksum).dirtree", "\(checksum).filez", "\(checksum).commitmeta", "../../\(checksum).dirtree",
@@ -271,7 +272,7 @@ struct FuzzFixture {
     }
 
     /// One to three changes: a node replaced by a hostile value, removed, or an unknown member added.
-    func mutate(_ document: FuzzJSON, _ random: inout SplitMix64) -> FuzzJSON {
+    func mutate(_ document: FuzzJSON, _ random: inout SeededRandom) -> FuzzJSON {
         var document = document
         for _ in 0..<(1 + Int(random.next() % 3)) {
             let paths = document.paths
@@ -287,7 +288,7 @@ struct FuzzFixture {
     }
 
     /// Valid claims for the operation, with one or two claims (known or not) replaced or removed.
-    func fuzzedClaims(management: Bool, _ random: inout SplitMix64) -> FuzzJSON {
+    func fuzzedClaims(management: Bool, _ random: inout SeededRandom) -> FuzzJSON {
         func s(_ text: String) -> FuzzJSON { .raw(JSONText.string(text)) }
         let scopes = [
             "build", "upload", "download", "publish", "jobs", "generate", "republish", "reviewcheck", "tokenmanagement",

@@ -211,7 +211,8 @@ struct SecurityLimitsTests {
     @Test("the default timeouts leave a client that pauses between requests alone")
     func keepAliveWithinTheTimeout() async throws {
         // Arrange
-        let server = try await Management.server(database: .sqlite) { $0["http-header-timeout-secs"] = 3 }
+        // 10 s: far above the pause below even on a loaded machine, and still a real deadline that runs meanwhile.
+        let server = try await Management.server(database: .sqlite) { $0["http-header-timeout-secs"] = 10 }
         try await withServerOutputOnFailure(server) {
             let connection = try RawHTTP.connectLoopback(port: server.port)
             defer { close(connection) }

@@ -114,16 +114,6 @@ struct StatusPrivacyTests {
 
     static let ref = "app/\(FixtureRepo.appID)/x86_64/stable"
 
-    /// Starts a server, runs the test, checks the server still answers, stops it.
-    private func withServer(_ database: DatabaseKind, _ body: (TestServer) async throws -> Void) async throws {
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
-            try await body(server)
-            #expect(await server.isAnswering(), "the server stopped answering GET /status")
-        }
-        await server.stop()
-    }
-
     /// A build of the fixture app with one ref whose commit was never uploaded, committed: the commit job breaks
     /// and the build fails with a reason. Returns the build and commit job ids.
     private func failedCommit(on server: TestServer, publicDownload: Bool) async throws -> (build: Int, job: Int) {

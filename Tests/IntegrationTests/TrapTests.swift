@@ -237,16 +237,6 @@ struct TrapTests {
 
     // MARK: - Helpers
 
-    /// Starts a server, runs the test, checks the server still answers, stops it.
-    private func withServer(_ database: DatabaseKind, _ body: (TestServer) async throws -> Void) async throws {
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
-            try await body(server)
-            #expect(await server.isAnswering(), "the server stopped answering GET /status")
-        }
-        await server.stop()
-    }
-
     /// A token with exactly this payload JSON, signed with the test server's secret (claims Core's `Claims` cannot
     /// hold, such as an `exp` outside Int64).
     static func sign(_ payloadJSON: String) throws -> String {

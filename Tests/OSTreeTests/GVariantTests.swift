@@ -1,5 +1,6 @@
 import Foundation
 import OSTree
+import TestSupport
 import Testing
 
 @Suite("GVariant reading of real ostree objects", .enabled(if: TestSupport.hasOSTree))
@@ -170,20 +171,5 @@ struct GVariantFuzzTests {
     @Test func anEmptyCommitIsAnErrorNotACrash() {
         #expect(throws: GVariantError.self) { try CommitObject(data: []) }
         #expect(throws: GVariantError.self) { try DirTree(data: [0xff]) }
-    }
-}
-
-/// A seeded SplitMix64, so a crashing mutation repeats.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

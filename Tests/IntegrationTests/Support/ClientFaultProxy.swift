@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -37,7 +38,7 @@ final class ClientFaultProxy: @unchecked Sendable {
     }
 
     private struct State {
-        var random: SplitMix64
+        var random: SeededRandom
         var forwarded: [String] = []
         var faults: [Fault: Int] = [:]
         var used: Set<String> = []
@@ -53,7 +54,7 @@ final class ClientFaultProxy: @unchecked Sendable {
     init(upstreamPort: Int, seed: UInt64, rates: Rates = Rates()) throws {
         self.upstreamPort = upstreamPort
         self.rates = rates
-        state = Mutex(State(random: SplitMix64(seed: seed)))
+        state = Mutex(State(random: SeededRandom(seed: seed)))
         let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
         guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
         var yes: Int32 = 1
@@ -261,22 +262,4 @@ final class ClientFaultProxy: @unchecked Sendable {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
     }
-}
-
-/// A small seeded pseudo-random generator (SplitMix64), so a failing run can be repeated with its seed.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -11,3 +11,14 @@ func withServerOutputOnFailure<T>(_ server: TestServer, _ body: () async throws 
         throw error
     }
 }
+
+/// Starts a server on `database`, runs the test, checks that the server still answers, stops it (the set-up of the
+/// hostile-input suites).
+func withServer(_ database: DatabaseKind, _ body: (TestServer) async throws -> Void) async throws {
+    let server = try await TestServer(database: database)
+    try await withServerOutputOnFailure(server) {
+        try await body(server)
+        #expect(await server.isAnswering(), "the server stopped answering GET /status")
+    }
+    await server.stop()
+}

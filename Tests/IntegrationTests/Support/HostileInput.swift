@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -95,7 +96,7 @@ enum HostileValue {
 }
 
 /// A seeded choice among the hostile values.
-extension SplitMix64 {
+extension SeededRandom {
     mutating func pick<T>(_ values: [T]) -> T {
         values[Int(next() % UInt64(values.count))]
     }

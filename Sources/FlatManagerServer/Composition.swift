@@ -1,0 +1,95 @@
+import FlatManagerAPI
+import FlatManagerCore
+import FlatManagerJobs
+import FlatManagerMetrics
+import FlatManagerStore
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import OSTree
+
+/// The composition root: the parts that live as long as the server are built once, here, and each HTTP controller
+/// gets only the typed dependencies it uses (in the spirit of Hummingbird's `buildApplication`). Nothing below
+/// `main` builds a long-lived part of its own.
+struct Composition {
+    let config: Config
+    let store: Store
+    /// Where the API hands new jobs (the dispatcher).
+    let queue: any JobQueue
+    let metrics: ServerMetrics
+    let deltaGenerator: DeltaGenerator
+    let logger: Logger
+    /// Verifies API tokens and signs subset tokens (`secret`).
+    let mainSigner: TokenSigner
+    /// Verifies download tokens on `/repo` (`repo-secret`, else `secret`).
+    let repoSigner: TokenSigner
+    /// Bytes stored per build for `max-build-bytes`, shared by every upload request.
+    let uploadTally = UploadTally()
+
+    /// Nil when a configured secret is not valid base64 (config validation already refuses that).
+    init?(
+        config: Config, store: Store, queue: any JobQueue, metrics: ServerMetrics, deltaGenerator: DeltaGenerator,
+        logger: Logger
+    ) {
+        guard let main = TokenSigner(base64Secret: config.secret),
+            let repo = TokenSigner(base64Secret: config.effectiveRepoSecret)
+        else { return nil }
+        self.config = config
+        self.store = store
+        self.queue = queue
+        self.metrics = metrics
+        self.deltaGenerator = deltaGenerator
+        self.logger = logger
+        self.mainSigner = main
+        self.repoSigner = repo
+    }
+
+    /// The build area, shared with the jobs (they get it from their environment, built from the same config).
+    var storage: BuildStorage { BuildStorage(base: config.buildRepoBase) }
+
+    /// The host of `Location` headers for requests that name none.
+    var fallbackHost: String { "\(config.host):\(config.port)" }
+
+    var tokens: TokenMiddleware {
+        TokenMiddleware(
+            mainSigner: mainSigner, repoSigner: repoSigner, tokenPrefix: config.tokenPrefix, store: store,
+            statusRequiresToken: config.statusRequiresToken)
+    }
+
+    var controllers: Controllers {
+        Controllers(
+            builds: BuildController(
+                store: store, queue: queue, storage: storage, repos: config.repos, rules: BuildRules(config: config),
+                metrics: metrics, uploadTally: uploadTally, logger: logger, fallbackHost: fallbackHost),
+            jobs: JobController(store: store),
+            tokens: TokenController(store: store, signer: mainSigner),
+            repos: RepoController(repos: config.repos, store: store, queue: queue, fallbackHost: fallbackHost),
+            deltas: DeltaController(repos: config.repos, logger: logger),
+            files: FileController(repos: config.repos, store: store, storage: storage, logger: logger),
+            status: StatusController(
+                store: store, redactor: PathRedactor(config: config), requiresToken: config.statusRequiresToken),
+            metrics: MetricsController(metrics: metrics))
+    }
+
+    /// Every route and middleware, without a socket (what the router tests drive).
+    var router: Router<AppRequestContext> {
+        makeRouter(controllers, tokens: tokens, metrics: metrics, logger: logger)
+    }
+
+    /// The HTTP application on `threads` event-loop threads (`workers`, `ACTIX_WORKERS`): the router behind our HTTP/1
+    /// channel with the delta-worker websocket upgrade. The group lives as long as the process.
+    func application(threads: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void)
+        -> some ApplicationProtocol
+    {
+        Application(
+            router: router,
+            server: deltaWorkerServer(
+                tokens: tokens, mainSigner: mainSigner, generator: deltaGenerator,
+                timeouts: (config.httpHeaderTimeoutSecs, config.httpIdleTimeoutSecs)),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "flat-manager"),
+            onServerRunning: onServerRunning,
+            eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: threads)),
+            logger: logger)
+    }
+}
