@@ -147,13 +147,29 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Test helpers shared by the test targets (a seeded generator for the fuzz and property tests).
+        // Test helpers shared by the test targets: a seeded generator for the fuzz and property tests, and
+        // BinarySupport, which finds and runs the built executables for the client, gentoken and worker tests.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "FlatManagerCoreTests",
             dependencies: ["FlatManagerCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "FlatManagerClientTests",
+            dependencies: [
+                "FlatManagerClient", "FlatManagerCore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "GenTokenTests", dependencies: ["GenToken", "FlatManagerCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerServerTests", dependencies: ["FlatManagerServer", "FlatManagerCore", "OSTree"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
         .testTarget(

@@ -11,9 +11,14 @@ struct HTTPAnswer: Sendable {
     var headers: HTTPHeaders
     var body: ByteBuffer
 
+    /// The body as JSON, for answers the client passes through to its output as they came; `decode` reads an
+    /// answer into Core's wire types.
     var json: JSON? { JSON(data: Data(buffer: body)) }
 
     /// The server's error JSON, or 0.4.2's stand-in when the body is not JSON.
+    ///
+    /// Kept as the server sent it, not as Core's `ErrorBody`: it becomes `error.details` of the output and the
+    /// stderr line verbatim (client.md A.3), members `ErrorBody` does not model included.
     var errorDetails: JSON { json ?? ClientError.nonJSONDetails(status: status) }
 }
 

@@ -15,11 +15,11 @@ struct BuildActions: Sendable {
     func commit(_ request: CommitRequest, announce: Bool = true) async throws -> JSON {
         if announce { Console.line("Committing build \(buildURL)") }
         let body = try JSONEncoder().encode(request)
-        let started = try await startJob(buildURL + "/commit", body: body, jobIDKey: "commit_job_id")
+        let started = try await startJob(buildURL + "/commit", body: body, jobID: { $0.commitJobID })
         Console.line("Waiting for commit job")
         try await follower.waitForChecks(buildURL: buildURL)
         let job = try await follower.follow(started.location)
-        return job.jobResult(location: started.location)
+        return job.json.jobResult(location: started.location)
     }
 
     /// What a publish ended with: the publish job (empty object when it was already done) and the update job.
@@ -33,26 +33,25 @@ struct BuildActions: Sendable {
         Console.line("Publishing build \(buildURL)")
         let started: StartedJob
         do {
-            started = try await startJob(buildURL + "/publish", body: Data("{}".utf8), jobIDKey: "publish_job_id")
+            started = try await startJob(buildURL + "/publish", body: Data("{}".utf8), jobID: { $0.publishJobID })
         } catch ClientError.api(let url, 400, let details) {
             return try Self.publishRefused(url: url, details: details)
         }
-        var job = started.job
-        if wait || waitUpdate {
-            Console.line("Waiting for publish job")
-            job = try await follower.follow(started.location)
+        guard wait || waitUpdate else {
+            return Published(publishJob: started.job.jobResult(location: started.location))
         }
-        var published = Published(publishJob: job.jobResult(location: started.location))
-        guard wait || waitUpdate, let updateID = job.parsedResults["update-repo-job"]?.intValue else {
-            return published
-        }
+        Console.line("Waiting for publish job")
+        let job = try await follower.follow(started.location)
+        var published = Published(publishJob: job.json.jobResult(location: started.location))
+        guard let updateID = PublishResults(of: job.value)?.updateRepoJob else { return published }
         Console.line("Queued repo update job \(updateID)")
         let updateURL = URLs.job(updateID, buildURL: buildURL)
         let update: JSON
         if waitUpdate {
             Console.line("Waiting for repo update job")
-            update = try await follower.follow(updateURL)
+            update = try await follower.follow(updateURL).json
         } else {
+            // Passed through to the output as the server sent it; the client reads nothing of it.
             update = try await api.call(.GET, updateURL, body: .json(Data("{}".utf8))).json
         }
         published.updateJob = update.jobResult(location: updateURL)
@@ -62,7 +61,7 @@ struct BuildActions: Sendable {
     /// A publish answered 400: already published, publishing or held for review is success; anything else fails.
     static func publishRefused(url: String, details: JSON) throws -> Published {
         let done = Published(publishJob: .object([:]))
-        switch details["current-state"]?.stringValue {
+        switch ErrorBody(details: details)?.currentState {
         case "published":
             Console.line("the build has been already published")
             return done
@@ -80,7 +79,8 @@ struct BuildActions: Sendable {
         throw ClientError.api(url: url, status: 400, details: details)
     }
 
-    /// A job the server accepted: where to follow it and the job JSON it answered with.
+    /// A job the server accepted: where to follow it and the job JSON it answered with (passed through to the
+    /// output as the server sent it when the job is not followed; the client reads nothing of it).
     struct StartedJob: Sendable {
         var location: String
         var job: JSON
@@ -88,9 +88,9 @@ struct BuildActions: Sendable {
 
     /// POSTs a request that starts a job. A retry after a transient failure first reads the build: if the job
     /// exists by then, the server acted on the earlier attempt and the POST is not repeated.
-    func startJob(_ url: String, body: Data, jobIDKey: String) async throws -> StartedJob {
+    func startJob(_ url: String, body: Data, jobID: @escaping @Sendable (Build) -> Int32?) async throws -> StartedJob {
         try await api.retry.runAttempts { attempt in
-            if attempt > 0, let existing = try await existingJob(jobIDKey: jobIDKey, location: url) {
+            if attempt > 0, let existing = try await existingJob(jobID: jobID, location: url) {
                 return existing
             }
             let answer = try await api.send(.POST, url, body: .json(body))
@@ -104,9 +104,9 @@ struct BuildActions: Sendable {
         }
     }
 
-    private func existingJob(jobIDKey: String, location: String) async throws -> StartedJob? {
-        let build = try await api.call(.GET, buildURL, retrying: false).json
-        guard build[jobIDKey]?.intValue != nil else { return nil }
+    private func existingJob(jobID: (Build) -> Int32?, location: String) async throws -> StartedJob? {
+        let build = try await api.call(.GET, buildURL, retrying: false).answer.decode(Build.self, from: buildURL)
+        guard jobID(build) != nil else { return nil }
         let job = try await api.call(.GET, location, body: .json(Data("{}".utf8)), retrying: false).json
         return StartedJob(location: location, job: job)
     }

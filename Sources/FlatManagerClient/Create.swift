@@ -38,6 +38,8 @@ struct Create: AsyncParsableCommand {
             buildLogURL: buildLogURL)
         let url = URLs.join(managerURL, "api/v1/build")
         try await Runner.run("create", global) { session in
+            // The result is the server's build JSON as it came, with `location` added (the client reads only the
+            // header), so it stays upstream's object whatever Core's `Build` models.
             let (build, answer) = try await session.api.call(.POST, url, json: request)
             guard let location = answer.headers.first(name: "Location") else {
                 throw ClientError.usage("No Location header in the answer from \(url)")

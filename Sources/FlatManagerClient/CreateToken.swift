@@ -28,8 +28,10 @@ struct CreateToken: AsyncParsableCommand {
         let request = TokenSubsetRequest(sub: subject, scope: scope, duration: duration, name: name)
         let url = URLs.join(managerURL, "api/v1/token_subset")
         try await Runner.run("create-token", global) { session in
-            let (result, _) = try await session.api.call(.POST, url, json: request)
-            if !session.printOutput { Console.line(result["token"]?.stringValue ?? "") }
+            // The result is the server's answer as it came; the printed line is its token.
+            let (result, answer) = try await session.api.call(.POST, url, json: request)
+            let minted = try answer.decode(TokenResponse.self, from: url)
+            if !session.printOutput { Console.line(minted.token) }
             return result
         }
     }

@@ -11,7 +11,8 @@ struct FollowJob: AsyncParsableCommand {
 
     func run() async throws {
         try await Runner.run("follow-job", global) { session in
-            try await session.follower.follow(jobURL)
+            // The result is the ended job as the server sent it (results not parsed, as 0.4.2 printed it).
+            try await session.follower.follow(jobURL).json
         }
     }
 }

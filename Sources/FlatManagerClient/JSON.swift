@@ -1,7 +1,8 @@
 import FlatManagerCore
 import Foundation
 
-/// A JSON value as the client passes it through: server objects are shown to the user as they came.
+/// A JSON value as the client passes it through: server objects are shown to the user as they came. What the
+/// client reads from an answer, it reads through Core's wire types (`Decoded`, `HTTPAnswer.decode`).
 ///
 /// Objects keep no member order; the printers sort keys so output is stable.
 typealias JSON = JSONValue
@@ -11,13 +12,6 @@ extension JSON {
     init?(data: Data) {
         guard let value = try? JSONDecoder().decode(JSON.self, from: data) else { return nil }
         self = value
-    }
-
-    /// A `Codable` value turned into JSON (for request bodies shown in results).
-    init(encoding value: some Encodable) throws {
-        let data = try JSONEncoder().encode(value)
-        guard let json = JSON(data: data) else { throw ClientError.exception(type: "json", message: "cannot encode") }
-        self = json
     }
 
     /// The object with one member set (self must be an object; otherwise it is returned unchanged).

@@ -9,25 +9,27 @@ struct JobFollower: Sendable {
     let pollScale: Double
 
     /// Polls `url` until the job ends; returns the ended job, throws `ClientError.job` when it failed.
-    func follow(_ url: String) async throws -> JSON {
+    ///
+    /// A 200 answer that is not a job counts as a failed poll, like any other unexpected answer.
+    func follow(_ url: String) async throws -> Decoded<Job> {
         var printed = 0
-        var oldStatus: Int64 = 0
+        var oldStatus = JobStatus.new
         var quiet = 0
         var errors = 0
         var reportedDelay = false
         while true {
             let body = RequestBody.json(Data("{\"log-offset\":\(printed)}".utf8))
             let answer = try await api.retry.run { try await api.send(.GET, url, body: body) }
-            if answer.status == 200, let job = answer.json {
+            if answer.status == 200, let job = try? answer.decode(Decoded<Job>.self, from: url) {
                 errors = 0
-                let status = job["status"]?.intValue ?? 0
-                if status == 0, !reportedDelay {
+                let status = job.value.status
+                if status == .new, !reportedDelay {
                     reportedDelay = true
-                    reportDelay(of: job)
+                    reportDelay(until: job.value.startAfter)
                 }
-                if status > 0, oldStatus == 0 { Console.line("/ Job was started") }
+                if status != .new, oldStatus == .new { Console.line("/ Job was started") }
                 oldStatus = status
-                let log = job["log"]?.stringValue ?? ""
+                let log = job.value.log
                 if log.isEmpty {
                     quiet += 1
                 } else {
@@ -35,13 +37,13 @@ struct JobFollower: Sendable {
                     printed += log.utf8.count
                     quiet = 0
                 }
-                if status == 2 {
+                if status == .ended {
                     Console.line("\\ Job completed successfully")
                     return job
                 }
-                if status == 3 {
+                if status == .broken {
                     Console.line("\\ Job failed")
-                    throw ClientError.job(job)
+                    throw ClientError.job(job.json)
                 }
             } else {
                 quiet = 4
@@ -55,9 +57,9 @@ struct JobFollower: Sendable {
         }
     }
 
-    private func reportDelay(of job: JSON) {
-        guard let seconds = job["start_after"]?["secs_since_epoch"]?.intValue else { return }
-        // The server's number may be any Int64: saturate rather than trap on a nonsensical one.
+    private func reportDelay(until startAfter: Timestamp?) {
+        guard let seconds = startAfter?.secondsSinceEpoch else { return }
+        // The server's number may be any Int64 (Core clamps it to years 1–9999): saturate rather than trap.
         let wait = seconds.saturatingSubtracting(Int64(Date().timeIntervalSince1970))
         if wait > 0 { Console.line("Waiting \(wait) seconds before starting job") }
     }
@@ -67,50 +69,50 @@ struct JobFollower: Sendable {
     func waitForChecks(buildURL: String) async throws {
         Console.line("Waiting for checks, if any...")
         guard var extended = try await extended(buildURL) else { return }
-        while extended["build"]?["repo_state"]?.intValue == 1 {
+        while extended.value.build.repoState == .committing {
             try await Task.sleep(for: .seconds(2 * pollScale))
             guard let next = try await self.extended(buildURL) else { return }
             extended = next
         }
-        for check in Self.checks(extended) {
-            let name = check["check_name"]?.stringValue ?? ""
-            Console.line("Waiting for check: \(name)")
-            _ = try await follow("\(buildURL)/check/\(name)/job")
+        for check in extended.value.checks {
+            Console.line("Waiting for check: \(check.checkName)")
+            _ = try await follow("\(buildURL)/check/\(check.checkName)/job")
         }
         guard let final = try await self.extended(buildURL) else { return }
-        for check in Self.checks(final) where check["status"]?.intValue == 3 {
-            Console.line("\\ Check \(check["check_name"]?.stringValue ?? "") has failed")
-            throw ClientError.job(check)
+        for (check, json) in final.checks {
+            guard case .failed = check.status else { continue }
+            Console.line("\\ Check \(check.checkName) has failed")
+            throw ClientError.job(json)
         }
     }
 
-    private static func checks(_ extended: JSON) -> [JSON] {
-        guard case .array(let checks) = extended["checks"] else { return [] }
-        return checks
-    }
-
-    private func extended(_ buildURL: String) async throws -> JSON? {
+    private func extended(_ buildURL: String) async throws -> Decoded<ExtendedBuild>? {
         let url = buildURL + "/extended"
         do {
-            return try await api.call(.GET, url).json
+            return try await api.call(Decoded<ExtendedBuild>.self, .GET, url)
         } catch ClientError.api(_, 404, _) {
             return nil
         }
     }
 }
 
+extension Decoded<ExtendedBuild> {
+    /// Each check with the JSON the server sent for it, which a failed check is reported with (`error.job`).
+    var checks: [(check: Check, json: JSON)] {
+        guard case .array(let checksJSON)? = json["checks"] else { return [] }
+        return Array(zip(value.checks, checksJSON))
+    }
+}
+
 extension JSON {
     /// A job as the results show it: `results` parsed from its JSON string (absent → `{}`) and `location` added.
+    ///
+    /// Works on the server's JSON rather than on Core's `Job`: the output shows the job as the server sent it.
     func jobResult(location: String?) -> JSON {
         var job = self
         let results = self["results"]?.stringValue.flatMap { JSON(data: Data($0.utf8)) } ?? .object([:])
         job = job.setting("results", results)
         if let location { job = job.setting("location", .string(location)) }
         return job
-    }
-
-    /// The parsed `results` of a job whose `results` is still a string.
-    var parsedResults: JSON {
-        self["results"]?.stringValue.flatMap { JSON(data: Data($0.utf8)) } ?? .object([:])
     }
 }

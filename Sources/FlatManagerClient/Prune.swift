@@ -17,6 +17,7 @@ struct Prune: AsyncParsableCommand {
     func run() async throws {
         let url = URLs.join(managerURL, "api/v1/prune")
         try await Runner.run("prune", global) { session in
+            // The job the server answered with is the result as it came; the client reads nothing of it.
             try await session.api.call(.POST, url, json: PruneRequest(repo: repo)).json
         }
     }

@@ -17,11 +17,12 @@ struct Purge: AsyncParsableCommand {
         try await Runner.run("purge", global) { session in
             Console.line("Purging build \(build)")
             do {
+                // The server's answer is the result as it sent it; the client reads nothing of it.
                 return try await session.api.call(.POST, build + "/purge", body: .json(Data("{}".utf8))).json
             } catch ClientError.api(_, 404, _) {
                 return .object(["status": .string("build not found")])
             } catch ClientError.api(_, 400, let details)
-                where details["message"] == .string("Can't prune build while in use")
+                where ErrorBody(details: details)?.message == "Can't prune build while in use"
             {
                 return .object([:])
             }

@@ -92,6 +92,7 @@ struct PushOperation: Sendable {
         let refs = try chooseRefs(repo)
         guard !refs.isEmpty else {
             Console.line("No matching refs to upload")
+            // The build is the result as the server sent it (see `finish`).
             return try await session.api.call(.GET, buildURL).json
         }
         Console.line("Uploading refs to \(buildURL): \(JSON.pythonList(refs.map(\.name)))")
@@ -131,11 +132,7 @@ struct PushOperation: Sendable {
         }
         let request = TokenSubsetRequest(sub: "build/\(id)", scope: ["upload"], duration: 3600, name: "minimal-upload")
         let url = URLs.manager(buildURL: buildURL) + "/api/v1/token_subset"
-        let answer = try await session.api.call(.POST, url, json: request).json
-        guard let token = answer["token"]?.stringValue else {
-            throw ClientError.exception(type: "json", message: "token_subset answer without 'token'")
-        }
-        return token
+        return try await session.api.call(TokenResponse.self, .POST, url, json: request).token
     }
 
     /// Metadata closure, missing objects, then file objects before metadata (A.7.2 steps 4–9).
@@ -219,6 +216,8 @@ struct PushOperation: Sendable {
         if options.publish {
             published = try await actions.publish(wait: options.wait, waitUpdate: options.waitUpdate)
         }
+        // The result is the server's build JSON as it came, with the jobs added: the client reads nothing of it, and
+        // members Core's `Build` does not model (or models differently, like 0.4.2's `token_branches`) pass through.
         var build = try await session.api.call(.GET, buildURL).json
         if let commitJob { build = build.setting("commit_job", commitJob) }
         if let published {

@@ -30,11 +30,8 @@ struct Uploader: Sendable {
 
     private func missingChunk(_ chunk: [String]) async throws -> [String] {
         let body = try JSONEncoder().encode(MissingObjectsRequest(wanted: chunk))
-        let answer = try await api.call(.GET, buildURL + "/missing_objects", body: .gzipJSON(body), token: token)
-        guard case .array(let names)? = answer.json["missing"] else {
-            throw ClientError.exception(type: "json", message: "missing_objects answer without 'missing'")
-        }
-        return names.compactMap(\.stringValue)
+        let url = buildURL + "/missing_objects"
+        return try await api.call(MissingObjectsResponse.self, .GET, url, body: .gzipJSON(body), token: token).missing
     }
 
     /// Uploads `items`, then asks again which of them are missing and re-uploads those, up to three rounds.
@@ -75,10 +72,9 @@ struct Uploader: Sendable {
             contentType: multipart.contentType, length: multipart.length, make: { multipart.makeStream() })
         let url = buildURL + "/upload"
         try await api.retry.run {
-            let answer = try await api.call(.POST, url, body: body, token: token, retrying: false)
-            guard case .array(let sizes) = answer.json else {
-                throw ClientError.exception(type: "json", message: "upload answer is not an array")
-            }
+            let answer = try await api.call(.POST, url, body: body, token: token, retrying: false).answer
+            // One stored size per part (0.5's answer): a bare array, so Core has no struct for it.
+            let sizes = try answer.decode([Int64].self, from: url)
             guard sizes.count == items.count else {
                 throw ClientError.incompleteUpload(sent: items.count, stored: sizes.count)
             }

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `flat-manager-client` run as a process against a scripted local HTTP server (client.md Part A).
@@ -27,6 +28,14 @@ struct ClientCommandLineTests {
         let resultsMember = results.map { #","results":\#(JSONText.string($0))"# } ?? ""
         return
             #"{"id":7,"kind":0,"status":\#(status),"contents":"{}","log":\#(JSONText.string(log)),"start_after":null,"repo":null\#(resultsMember)}"#
+    }
+
+    /// A build as the server encodes it (Core's `Build`), created at the epoch in repo `stable`.
+    static func build(id: Int32, repoState: RepoState, commitJobID: Int32? = nil) throws -> String {
+        let build = Build(
+            id: id, created: Timestamp(secondsSinceEpoch: 0), repoState: repoState, commitJobID: commitJobID,
+            repo: "stable")
+        return String(decoding: try JSONEncoder().encode(build), as: UTF8.self)
     }
 
     @Test func noSubcommandExitsWithOne() throws {
@@ -304,7 +313,8 @@ struct ClientCommandLineTests {
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
         server.on("POST", "/api/v1/build/42/commit", .json(#"{"status":500}"#, status: 500))
-        server.on("GET", "/api/v1/build/42", .json(#"{"id":42,"repo_state":1,"commit_job_id":7}"#))
+        let committing = try Self.build(id: 42, repoState: .committing, commitJobID: 7)
+        server.on("GET", "/api/v1/build/42", .json(committing))
         server.on("GET", "/api/v1/build/42/commit", .json(Self.job(status: 2, log: "")))
 
         let outcome = try Self.client(["--token", "t", "commit", build])
@@ -333,8 +343,9 @@ struct ClientCommandLineTests {
         let server = try FakeServer()
         defer { server.stop() }
         let build = server.baseURL + "/api/v1/build/42"
+        let ready = try Self.build(id: 42, repoState: .ready)
         let extended =
-            #"{"build":{"id":42,"repo_state":2},"build_refs":[],"checks":"#
+            #"{"build":\#(ready),"build_refs":[],"checks":"#
             + #"[{"check_name":"lint","build_id":42,"job_id":5,"status":3,"status_reason":"bad","results":null}]}"#
         server.on(
             "POST", "/api/v1/build/42/commit",

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// The `gentoken` executable, run as a process (api.md §9.8).

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The progress bar needs a terminal, so these tests run the client under `script(1)`, which gives it one.

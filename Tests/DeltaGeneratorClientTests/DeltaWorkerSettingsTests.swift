@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `delta-generator-client` reads its settings from the environment: a value it cannot wait for is a clear

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Per-subcommand options and output of `flat-manager-client` that client.md B.2 adds to Part A: `--version`,

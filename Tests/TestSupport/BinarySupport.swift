@@ -1,10 +1,11 @@
 import Foundation
 
-/// Finds and runs the package's executables (`gentoken`, `flat-manager-client`) from tests. Executable targets
-/// cannot be imported by this test target, so their behaviour is tested through their command line.
-enum BinarySupport {
+/// Finds and runs the package's executables (`gentoken`, `flat-manager-client`, `delta-generator-client`) from
+/// tests: their command line (arguments, exit status, stdout, stderr) is what users and scripts see, so the binary
+/// tests run the built executables rather than call into them.
+public enum BinarySupport {
     /// The build products directory: next to the test bundle, else `.build/debug` of this package.
-    static let productsDirectory: String? = {
+    public static let productsDirectory: String? = {
         var candidates: [URL] = []
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = runner.deletingLastPathComponent()
@@ -21,24 +22,27 @@ enum BinarySupport {
         .path
     }()
 
-    static func path(of name: String) -> String? {
+    /// The executable `name` in the products directory; nil when it was not built.
+    public static func path(of name: String) -> String? {
         guard let productsDirectory else { return nil }
         let path = productsDirectory + "/" + name
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
-    static var hasGenToken: Bool { path(of: "gentoken") != nil }
-    static var hasClient: Bool { path(of: "flat-manager-client") != nil }
+    /// Whether `gentoken` was built (suites that run it are enabled by this).
+    public static var hasGenToken: Bool { path(of: "gentoken") != nil }
+    /// Whether `flat-manager-client` was built.
+    public static var hasClient: Bool { path(of: "flat-manager-client") != nil }
 
     /// What a finished process left behind.
-    struct Outcome: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
     /// Runs `name` with `arguments`, feeding `stdin`, with `environment` added to a clean one; waits for the end.
-    static func run(
+    public static func run(
         _ name: String, _ arguments: [String], stdin: String = "", environment: [String: String] = [:]
     ) throws -> Outcome {
         guard let path = path(of: name) else { throw CocoaError(.fileNoSuchFile) }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `flat-manager-client push` of a tiny real archive repo (made with the `ostree` tool) to the scripted server:
