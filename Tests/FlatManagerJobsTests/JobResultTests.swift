@@ -105,4 +105,29 @@ struct JobResultTests {
         let members = names.map { "\"\($0)\":\"\(commit)\"" }.joined(separator: ",")
         #expect(finished.results == "{\"refs\":{\(members)}}")
     }
+
+    @Test("a failed job stores the error-message object and logs the error text")
+    func failureIsStoredAsBefore() async throws {
+        // Arrange
+        let harness = try await JobHarness.make()
+        defer { Task { await harness.close() } }
+        let build = try await harness.makeBuild(refs: [])
+        guard
+            case .done(let job) = try await harness.store.beginCommit(
+                buildID: build.id,
+                contents: .commit(build: build.id, endOfLife: nil, endOfLifeRebase: nil, tokenType: nil))
+        else {
+            Issue.record("commit refused")
+            return
+        }
+
+        // Act
+        try await harness.drain(.global)
+
+        // Assert
+        let finished = try #require(try await harness.store.job(id: job.id))
+        #expect(finished.status == .broken)
+        #expect(finished.results == #"{"error-message":"No refs in build"}"#)
+        #expect(finished.log.hasSuffix("Job failed: No refs in build\n"))
+    }
 }
