@@ -9,16 +9,16 @@ struct CheckJob: JobHandler {
     let buildID: Int32
     let name: String
 
-    func run(in context: JobContext) async throws(JobError) -> String {
+    func run(in context: JobContext) async throws(JobError) -> CheckResult {
         let store = context.store
         let buildID = buildID
         guard let build = try await context.db({ try await store.build(id: buildID) }) else {
-            throw JobError("Can't load build \(buildID)")
+            throw .missingBuild(buildID)
         }
         let repo = try context.environment.repoConfig(build.repo)
-        guard let hook = repo.hooks.checks[name] else { throw JobError("The '\(name)' check hook is not defined") }
+        guard let hook = repo.hooks.checks[name] else { throw .unusableHook("The '\(name)' check hook is not defined") }
         guard !hook.command.isEmpty else {
-            throw JobError("The '\(name)' check hook is defined, but it has no command")
+            throw .unusableHook("The '\(name)' check hook is defined, but it has no command")
         }
         await context.log("Running check command")
         let status = try await runHook(hook, in: context)
@@ -27,7 +27,7 @@ struct CheckJob: JobHandler {
             try await store.setCheckStatus(jobID: jobID, status: status, results: nil, onlyIfPendingUnlessFailed: true)
         }
         await context.log("Check status updated to \(status.name)")
-        return "{}"
+        return CheckResult()
     }
 
     func runHook(_ hook: CheckHook, in context: JobContext) async throws(JobError) -> CheckStatus {
@@ -40,7 +40,7 @@ struct CheckJob: JobHandler {
             return .passed
         } catch {
             // A program that could not be started fails the job and leaves the check Pending (server.md §4.4).
-            guard let exitCode = error.exitCode else { throw JobError(error.description) }
+            guard let exitCode = error.exitCode else { throw .hook(error) }
             let message =
                 "Check command \(Hook.displayName(hook.command)) exited unsuccessfully: exit status \(exitCode), "
                 + "stderr: \(error.stderr)"

@@ -11,20 +11,20 @@ struct CommitJob: JobHandler {
     let endOfLifeRebase: String?
     let tokenType: Int32?
 
-    func run(in context: JobContext) async throws(JobError) -> String {
+    func run(in context: JobContext) async throws(JobError) -> CommitResult {
         let store = context.store
         let buildID = buildID
         guard let build = try await context.db({ try await store.build(id: buildID) }) else {
-            throw JobError("Can't load build \(buildID)")
+            throw .missingBuild(buildID)
         }
         let refs = try await context.db { try await store.buildRefs(buildID: buildID) }
         let outcome: Store.CommitOutcome
-        let committed: [(String, String)]
+        let committed: RefCommits
         do throws(JobError) {
             // Upstream leaves the build in committing on these early failures; the spec lets us fail it instead,
             // which the 0.4.2 client needs (it polls while repo_state is 1).
             let repo = try context.environment.repoConfig(build.repo)
-            guard !refs.isEmpty else { throw JobError("No refs in build") }
+            guard !refs.isEmpty else { throw .noRefs }
             committed = try await commit(refs: refs, in: context)
             let checks = repo.hooks.checks.keys.sorted()
             outcome = checks.isEmpty ? .ready : .validating(checks: checks)
@@ -35,19 +35,19 @@ struct CommitJob: JobHandler {
             throw error
         }
         guard try await context.db({ try await store.finishCommit(buildID: buildID, outcome: outcome) }) else {
-            throw JobError("Expected repo to be in Committing state at the end of the commit job")
+            throw .unexpectedBuildState(expected: "repo to be in Committing state", job: "commit")
         }
-        return "{\"refs\":\(refsJSON(committed))}"
+        return CommitResult(refs: committed)
     }
 
-    func commit(refs: [BuildRef], in context: JobContext) async throws(JobError) -> [(String, String)] {
+    func commit(refs: [BuildRef], in context: JobContext) async throws(JobError) -> RefCommits {
         let env = context.environment
         let buildDir = env.buildDirectory(buildID)
         let uploadDir = env.storage.uploadDirectory(buildID)
         let rebase = endOfLifeRebase.flatMap { target in
             refs.first { $0.refName.hasPrefix("app/") }.flatMap { RefName($0.refName)?.id }.map { "\($0)=\(target)" }
         }
-        var committed: [(String, String)] = []
+        var committed = RefCommits()
         for ref in refs {
             await context.log("Committing ref \(ref.refName) (\(ref.commit))")
             try await context.run(
@@ -55,7 +55,7 @@ struct CommitJob: JobHandler {
                     upload: uploadDir, build: buildDir, ref: ref.refName, commit: ref.commit, gpg: env.buildSigning,
                     endOfLife: endOfLife, endOfLifeRebase: rebase, tokenType: tokenType))
             let newCommit = try readRef(repo: buildDir, ref: ref.refName)
-            committed.append((ref.refName, newCommit))
+            committed.append(ref: ref.refName, commit: newCommit)
             try writeFlatpakRef(for: ref.refName, buildDir: buildDir, env: env)
         }
         await context.log("running build-update-repo")
@@ -66,7 +66,7 @@ struct CommitJob: JobHandler {
         do {
             try FileManager.default.removeItem(atPath: uploadDir)
         } catch {
-            throw JobError("Cannot remove \(uploadDir): \(error.localizedDescription)")
+            throw .io("Cannot remove \(uploadDir)", reason: error.localizedDescription)
         }
         return committed
     }

@@ -1,4 +1,3 @@
-import FlatManagerCore
 import Foundation
 
 extension FileManager {
@@ -7,7 +6,7 @@ extension FileManager {
         do {
             try createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw JobError("Cannot create \(path): \(error.localizedDescription)")
+            throw .io("Cannot create \(path)", reason: error.localizedDescription)
         }
     }
 
@@ -16,12 +15,7 @@ extension FileManager {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw JobError("Cannot write \(path): \(error.localizedDescription)")
+            throw .io("Cannot write \(path)", reason: error.localizedDescription)
         }
     }
-}
-
-/// `{"refs": {...}}`-style JSON with the refs in the given order.
-func refsJSON(_ refs: [(String, String)]) -> String {
-    "{" + refs.map { "\(JSONText.string($0.0)):\(JSONText.string($0.1))" }.joined(separator: ",") + "}"
 }

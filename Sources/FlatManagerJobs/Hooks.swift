@@ -20,11 +20,11 @@ enum Hook {
         argv: [String], workingDirectory: String?, variables: [String: String],
         serverEnvironment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(JobError) -> Command {
-        guard let program = argv.first, !program.isEmpty else { throw JobError("The hook has no command") }
+        guard let program = argv.first, !program.isEmpty else { throw .unusableHook("The hook has no command") }
         // `env` would read a program name containing `=` as one more variable, or one starting with `-` as an
         // option; no real program path looks like that.
         guard !program.contains("="), !program.hasPrefix("-") else {
-            throw JobError("Hook program \(program) is not a usable program name")
+            throw .unusableHook("Hook program \(program) is not a usable program name")
         }
         var environment: [String: String] = [:]
         for name in inheritedVariables {
@@ -73,19 +73,20 @@ enum Hook {
         do {
             try await run(label, argv: argv, workingDirectory: workingDirectory, variables: variables, in: context)
         } catch {
-            throw JobError(error.description)
+            throw .hook(error)
         }
     }
 }
 
 /// A hook that did not succeed: it exited non-zero (`exitCode`) or could not be started (`exitCode` nil).
-struct HookFailure: Error, CustomStringConvertible {
-    let label: String
-    let argv: [String]
-    let exitCode: Int32?
-    let stderr: String
+public struct HookFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What the hook is to the job log: "Publish hook", "Check command", "Post-publish script".
+    public let label: String
+    public let argv: [String]
+    public let exitCode: Int32?
+    public let stderr: String
 
-    var description: String {
+    public var description: String {
         let command = Hook.displayName(argv)
         let trimmed = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let exitCode else { return "\(label) \(command) could not be run: \(trimmed)" }

@@ -8,9 +8,9 @@ func readRef(repo: String, ref: String) throws(JobError) -> String {
     do {
         commit = try Refs.read(repo: repo, ref: ref)
     } catch {
-        throw JobError("Cannot read ref \(ref) in \(repo): \(error)")
+        throw .io("Cannot read ref \(ref) in \(repo)", reason: "\(error)")
     }
-    guard let commit else { throw JobError("Ref \(ref) missing in \(repo)") }
+    guard let commit else { throw .missingRef(ref: ref, repo: repo) }
     return commit
 }
 
@@ -21,7 +21,7 @@ func extractAppstream(repo: String, in context: JobContext) async throws(JobErro
     do {
         checkouts = try Appstream.checkouts(repo: repo)
     } catch {
-        throw JobError("Cannot list appstream refs of \(repo): \(error)")
+        throw .io("Cannot list appstream refs of \(repo)", reason: "\(error)")
     }
     for command in checkouts {
         try await context.run(command)

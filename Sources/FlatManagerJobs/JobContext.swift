@@ -26,9 +26,9 @@ public struct JobContext: Sendable {
         do {
             return try await (runner ?? environment.runner).run(command)
         } catch let error as CommandError {
-            throw JobError(error.description)
+            throw .command(error)
         } catch {
-            throw JobError("Command \(command.description) failed: \(error)")
+            throw .runner(command: command.description, reason: "\(error)")
         }
     }
 
@@ -37,7 +37,7 @@ public struct JobContext: Sendable {
         do {
             return try await body()
         } catch {
-            throw JobError("DbError: \(String(reflecting: error))")
+            throw .database(String(reflecting: error))
         }
     }
 }

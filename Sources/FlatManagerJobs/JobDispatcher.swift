@@ -139,8 +139,8 @@ public final class JobDispatcher: Service, Sendable {
         defer { metrics.jobFinished(job, status: status, seconds: (ContinuousClock.now - start).fractionalSeconds) }
         do {
             let handler = try JobHandlers.handler(for: job)
-            let results = try await handler.run(in: context)
-            try await store.finishJob(id: job.id, status: .ended, results: results)
+            let result = try await handler.run(in: context)
+            try await store.finishJob(id: job.id, status: .ended, results: try JobResultEncoder.json(result))
         } catch {
             status = .broken
             let message = (error as? JobError)?.description ?? String(reflecting: error)

@@ -63,7 +63,7 @@ public struct JobEnvironment: Sendable {
     }
 
     public func repoConfig(_ name: String) throws(JobError) -> RepoConfig {
-        guard let repo = config.repos[name] else { throw JobError("Can't find repo \(name)") }
+        guard let repo = config.repos[name] else { throw .missingRepo(name) }
         return repo
     }
 }

@@ -15,16 +15,18 @@ import FlatManagerCore
 
 /// One entry point per job kind (STYLE habit 7).
 public protocol JobHandler: Sendable {
+    /// What the kind reports when it succeeds (server.md §3.8).
+    associatedtype Output: JobResult
     static var kind: JobKind { get }
-    /// Does the work and returns the results JSON; build/check state changes happen inside.
-    func run(in context: JobContext) async throws(JobError) -> String
+    /// Does the work and returns its result; build/check state changes happen inside.
+    func run(in context: JobContext) async throws(JobError) -> Output
 }
 
 enum JobHandlers {
     /// The handler for a job row, or an error for contents that do not parse ("Unknown job type").
     static func handler(for job: Job) throws(JobError) -> any JobHandler {
         guard let contents = JobContents(kind: job.kind, json: job.contents) else {
-            throw JobError("Unknown job type or invalid contents: \(job.contents)")
+            throw .invalidJob("Unknown job type or invalid contents: \(job.contents)")
         }
         switch contents {
         case .commit(let build, let eol, let rebase, let tokenType):

@@ -12,14 +12,14 @@ import OSTree
 struct PruneJob: JobHandler {
     static let kind = JobKind.prune
 
-    func run(in context: JobContext) async throws(JobError) -> String {
-        guard let repoName = context.job.repo else { throw JobError("Prune job requires a repo") }
+    func run(in context: JobContext) async throws(JobError) -> PruneResult {
+        guard let repoName = context.job.repo else { throw .invalidJob("Prune job requires a repo") }
         let repo = try context.environment.repoConfig(repoName)
         await context.log("Running prune dry-run")
         _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: true), label: "Dry-run", context)
         await context.log("Running actual prune")
         _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: false), label: "Prune", context)
-        return "{\"pruned\":true}"
+        return PruneResult()
     }
 
     func runLogged(_ command: Command, label: String, _ context: JobContext) async throws(JobError) -> CommandOutput {

@@ -12,30 +12,30 @@ struct PublishJob: JobHandler {
     static let kind = JobKind.publish
     let buildID: Int32
 
-    func run(in context: JobContext) async throws(JobError) -> String {
+    func run(in context: JobContext) async throws(JobError) -> PublishResult {
         let store = context.store
         let buildID = buildID
         guard let build = try await context.db({ try await store.build(id: buildID) }) else {
-            throw JobError("Can't load build \(buildID)")
+            throw .missingBuild(buildID)
         }
         let refs = try await context.db { try await store.buildRefs(buildID: buildID) }
-        let result: String
+        let result: PublishResult
         do throws(JobError) {
             let repo = try context.environment.repoConfig(build.repo)
-            guard !refs.isEmpty else { throw JobError("No refs in build") }
+            guard !refs.isEmpty else { throw .noRefs }
             result = try await publish(build: build, refs: refs, repo: repo, in: context)
         } catch {
             _ = try await context.db { try await store.finishPublish(buildID: buildID, failure: error.description) }
             throw error
         }
         guard try await context.db({ try await store.finishPublish(buildID: buildID, failure: nil) }) else {
-            throw JobError("Expected build to be in Publishing state at the end of the publish job")
+            throw .unexpectedBuildState(expected: "build to be in Publishing state", job: "publish")
         }
         return result
     }
 
     func publish(build: Build, refs: [BuildRef], repo: RepoConfig, in context: JobContext) async throws(JobError)
-        -> String
+        -> PublishResult
     {
         let env = context.environment
         let buildDir = env.buildDirectory(buildID)
@@ -65,17 +65,17 @@ struct PublishJob: JobHandler {
         )
         try FileManager.default.makeDirectory(repo.path + "/appstream")
         try FileManager.default.makeDirectory(repo.path + "/media")
-        var published: [(String, String)] = []
+        var published = RefCommits()
         let staged = Dictionary(screenshots.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
         for ref in refs {
             guard let name = RefName(ref.refName) else { continue }
             switch name {
             case .app(let id, _, let branch):
-                published.append((ref.refName, try readRef(repo: repo.path, ref: ref.refName)))
+                published.append(ref: ref.refName, commit: try readRef(repo: repo.path, ref: ref.refName))
                 await context.log("generating \(id).flatpakref")
                 try writeFlatpakRef(id: id, branch: branch, repo: repo, env: env)
             case .runtime:
-                published.append((ref.refName, try readRef(repo: repo.path, ref: ref.refName)))
+                published.append(ref: ref.refName, commit: try readRef(repo: repo.path, ref: ref.refName))
             case .screenshots:
                 guard let tree = staged[ref.refName] else { continue }
                 await context.log("extracting \(ref.refName)")
@@ -88,7 +88,7 @@ struct PublishJob: JobHandler {
             try await context.store.queueUpdateRepo(repo: repo.name, startingJob: jobID, delaySeconds: delay)
         }
         await context.log(updateQueuedLine(isNew: isNew, jobID: update.id, delay: delay))
-        return "{\"refs\":\(refsJSON(published)),\"update-repo-job\":\(update.id)}"
+        return PublishResult(refs: published, updateRepoJob: update.id)
     }
 
     /// A screenshots ref checked out into the staging directory and inspected.
@@ -106,7 +106,7 @@ struct PublishJob: JobHandler {
         let created = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
         }
-        guard let created else { throw JobError("Cannot create a staging directory for screenshots") }
+        guard let created else { throw .io("Cannot create a staging directory for screenshots") }
         return created
     }
 
@@ -123,8 +123,8 @@ struct PublishJob: JobHandler {
             guard case .screenshots(let arch) = RefName(ref.refName) else { continue }
             // No token here: only what no token could make right is refused, i.e. screenshots of several apps.
             if case .ambiguous(let ids) = ScreenshotOwner(arch: arch, buildAppID: build.appID, refNames: refNames) {
-                throw JobError(
-                    "Refusing \(ref.refName): it is not attributable to one app (\(ids.joined(separator: ", ")))")
+                throw .refused(
+                    ref.refName, reason: "it is not attributable to one app (\(ids.joined(separator: ", ")))")
             }
             let directory = "\(staging)/\(staged.count)"
             try await context.run(
@@ -135,7 +135,7 @@ struct PublishJob: JobHandler {
                     StagedScreenshots(
                         ref: ref.refName, directory: directory, entries: try NoFollowTree.inspect(directory)))
             } catch {
-                throw JobError("Refusing \(ref.refName): \(error)")
+                throw .refused(ref.refName, reason: "\(error)")
             }
         }
         return staged
@@ -146,7 +146,7 @@ struct PublishJob: JobHandler {
         do {
             try NoFollowTree.copy(tree.entries, from: tree.directory, into: media)
         } catch {
-            throw JobError("Refusing \(tree.ref): \(error)")
+            throw .refused(tree.ref, reason: "\(error)")
         }
     }
 

@@ -11,11 +11,11 @@ struct RepublishJob: JobHandler {
     let endOfLife: String?
     let endOfLifeRebase: String?
 
-    func run(in context: JobContext) async throws(JobError) -> String {
-        guard let repoName = context.job.repo else { throw JobError("Republish job requires a repo") }
+    func run(in context: JobContext) async throws(JobError) -> RepublishResult {
+        guard let repoName = context.job.repo else { throw .invalidJob("Republish job requires a repo") }
         // Defence in depth: the API validates app ids too, but a job row is only as good as what wrote it, and the
         // id becomes a path below refs/heads here.
-        guard Self.isPlausibleAppID(app) else { throw JobError("Invalid app id \(app)") }
+        guard Self.isPlausibleAppID(app) else { throw .invalidJob("Invalid app id \(app)") }
         let env = context.environment
         let repo = try env.repoConfig(repoName)
         let tmp = try makeTemporaryRepo(in: repo)
@@ -25,7 +25,7 @@ struct RepublishJob: JobHandler {
             refs = try Refs.list(repo: repo.path, prefix: "app/\(app)")
         } catch {
             // The repo by name: job logs can be public, server paths stay out of them.
-            throw JobError("Failed to list refs of \(app) in repo \(repo.name): \(error)")
+            throw .io("Failed to list refs of \(app) in repo \(repo.name)", reason: "\(error)")
         }
         for ref in refs {
             await context.log("Re-publishing \(ref)")
@@ -48,7 +48,7 @@ struct RepublishJob: JobHandler {
             try await context.store.queueUpdateRepo(repo: repo.name, startingJob: jobID, delaySeconds: delay)
         }
         await context.log(updateQueuedLine(isNew: isNew, jobID: update.id, delay: delay))
-        return "{\"update-repo-job\":\(update.id)}"
+        return RepublishResult(updateRepoJob: update.id)
     }
 
     /// Dot-separated non-empty elements of ASCII letters, digits, `_` and `-` (the flatpak id alphabet): no `/`,
@@ -72,7 +72,7 @@ struct RepublishJob: JobHandler {
         do {
             try RepoLayout.createBuildRepository(at: path, parent: repo.path, collectionID: nil)
         } catch {
-            throw JobError("Failed to create temporary repo \(path): \(error)")
+            throw .io("Failed to create temporary repo \(path)", reason: "\(error)")
         }
         return path
     }

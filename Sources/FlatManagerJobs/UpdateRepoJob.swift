@@ -11,7 +11,7 @@ struct UpdateRepoJob: JobHandler {
     /// How long a retired delta stays downloadable from `deltas/.tmp` (server.md §4.6 step 4).
     static let retiredDeltaLifetime: TimeInterval = 3600
 
-    func run(in context: JobContext) async throws(JobError) -> String {
+    func run(in context: JobContext) async throws(JobError) -> UpdateRepoResult {
         let env = context.environment
         let repo = try env.repoConfig(repo)
         let signing = env.signing(for: repo)
@@ -38,7 +38,7 @@ struct UpdateRepoJob: JobHandler {
                 "Post-publish script", argv: [script, repo.name, repo.path], workingDirectory: nil, variables: [:],
                 in: context)
         }
-        return "{}"
+        return UpdateRepoResult()
     }
 
     /// Writes `<repo>/<name>.flatpakrepo` (with the repo's public key) when its content changes.
@@ -57,7 +57,7 @@ struct UpdateRepoJob: JobHandler {
         do {
             wanted = try DeltaPlanning.wantedDeltas(repo: repo.path, config: repo)
         } catch {
-            throw JobError("Cannot compute deltas of \(repo.path): \(error)")
+            throw .io("Cannot compute deltas of \(repo.path)", reason: "\(error)")
         }
         let found = DeltaPlanning.scanDeltas(repo: repo.path)
         return (wanted, found.complete, found.incomplete)
@@ -92,7 +92,7 @@ struct UpdateRepoJob: JobHandler {
             } catch {
                 // A delta that vanished meanwhile is not a reason to fail the update (0.5 behaviour).
                 if !fm.fileExists(atPath: "\(repo)/\(delta.directory)") { continue }
-                throw JobError("Cannot retire delta \(relative): \(error.localizedDescription)")
+                throw .io("Cannot retire delta \(relative)", reason: error.localizedDescription)
             }
         }
         await removeExpiredDeltas(in: tmp, context: context)
