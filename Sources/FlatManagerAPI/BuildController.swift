@@ -310,7 +310,9 @@ public struct BuildController: Sendable {
         case .done:
             var failure: String?
             do {
-                try storage.remove(build.id)
+                // A published build's directory went with its publish: nothing left to remove is a success then.
+                // (Purging twice still fails as upstream's does: the directory is gone, the build is not published.)
+                if build.publishedState != .published || storage.exists(build.id) { try storage.remove(build.id) }
             } catch {
                 failure = "Failed to Purge build: \(error.localizedDescription)"
             }

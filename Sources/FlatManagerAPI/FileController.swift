@@ -91,6 +91,9 @@ public struct FileController: Sendable {
             try claims.requireAccess(to: build)
         }
         let rest = try segments(of: request, droppingFirst: 2)
+        // A published build's directory is gone (publish removes it): nothing of it, nor of the main repository
+        // through its fallback, is served any more.
+        guard storage.exists(id) else { throw APIError.plain(.notFound, "File not found") }
         let buildDir = storage.directory(id)
         guard let repo = repos[build.repo] else { throw APIError.plain(.notFound, "File not found") }
         // Ours, on purpose unlike upstream (api.md §7.4 checks no token type here): the main repo's protected

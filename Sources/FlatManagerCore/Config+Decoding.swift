@@ -35,6 +35,7 @@ extension Config: Decodable {
         case maxObjectBytes = "max-object-bytes"
         case maxBuildRefs = "max-build-refs"
         case statusRequiresToken = "status-requires-token"
+        case hookEnvironment = "hook-environment"
     }
 
     /// The file as written, not yet validated: use `Config.parse` or `Config.load`, which also validate.
@@ -71,6 +72,7 @@ extension Config: Decodable {
         maxObjectBytes = try c.optional(.maxObjectBytes, .integer(in: 1...Int.max)).map(Int64.init)
         maxBuildRefs = try c.optional(.maxBuildRefs, .integer(in: 1...Int(Int32.max)))
         statusRequiresToken = try c.defaulted(.statusRequiresToken, false, .bool)
+        hookEnvironment = try c.optional(.hookEnvironment, .strings)
     }
 }
 

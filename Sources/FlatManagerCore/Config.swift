@@ -66,6 +66,10 @@ public struct Config: Sendable, Equatable {
     /// Ours, opt-in privacy (`status-requires-token`): every `/status` page needs a token with the `jobs` scope.
     /// Off by default because upstream's status pages are public.
     public var statusRequiresToken: Bool = false
+    /// Ours (`hook-environment`): the names of the server's environment variables that hooks inherit. Nil (the
+    /// default) passes the whole environment, as upstream; a list narrows it for operators who want that. The
+    /// `FLAT_MANAGER_*` variables of the job are always set.
+    public var hookEnvironment: [String]?
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }

@@ -4,21 +4,24 @@ import OSTree
 
 /// Operator-configured programs (publish hook, check hooks, post-publish script; server.md §1.5) as jobs run them.
 ///
-/// A hook gets a minimal environment: `PATH`, `HOME` and `LANG` from the server (when set) plus the
-/// `FLAT_MANAGER_*` variables of its job, never the rest of the server's environment (which may hold the
-/// database URL or other secrets). The program and its arguments are an argv array, never a shell string. The
-/// environment is replaced with `env -i NAME=VALUE… PROGRAM ARGS…`, so the command runner needs no special mode.
+/// A hook gets the server's environment (as upstream: `GNUPGHOME`, proxies, cloud credentials and the
+/// operator's own variables reach it), narrowed to the names of `hook-environment` when that is set, plus the
+/// `FLAT_MANAGER_*` variables of its job. The environment is handed down from `main` (`JobEnvironment`), never read
+/// here. The program and its arguments are an argv array, never a shell string. The environment is replaced with
+/// `env -i NAME=VALUE… PROGRAM ARGS…`, so the command runner needs no special mode.
 enum Hook {
-    /// Server variables a hook inherits.
-    static let inheritedVariables = ["PATH", "HOME", "LANG"]
+    /// The variables a hook inherits from `serverEnvironment`: all of them, or those named by `allowList`.
+    static func inherited(from serverEnvironment: [String: String], allowList: [String]?) -> [String: String] {
+        guard let allowList else { return serverEnvironment }
+        return serverEnvironment.filter { allowList.contains($0.key) }
+    }
 
     /// Where `env` lives on every supported system (coreutils).
     static let envProgram = "/usr/bin/env"
 
-    /// The command that runs `argv` in `workingDirectory` with only the inherited variables and `variables`.
+    /// The command that runs `argv` in `workingDirectory` with the `inherited` variables and `variables` (which win).
     static func command(
-        argv: [String], workingDirectory: String?, variables: [String: String],
-        serverEnvironment: [String: String] = ProcessInfo.processInfo.environment
+        argv: [String], workingDirectory: String?, variables: [String: String], inherited: [String: String]
     ) throws(JobError) -> Command {
         guard let program = argv.first, !program.isEmpty else { throw .unusableHook("The hook has no command") }
         // `env` would read a program name containing `=` as one more variable, or one starting with `-` as an
@@ -26,10 +29,8 @@ enum Hook {
         guard !program.contains("="), !program.hasPrefix("-") else {
             throw .unusableHook("Hook program \(program) is not a usable program name")
         }
-        var environment: [String: String] = [:]
-        for name in inheritedVariables {
-            if let value = serverEnvironment[name] { environment[name] = value }
-        }
+        // `env` reads NAME=VALUE up to the first `=`: a name with `=` (impossible in a real environment) is dropped.
+        var environment = inherited.filter { !$0.key.isEmpty && !$0.key.contains("=") }
         environment.merge(variables) { _, new in new }
         let assignments = environment.keys.sorted().map { "\($0)=\(environment[$0] ?? "")" }
         return Command(
@@ -47,7 +48,9 @@ enum Hook {
     ) async throws(HookFailure) {
         let command: Command
         do {
-            command = try Self.command(argv: argv, workingDirectory: workingDirectory, variables: variables)
+            command = try Self.command(
+                argv: argv, workingDirectory: workingDirectory, variables: variables,
+                inherited: context.environment.hookEnvironment)
         } catch {
             throw HookFailure(label: label, argv: argv, exitCode: nil, stderr: error.description)
         }

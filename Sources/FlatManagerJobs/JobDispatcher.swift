@@ -193,8 +193,8 @@ public final class JobDispatcher: Service, Sendable {
 extension JobEnvironment {
     /// The same environment with another logger (a job's, carrying its metadata).
     func withLogger(_ logger: Logger) -> JobEnvironment {
-        JobEnvironment(
-            store: store, config: config, runner: runner, deltaGenerator: deltaGenerator, exportedKeys: exportedKeys,
-            logger: logger)
+        var copy = self
+        copy.logger = logger
+        return copy
     }
 }

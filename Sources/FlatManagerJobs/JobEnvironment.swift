@@ -22,11 +22,14 @@ public struct JobEnvironment: Sendable {
     /// The server's one static-delta queue, shared by the update-repo jobs of every repo (and the remote workers).
     public let deltaGenerator: DeltaGenerator
     public let exportedKeys: ExportedKeys
-    public let logger: Logger
+    public internal(set) var logger: Logger
+    /// What hooks inherit: the server's environment as `main` read it, narrowed by `hook-environment`.
+    public let hookEnvironment: [String: String]
 
+    /// `serverEnvironment` is the process environment (`main` passes it; code below never reads it itself).
     public init(
         store: Store, config: Config, runner: any CommandRunning, deltaGenerator: DeltaGenerator,
-        exportedKeys: ExportedKeys, logger: Logger
+        exportedKeys: ExportedKeys, logger: Logger, serverEnvironment: [String: String] = [:]
     ) {
         self.store = store
         self.config = config
@@ -34,19 +37,20 @@ public struct JobEnvironment: Sendable {
         self.deltaGenerator = deltaGenerator
         self.exportedKeys = exportedKeys
         self.logger = logger
+        self.hookEnvironment = Hook.inherited(from: serverEnvironment, allowList: config.hookEnvironment)
     }
 
     /// An environment whose delta queue generates locally with `deltaRunner` (the config's capacity and timeout).
     public init(
         store: Store, config: Config, runner: any CommandRunning, deltaRunner: any CommandRunning,
-        exportedKeys: ExportedKeys, logger: Logger
+        exportedKeys: ExportedKeys, logger: Logger, serverEnvironment: [String: String] = [:]
     ) {
         let generator = DeltaGenerator(
             localRunner: deltaRunner, localCapacity: config.localDeltaThreads,
             timeout: .seconds(config.deltaTimeoutSecs), logger: logger)
         self.init(
             store: store, config: config, runner: runner, deltaGenerator: generator, exportedKeys: exportedKeys,
-            logger: logger)
+            logger: logger, serverEnvironment: serverEnvironment)
     }
 
     /// The build area; every build directory path comes from it.

@@ -31,7 +31,20 @@ struct PublishJob: JobHandler {
         guard try await context.db({ try await store.finishPublish(buildID: buildID, failure: nil) }) else {
             throw .unexpectedBuildState(expected: "build to be in Publishing state", job: "publish")
         }
+        await removeBuildDirectory(in: context)
         return result
+    }
+
+    /// The build directory goes once the build is published (upstream since 0.4.3): everything is in the main
+    /// repository now, and the build area would otherwise grow without bound. The build's record stays; a failure
+    /// to remove is logged, not fatal (the publish itself succeeded).
+    func removeBuildDirectory(in context: JobContext) async {
+        await context.log("Removing build \(buildID)")
+        do {
+            if context.environment.storage.exists(buildID) { try context.environment.storage.remove(buildID) }
+        } catch {
+            await context.log("Failed to remove build directory of build \(buildID): \(error.localizedDescription)")
+        }
     }
 
     func publish(build: Build, refs: [BuildRef], repo: RepoConfig, in context: JobContext) async throws(JobError)

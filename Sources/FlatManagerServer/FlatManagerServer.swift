@@ -54,7 +54,7 @@ struct FlatManagerServer: AsyncParsableCommand {
             environment["FLAT_MANAGER_METRICS_INTERVAL"].flatMap(Int.init).map { min(max($0, 1), 86_400) } ?? 60
         try await Startup.run(
             config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval),
-            httpThreads: httpThreads)
+            httpThreads: httpThreads, serverEnvironment: environment)
     }
 
     /// `--check-config`: prints `OK <file>` and exits 0, or one line per problem (naming file and key) and exits 1.
@@ -121,7 +121,8 @@ enum Startup {
     }
 
     static func run(
-        config: Config, workingDirectory: String, logger: Logger, metricsInterval: Duration, httpThreads: Int
+        config: Config, workingDirectory: String, logger: Logger, metricsInterval: Duration, httpThreads: Int,
+        serverEnvironment: [String: String]
     ) async throws {
         let runner = CommandRunner()
         let keys = try await exportKeys(config: config, runner: runner, logger: logger)
@@ -143,7 +144,7 @@ enum Startup {
             localCapacity: config.localDeltaThreads, timeout: .seconds(config.deltaTimeoutSecs), logger: logger)
         let jobEnvironment = JobEnvironment(
             store: store, config: config, runner: runner, deltaGenerator: deltaGenerator, exportedKeys: keys,
-            logger: logger)
+            logger: logger, serverEnvironment: serverEnvironment)
         let metrics = ServerMetrics()
         let dispatcher = JobDispatcher(
             environment: jobEnvironment, owner: JobDispatcher.processOwner(), metrics: metrics)

@@ -81,7 +81,15 @@ public struct BuildStorage: Sendable, Equatable {
         try FileManager.default.removeItem(atPath: uploadDirectory(buildID))
     }
 
-    /// Removes the whole build directory (purge). `removeItem` deletes symbolic links, it never follows them.
+    /// Whether the build still has its directory (publish removes it).
+    public func exists(_ buildID: Int32) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: directory(buildID), isDirectory: &isDirectory)
+            && isDirectory.boolValue
+    }
+
+    /// Removes the whole build directory (publish, purge); a directory already gone is an error, as upstream's
+    /// purge reports it. `removeItem` deletes symbolic links, it never follows them.
     public func remove(_ buildID: Int32) throws {
         try FileManager.default.removeItem(atPath: directory(buildID))
     }

@@ -77,7 +77,7 @@ struct JobHarness {
         try await store.migrate()
         let environment = JobEnvironment(
             store: store, config: config, runner: runner, deltaRunner: runner, exportedKeys: keys,
-            logger: logger)
+            logger: logger, serverEnvironment: ProcessInfo.processInfo.environment)
         let dispatcher = JobDispatcher(environment: environment, owner: "test:1:1")
         return JobHarness(directory: directory, config: config, store: store, runner: runner, dispatcher: dispatcher)
     }

@@ -1,0 +1,99 @@
+import FlatManagerCore
+import Foundation
+import Testing
+
+/// Behaviours upstream 0.5.3's operators rely on (issue #12): publish removes the build directory, and hooks run
+/// with the server's environment (narrowed only when `hook-environment` says so).
+@Suite("Upstream 0.5.3 parity", .enabled(if: TestSupport.hasOSTree))
+struct UpstreamParityTests {
+    @Test(
+        "a successful publish removes the build directory; /build-repo/ID is a 404 and the build record stays",
+        arguments: TestSupport.databases)
+    func publishRemovesTheBuildDirectory(database: DatabaseKind) async throws {
+        // Arrange
+        let server = try await TestServer(database: database)
+        try await withServerOutputOnFailure(server) {
+            let token = server.adminToken
+            let client = try Client(token: token)
+            let build = try await Management.committedBuild(version: "1", server: server, client: client)
+            let before = try await HTTP.request("GET", server.url("/build-repo/\(build)/config"))
+
+            // Act
+            let job = try await Management.publishJob(server, build: build, token: token)
+            let after = try await HTTP.request("GET", server.url("/build-repo/\(build)/config"))
+            let record = try await Management.object(server, "GET", "/api/v1/build/\(build)", token: token)
+            let purge = try await Management.call(
+                server, "POST", "/api/v1/build/\(build)/purge", token: token, json: [:])
+
+            // Assert
+            #expect(before.status == 200)
+            #expect(job["status"] as? Int == 2, "\(job)")
+            #expect((job["log"] as? String)?.contains("Removing build \(build)") == true, "\(job)")
+            #expect(
+                !FileManager.default.fileExists(atPath: server.buildRepoBase.appendingPathComponent("\(build)").path))
+            #expect(after.status == 404, "\(after.status) \(after.text)")
+            #expect(after.headers["content-type"]?.hasPrefix("application/json") != true, "a plain 404")
+            #expect(record["published_state"] as? Int == 2)
+            #expect(purge.status == 200 || purge.status == 400, "purge still answers: \(purge.status) \(purge.text)")
+        }
+        await server.stop()
+    }
+
+    /// A publish hook that writes `$OPERATOR_SETTING` and `$FLAT_MANAGER_BUILD_ID` to `<dir>/seen`.
+    static func hook(in scripts: TempDirectory) throws -> String {
+        try Management.script(
+            "publish-hook.sh", in: scripts,
+            "echo \"${OPERATOR_SETTING:-unset} ${FLAT_MANAGER_BUILD_ID:-none}\" > \(scripts.path)/seen")
+    }
+
+    @Test("a publish hook sees a variable that only the server's environment has", arguments: TestSupport.databases)
+    func hookSeesTheServersEnvironment(database: DatabaseKind) async throws {
+        // Arrange
+        let scripts = try TempDirectory(prefix: "flat-manager-hook-env")
+        let hook = try Self.hook(in: scripts)
+        let server = try await Management.server(
+            database: database, environment: ["OPERATOR_SETTING": "from-the-server"]
+        ) { config in
+            try Management.setRepoKey("hooks", ["publish": [hook]], in: &config)
+        }
+        try await withServerOutputOnFailure(server) {
+            let client = try Client(token: server.adminToken)
+            let build = try await Management.committedBuild(version: "1", server: server, client: client)
+
+            // Act
+            let job = try await Management.publishJob(server, build: build, token: server.adminToken)
+
+            // Assert
+            #expect(job["status"] as? Int == 2, "\(job)")
+            let seen = try String(contentsOfFile: scripts.path + "/seen", encoding: .utf8)
+            #expect(seen == "from-the-server \(build)\n")
+        }
+        await server.stop()
+    }
+
+    @Test("hook-environment narrows what hooks inherit to the names it lists")
+    func allowListNarrowsTheEnvironment() async throws {
+        // Arrange
+        let scripts = try TempDirectory(prefix: "flat-manager-hook-env")
+        let hook = try Self.hook(in: scripts)
+        let server = try await Management.server(
+            database: .sqlite, environment: ["OPERATOR_SETTING": "from-the-server"]
+        ) { config in
+            config["hook-environment"] = ["PATH", "HOME"]
+            try Management.setRepoKey("hooks", ["publish": [hook]], in: &config)
+        }
+        try await withServerOutputOnFailure(server) {
+            let client = try Client(token: server.adminToken)
+            let build = try await Management.committedBuild(version: "1", server: server, client: client)
+
+            // Act
+            let job = try await Management.publishJob(server, build: build, token: server.adminToken)
+
+            // Assert
+            #expect(job["status"] as? Int == 2, "\(job)")
+            let seen = try String(contentsOfFile: scripts.path + "/seen", encoding: .utf8)
+            #expect(seen == "unset \(build)\n")
+        }
+        await server.stop()
+    }
+}
