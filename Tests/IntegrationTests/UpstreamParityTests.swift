@@ -39,61 +39,52 @@ struct UpstreamParityTests {
         await server.stop()
     }
 
-    /// A publish hook that writes `$OPERATOR_SETTING` and `$FLAT_MANAGER_BUILD_ID` to `<dir>/seen`.
-    static func hook(in scripts: TempDirectory) throws -> String {
-        try Management.script(
+    /// Publishes a build on a server whose environment has `OPERATOR_SETTING` and whose publish hook writes
+    /// `$OPERATOR_SETTING $FLAT_MANAGER_BUILD_ID` to a file; returns the publish job, the build id and what the
+    /// hook wrote.
+    static func publishWithHook(
+        database: DatabaseKind, configure: @escaping (inout [String: Any]) throws -> Void = { _ in }
+    ) async throws -> (job: [String: Any], build: Int, seen: String) {
+        let scripts = try TempDirectory(prefix: "flat-manager-hook-env")
+        let hook = try Management.script(
             "publish-hook.sh", in: scripts,
             "echo \"${OPERATOR_SETTING:-unset} ${FLAT_MANAGER_BUILD_ID:-none}\" > \(scripts.path)/seen")
+        let server = try await Management.server(
+            database: database, environment: ["OPERATOR_SETTING": "from-the-server"]
+        ) { config in
+            try configure(&config)
+            try Management.setRepoKey("hooks", ["publish": [hook]], in: &config)
+        }
+        let result = try await withServerOutputOnFailure(server) {
+            let client = try Client(token: server.adminToken)
+            let build = try await Management.committedBuild(version: "1", server: server, client: client)
+            let job = try await Management.publishJob(server, build: build, token: server.adminToken)
+            let seen = (try? String(contentsOfFile: scripts.path + "/seen", encoding: .utf8)) ?? ""
+            return (job, build, seen)
+        }
+        await server.stop()
+        return result
     }
 
     @Test("a publish hook sees a variable that only the server's environment has", arguments: TestSupport.databases)
     func hookSeesTheServersEnvironment(database: DatabaseKind) async throws {
-        // Arrange
-        let scripts = try TempDirectory(prefix: "flat-manager-hook-env")
-        let hook = try Self.hook(in: scripts)
-        let server = try await Management.server(
-            database: database, environment: ["OPERATOR_SETTING": "from-the-server"]
-        ) { config in
-            try Management.setRepoKey("hooks", ["publish": [hook]], in: &config)
-        }
-        try await withServerOutputOnFailure(server) {
-            let client = try Client(token: server.adminToken)
-            let build = try await Management.committedBuild(version: "1", server: server, client: client)
+        // Act
+        let (job, build, seen) = try await Self.publishWithHook(database: database)
 
-            // Act
-            let job = try await Management.publishJob(server, build: build, token: server.adminToken)
-
-            // Assert
-            #expect(job["status"] as? Int == 2, "\(job)")
-            let seen = try String(contentsOfFile: scripts.path + "/seen", encoding: .utf8)
-            #expect(seen == "from-the-server \(build)\n")
-        }
-        await server.stop()
+        // Assert
+        #expect(job["status"] as? Int == 2, "\(job)")
+        #expect(seen == "from-the-server \(build)\n")
     }
 
     @Test("hook-environment narrows what hooks inherit to the names it lists")
     func allowListNarrowsTheEnvironment() async throws {
-        // Arrange
-        let scripts = try TempDirectory(prefix: "flat-manager-hook-env")
-        let hook = try Self.hook(in: scripts)
-        let server = try await Management.server(
-            database: .sqlite, environment: ["OPERATOR_SETTING": "from-the-server"]
-        ) { config in
+        // Act
+        let (job, build, seen) = try await Self.publishWithHook(database: .sqlite) { config in
             config["hook-environment"] = ["PATH", "HOME"]
-            try Management.setRepoKey("hooks", ["publish": [hook]], in: &config)
         }
-        try await withServerOutputOnFailure(server) {
-            let client = try Client(token: server.adminToken)
-            let build = try await Management.committedBuild(version: "1", server: server, client: client)
 
-            // Act
-            let job = try await Management.publishJob(server, build: build, token: server.adminToken)
-
-            // Assert
-            #expect(job["status"] as? Int == 2, "\(job)")
-            let seen = try String(contentsOfFile: scripts.path + "/seen", encoding: .utf8)
-            #expect(seen == "unset \(build)\n")
-        }
-        await server.stop()
+        // Assert
+        #expect(job["status"] as? Int == 2, "\(job)")
+        #expect(seen == "unset \(build)\n")
     }
 }
