@@ -1,12 +1,7 @@
 import FlatManagerCore
 import Foundation
+import OSTree
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// How many bytes each build has stored through uploads, for `max-build-bytes`; shared by every upload request.
 ///
@@ -23,7 +18,7 @@ public final class UploadTally: Sendable {
     func total(buildID: Int32, uploadDirectory: String) -> Int64 {
         if let known = totals.withLock({ $0[buildID] }) { return known }
         let counted = ["objects", "deltas"].reduce(Int64(0)) { sum, directory in
-            sum.addingReportingOverflow(Self.bytes(under: uploadDirectory + "/" + directory)).partialValue
+            sum.saturatingAdding(Self.bytes(under: uploadDirectory + "/" + directory))
         }
         return totals.withLock { totals in
             if let known = totals[buildID] { return known }
@@ -35,9 +30,7 @@ public final class UploadTally: Sendable {
     /// Adds `bytes` unless the total would pass `limit`; whether it did.
     func add(_ bytes: Int64, buildID: Int32, limit: Int64) -> Bool {
         totals.withLock { totals in
-            let current = totals[buildID] ?? 0
-            let (sum, overflow) = current.addingReportingOverflow(bytes)
-            guard !overflow, sum <= limit else { return false }
+            guard let sum = Self.sum(totals[buildID] ?? 0, bytes, within: limit) else { return false }
             totals[buildID] = sum
             return true
         }
@@ -45,9 +38,13 @@ public final class UploadTally: Sendable {
 
     /// Whether `bytes` more would still fit under `limit` (nothing is counted).
     func fits(_ bytes: Int64, buildID: Int32, limit: Int64) -> Bool {
-        let current = totals.withLock { $0[buildID] ?? 0 }
+        Self.sum(totals.withLock { $0[buildID] ?? 0 }, bytes, within: limit) != nil
+    }
+
+    /// `current + bytes` when it neither overflows nor passes `limit`.
+    private static func sum(_ current: Int64, _ bytes: Int64, within limit: Int64) -> Int64? {
         let (sum, overflow) = current.addingReportingOverflow(bytes)
-        return !overflow && sum <= limit
+        return !overflow && sum <= limit ? sum : nil
     }
 
     /// Takes `bytes` back off the total.
@@ -59,22 +56,9 @@ public final class UploadTally: Sendable {
 
     /// The sizes of the regular files under `directory`; symlinks are neither followed nor counted.
     static func bytes(under directory: String) -> Int64 {
-        var total: Int64 = 0
-        var pending = [directory]
-        while let current = pending.popLast() {
-            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: current) else { continue }
-            for entry in entries {
-                let path = current + "/" + entry
-                var status = stat()
-                guard lstat(path, &status) == 0 else { continue }
-                switch status.st_mode & S_IFMT {
-                case S_IFDIR: pending.append(path)
-                case S_IFREG: total = total.addingReportingOverflow(Int64(status.st_size)).partialValue
-                default: continue
-                }
-            }
+        DirectoryWalk.regularFiles(below: directory).reduce(Int64(0)) { total, file in
+            total.saturatingAdding(Int64(clamping: file.size))
         }
-        return total
     }
 }
 

@@ -60,10 +60,16 @@ public struct BuildStorage: Sendable, Equatable {
             return true
         }
         let shared = parentDirectory(buildID) + "/" + name.relativePath
-        let parent = (own as NSString).deletingLastPathComponent
-        if mkdir(parent, 0o755) != 0 && errno != EEXIST { return false }
         if link(shared, own) == 0 || errno == EEXIST { return true }
-        guard errno != ENOENT else { return false }
+        if errno == ENOENT {
+            // Either the object is nowhere (the common answer, two system calls) or its `objects/xx` directory does
+            // not exist in the build yet: only then is it made, and the link tried once more.
+            guard files.fileExists(atPath: shared) else { return false }
+            let parent = (own as NSString).deletingLastPathComponent
+            if mkdir(parent, 0o755) != 0 && errno != EEXIST { return false }
+            if link(shared, own) == 0 || errno == EEXIST { return true }
+            guard errno != ENOENT else { return false }
+        }
         // Another file system after all (the README asks for one): a copy keeps the build self-contained too.
         return (try? files.copyItem(atPath: shared, toPath: own)) != nil
     }
