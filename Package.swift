@@ -86,8 +86,11 @@ let package = Package(
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            // docs/openapi.yaml, the one source of the document served at GET /openapi.yaml, as a resource.
+            plugins: ["BundleOpenAPIDocument"]
         ),
+        .plugin(name: "BundleOpenAPIDocument", capability: .buildTool()),
         .executableTarget(
             name: "FlatManagerServer",
             dependencies: [

@@ -4,7 +4,7 @@
 # Usage: bash scripts/test.sh
 #
 # 1. installs missing system packages, PostgreSQL included (scripts/install-deps.sh --test),
-# 2. `swift format lint --strict` over Sources, Tests and Package.swift (settings in .swift-format),
+# 2. `swift format lint --strict` over Sources, Tests, Plugins and Package.swift (settings in .swift-format),
 # 3. `swift build --build-tests` (one debug configuration; our targets treat warnings as errors),
 # 4. `swift test` inside scripts/with-postgres.sh, which starts a throw-away PostgreSQL and exports
 #    FLAT_MANAGER_TEST_POSTGRES_URL. FLAT_MANAGER_REQUIRE_ALL_TESTS=1 turns every "tool missing" skip into a
@@ -27,7 +27,7 @@ step "Installing missing system packages"
 bash scripts/install-deps.sh --test
 
 step "Linting (swift format lint --strict)"
-swift format lint --strict --parallel --recursive Sources Tests Package.swift
+swift format lint --strict --parallel --recursive Sources Tests Plugins Package.swift
 
 step "Checking deploy/Dockerfile"; bash scripts/check-dockerfile.sh
 

@@ -11,8 +11,11 @@ public struct OpenAPIController: Sendable {
     }
 
     @Sendable func document(_ request: Request, context: AppRequestContext) async throws -> Response {
-        Response(
+        guard let contents = OpenAPIDocument.contents else {
+            throw APIError.notFound
+        }
+        return Response(
             status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+            body: .init(byteBuffer: contents))
     }
 }

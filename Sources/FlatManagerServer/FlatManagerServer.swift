@@ -157,6 +157,11 @@ enum Startup {
         else {
             throw ExitCode.failure
         }
+        if OpenAPIDocument.contents == nil {
+            logger.warning(
+                "GET /openapi.yaml will answer 404: the document is not installed next to the server",
+                metadata: ["searched": "\(OpenAPIDocument.candidatePaths().joined(separator: ", "))"])
+        }
         let app = composition.application(threads: httpThreads) { channel in
             logger.info("Listening on \(channel.localAddress?.description ?? "?")")
         }
