@@ -2,18 +2,24 @@
 # Installs the system packages flat-manager needs, and only those that are missing.
 #
 # Usage: bash scripts/install-deps.sh [--test]
-#   --test   also install PostgreSQL (the test suite runs every database test against a real server) and
-#            schemathesis (pinned, in /opt/flat-manager-test-venv) for the generated OpenAPI conformance test
+#   (none)   what building and serving need: ostree, flatpak (+ bubblewrap) and gnupg for the jobs, zlib1g-dev for
+#            the build (SQLite is compiled in, ostree and flatpak are run as commands, so no -dev packages of theirs)
+#   --test   also what only the tests and benchmarks need: PostgreSQL (every database test runs against a real
+#            server), busybox-static (the offline test app), Chromium (the dashboard in a headless browser),
+#            python3-jsonschema/yaml and schemathesis (pinned, in /opt/flat-manager-test-venv) for the OpenAPI
+#            conformance tests, wrk and nginx-light (the serving benchmark's smoke run)
 #
 # Idempotent: when everything is present it changes nothing and needs no network and no root.
 set -euo pipefail
 
-packages=(ostree libostree-dev flatpak bubblewrap gnupg libsqlite3-dev busybox-static)
-packages+=(chromium python3-jsonschema python3-yaml) # ops tests: headless status page, OpenAPI conformance
+packages=(ostree flatpak bubblewrap gnupg zlib1g-dev)
 test_mode=0
 for argument in "$@"; do
     case "$argument" in
-        --test) packages+=(postgresql python3-venv); test_mode=1 ;;
+        --test)
+            packages+=(postgresql python3-venv busybox-static chromium python3-jsonschema python3-yaml wrk nginx-light)
+            test_mode=1
+            ;;
         *) echo "install-deps.sh: unknown argument '$argument' (usage: install-deps.sh [--test])" >&2; exit 2 ;;
     esac
 done

@@ -6,7 +6,8 @@
 # 1. installs missing system packages, PostgreSQL included (scripts/install-deps.sh --test),
 # 2. `swift format lint --strict` over Sources, Tests, Plugins and Package.swift (settings in .swift-format),
 # 3. `swift build --build-tests` (one debug configuration; our targets treat warnings as errors),
-# 4. `swift test` inside scripts/with-postgres.sh, which starts a throw-away PostgreSQL and exports
+# 4. scripts/check-run.sh: README's run command on a fresh clone of HEAD serves and leaves `git status` clean,
+# 5. `swift test` inside scripts/with-postgres.sh, which starts a throw-away PostgreSQL and exports
 #    FLAT_MANAGER_TEST_POSTGRES_URL. FLAT_MANAGER_REQUIRE_ALL_TESTS=1 turns every "tool missing" skip into a
 #    failure, so a green run means every test really ran.
 # Exits non-zero on the first failing step, and when `swift test` ends without its summary line (a crash).
@@ -33,6 +34,9 @@ step "Checking deploy/Dockerfile"; bash scripts/check-dockerfile.sh
 
 step "Building with tests"
 swift build --build-tests -j 2
+
+step "Checking the run command (scripts/run.sh on a fresh clone leaves git status clean)"
+bash scripts/check-run.sh .build/debug
 
 step "Running the tests"
 export FLAT_MANAGER_REQUIRE_ALL_TESTS=1
