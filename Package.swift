@@ -33,12 +33,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Already resolved through swift-subprocess; named here because our modules pass paths as its `FilePath`.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(
             name: "FlatManagerCore",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto")
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),
@@ -48,6 +51,7 @@ let package = Package(
                 "FlatManagerCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -61,6 +65,7 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -70,6 +75,7 @@ let package = Package(
             dependencies: [
                 "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -85,6 +91,7 @@ let package = Package(
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict,
@@ -100,6 +107,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,6 +123,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),
@@ -144,6 +153,7 @@ let package = Package(
             dependencies: [
                 "FlatManagerCore", "OSTree",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +166,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "FlatManagerCoreTests",
-            dependencies: ["FlatManagerCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "FlatManagerCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -169,15 +182,27 @@ let package = Package(
         .testTarget(
             name: "GenTokenTests", dependencies: ["GenToken", "FlatManagerCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "FlatManagerServerTests", dependencies: ["FlatManagerServer", "FlatManagerCore", "OSTree"],
+            name: "FlatManagerServerTests",
+            dependencies: [
+                "FlatManagerServer", "FlatManagerCore", "OSTree", .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
             swiftSettings: strict),
-        .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
         .testTarget(
-            name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree"],
+            name: "OSTreeTests",
+            dependencies: ["OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerStoreTests",
+            dependencies: ["FlatManagerStore", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerJobsTests",
+            dependencies: [
+                "FlatManagerJobs", "FlatManagerStore", "OSTree", .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "FlatManagerMetricsTests", dependencies: ["FlatManagerMetrics", "FlatManagerCore"],
@@ -188,6 +213,7 @@ let package = Package(
                 "FlatManagerAPI", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "FlatManagerServer",
                 "OSTree", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -199,7 +225,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "FlatManagerCore", "FlatManagerClient", "FlatManagerServer", "GenToken", "DeltaGeneratorClient",
-                "TestSupport",
+                "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),

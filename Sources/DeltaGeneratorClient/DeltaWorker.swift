@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OSTree
+import SystemPackage
 
 /// The worker loop: connect, register, generate what the server asks for, upload it, report; reconnect after
 /// 10 s when the connection ends. Its ostree repo (`WORKDIR/repo`, bare-user, remote `upstream`) keeps pulled
@@ -22,7 +23,7 @@ struct DeltaWorker: Sendable {
         self.logger = logger
     }
 
-    var repository: String { settings.workDirectory + "/repo" }
+    var repository: FilePath { FilePath(settings.workDirectory).appending("repo") }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -31,7 +32,7 @@ struct DeltaWorker: Sendable {
     /// Creates the worker's repository and its `upstream` remote if they are not there yet.
     func prepareRepository() async throws {
         try FileManager.default.createDirectory(atPath: settings.workDirectory, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: repository + "/config") {
+        if !FileManager.default.fileExists(atPath: repository.appending("config").string) {
             try await runner.run(.ostreeInitWorkerRepo(repo: repository))
         }
         try await runner.run(.ostreeAddUpstreamRemote(repo: repository, url: settings.managerURL))
@@ -148,7 +149,7 @@ struct DeltaWorker: Sendable {
 
     /// Every file of the delta directory, one request per file (memory stays bounded by one part).
     private func upload(_ delta: Delta, repo: String) async throws {
-        let directory = repository + "/" + delta.directory
+        let directory = repository.pushing(delta.directory)
         // Only the regular files of a real directory: a symlink is never followed into an upload.
         guard FileKind.at(directory) == .directory else {
             throw Failure(description: "No delta directory \(directory)")
@@ -156,7 +157,7 @@ struct DeltaWorker: Sendable {
         let files = DirectoryWalk.regularFiles(in: directory)
         guard files.contains("superblock") else { throw Failure(description: "No superblock in \(directory)") }
         for file in files {
-            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file))
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory.appending(file).string))
             try await uploadPart(name: "\(delta.name).\(file).delta", data: data, repo: repo)
         }
     }

@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import OSTree
+import SystemPackage
 
 /// The object routes of a build: which objects it still needs (`missing_objects`) and the multipart upload.
 extension BuildController {
@@ -64,19 +65,22 @@ extension BuildController {
             throw APIError.generic("Upload body is not multipart")
         }
         let budget = BuildUploadBudget(
-            buildID: build.id, uploadDirectory: storage.uploadDirectory(build.id), maxPartBytes: rules.maxObjectBytes,
+            buildID: build.id, uploadDirectory: storage.uploadDirectory(build.id).string,
+            maxPartBytes: rules.maxObjectBytes,
             maxBuildBytes: rules.maxBuildBytes, tally: uploadTally)
         do {
             let sizes = try await UploadReceiver.receive(
-                body: request.body, boundary: boundary, tempDirectory: storage.uploadStagingDirectory(build.id),
+                body: request.body, boundary: boundary, tempDirectory: storage.uploadStagingDirectory(build.id).string,
                 budget: budget
             ) { (fileName: String) throws(UploadError) -> UploadDestination in
                 switch UploadFileName(fileName) {
                 case .object(let name):
                     return UploadDestination(
-                        finalPath: storage.uploadedObjectPath(build.id, name), verifier: ObjectUploadVerifier(name))
+                        finalPath: storage.uploadedObjectPath(build.id, name).string,
+                        verifier: ObjectUploadVerifier(name))
                 case .deltaPart(let part):
-                    return UploadDestination(finalPath: storage.uploadedDeltaPartPath(build.id, part), verifier: nil)
+                    return UploadDestination(
+                        finalPath: storage.uploadedDeltaPartPath(build.id, part).string, verifier: nil)
                 case nil:
                     throw UploadError.invalidFilename(fileName)
                 }

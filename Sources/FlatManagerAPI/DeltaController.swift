@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OSTree
+import SystemPackage
 
 /// Remote delta workers (0.4.2 protocol): the delta upload (api.md §4.19) and the worker websocket (§4.20).
 ///
@@ -40,7 +41,7 @@ public struct DeltaController: Sendable {
         }
         do {
             let sizes = try await UploadReceiver.receive(
-                body: request.body, boundary: boundary, tempDirectory: repo.path + "/deltas/.tmp"
+                body: request.body, boundary: boundary, tempDirectory: repo.path.string + "/deltas/.tmp"
             ) { (fileName: String) throws(UploadError) -> UploadDestination in
                 guard case .deltaPart(let part) = UploadFileName(fileName) else {
                     throw UploadError.invalidFilename(fileName)

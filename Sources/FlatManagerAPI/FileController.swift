@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import OSTree
+import SystemPackage
 
 /// Serves the main repositories under `/repo/<name>/…` and build repositories under `/build-repo/<id>/…`
 /// (api.md §7) as plain static files.
@@ -68,13 +69,13 @@ public struct FileController: Sendable {
         let rest = Array(segments.dropFirst())
         // `media` may be a symlink to another disk (upstream allows it since 0.5): files below it are served from
         // there, and only below it.
-        let mediaRoot = rest.first == "media" ? [repo.path + "/media"] : []
-        if let path = try resolve(root: repo.path, rest, alsoAllowed: mediaRoot) {
+        let mediaRoot = rest.first == "media" ? [repo.path.string + "/media"] : []
+        if let path = try resolve(root: repo.path.string, rest, alsoAllowed: mediaRoot) {
             return try await serveChecked(request, path: path, repo: repo, claims: context.claims)
         }
         // Retired deltas stay downloadable from deltas/.tmp for an hour (the intent of upstream's fallback).
         if rest.first == "deltas", rest.count > 1,
-            let retired = try resolve(root: repo.path, ["deltas", ".tmp"] + rest.dropFirst(), alsoAllowed: [])
+            let retired = try resolve(root: repo.path.string, ["deltas", ".tmp"] + rest.dropFirst(), alsoAllowed: [])
         {
             return try await serveChecked(request, path: retired, repo: repo, claims: context.claims)
         }
@@ -94,16 +95,16 @@ public struct FileController: Sendable {
         // A published build's directory is gone (publish removes it): nothing of it, nor of the main repository
         // through its fallback, is served any more.
         guard storage.exists(id) else { throw APIError.plain(.notFound, "File not found") }
-        let buildDir = storage.directory(id)
+        let buildDir = storage.directory(id).string
         guard let repo = repos[build.repo] else { throw APIError.plain(.notFound, "File not found") }
         // Ours, on purpose unlike upstream (api.md §7.4 checks no token type here): the main repo's protected
         // commits are reachable through the fallback and the `parent` link, and a build's own commits carry the
         // token type they will be published with, so the same check guards every route that can serve them.
-        if let path = try resolve(root: buildDir, rest, alsoAllowed: [repo.path]) {
+        if let path = try resolve(root: buildDir, rest, alsoAllowed: [repo.path.string]) {
             return try await serveChecked(request, path: path, repo: repo, claims: context.claims)
         }
         // Objects shared with the main repo are found through the build's `parent` link (server.md §7.4).
-        if let path = try resolve(root: repo.path, rest, alsoAllowed: []) {
+        if let path = try resolve(root: repo.path.string, rest, alsoAllowed: []) {
             return try await serveChecked(request, path: path, repo: repo, claims: context.claims)
         }
         throw APIError.plain(.notFound, "File not found")

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import SystemPackage
 
 /// Takes the server's absolute paths out of job output shown to anonymous viewers of the status pages (issue #10).
 ///
@@ -14,9 +15,9 @@ public struct PathRedactor: Sendable {
     let replacements: [(path: String, placeholder: String)]
 
     public init(config: Config) {
-        var named: [(String, String)] = [(config.buildRepoBase, "<build-repo-base>")]
-        for (name, repo) in config.repos { named.append((repo.path, "<repo:\(name)>")) }
-        if let home = config.gpgHomedir { named.append((home, "<gpg-homedir>")) }
+        var named: [(String, String)] = [(config.buildRepoBase.string, "<build-repo-base>")]
+        for (name, repo) in config.repos { named.append((repo.path.string, "<repo:\(name)>")) }
+        if let home = config.gpgHomedir { named.append((home.string, "<gpg-homedir>")) }
         var all: [(path: String, placeholder: String)] = []
         for (path, placeholder) in named {
             all.append((path, placeholder))

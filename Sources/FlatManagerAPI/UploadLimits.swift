@@ -2,6 +2,7 @@ import FlatManagerCore
 import Foundation
 import OSTree
 import Synchronization
+import SystemPackage
 
 /// How many bytes each build has stored through uploads, for `max-build-bytes`; shared by every upload request.
 ///
@@ -56,7 +57,7 @@ public final class UploadTally: Sendable {
 
     /// The sizes of the regular files under `directory`; symlinks are neither followed nor counted.
     static func bytes(under directory: String) -> Int64 {
-        DirectoryWalk.regularFiles(below: directory).reduce(Int64(0)) { total, file in
+        DirectoryWalk.regularFiles(below: FilePath(directory)).reduce(Int64(0)) { total, file in
             total.saturatingAdding(Int64(clamping: file.size))
         }
     }

@@ -3,6 +3,7 @@ import FlatManagerCore
 import Foundation
 import NIOHTTP1
 import OSTree
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -85,7 +86,7 @@ struct PushOperation: Sendable {
     func run() async throws -> JSON {
         let repo: LocalRepo
         do {
-            repo = try LocalRepo(path: options.repoPath)
+            repo = try LocalRepo(path: FilePath(options.repoPath))
         } catch {
             throw ClientError.usage("Can't open repo \(options.repoPath): \(error)")
         }
@@ -163,7 +164,7 @@ struct PushOperation: Sendable {
             guard let object = ObjectName(name) else {
                 throw ClientError.exception(type: "ostree", message: "Server named an unknown object \(name)")
             }
-            return try Uploader.item(name: name, path: repo.objectPath(object))
+            return try Uploader.item(name: name, path: repo.objectPath(object).string)
         }
     }
 
@@ -174,7 +175,7 @@ struct PushOperation: Sendable {
         for ref in refs {
             guard let parsed = RefName(ref.name), let id = parsed.id else { continue }
             if options.ignoreDeltas.contains(where: { fnmatch($0, id, 0) == 0 }) { continue }
-            let deltaParts: [(fileName: String, path: String)]
+            let deltaParts: [(fileName: String, path: FilePath)]
             do {
                 deltaParts = try repo.staticDeltaParts(forCommit: ref.commit)
             } catch {
@@ -182,7 +183,7 @@ struct PushOperation: Sendable {
             }
             guard !deltaParts.isEmpty else { continue }
             Console.line(" \(ref.name): \(ref.commit)")
-            parts += try deltaParts.map { try Uploader.item(name: $0.fileName, path: $0.path) }
+            parts += try deltaParts.map { try Uploader.item(name: $0.fileName, path: $0.path.string) }
         }
         guard !parts.isEmpty else { return }
         try await uploader.uploadRequest(parts.sorted { $0.name < $1.name })

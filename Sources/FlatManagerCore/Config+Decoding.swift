@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 // The structure of config.json, declared once: each type's `CodingKeys` are the keys its object accepts (any
 // other is refused, server.md §1.2), and its `init(from:)` says, key by key, whether the key is required, optional
@@ -48,11 +49,11 @@ extension Config: Decodable {
         host = try c.defaulted(.host, "127.0.0.1", .string)
         port = try c.defaulted(.port, 8080, .integer(in: int32))
         baseURL = try c.defaulted(.baseURL, "", .string)
-        gpgHomedir = try c.optional(.gpgHomedir, .string)
+        gpgHomedir = try c.optional(.gpgHomedir, .string).map { FilePath($0) }
         secret = try c.required(.secret, .string)
         repoSecret = try c.omittable(.repoSecret, .string)
         tokenPrefix = try c.optional(.tokenPrefix, .string)
-        buildRepoBase = try c.required(.buildRepoBase, .string)
+        buildRepoBase = FilePath(try c.required(.buildRepoBase, .string))
         buildGPGKeys = try c.optional(.buildGPGKeys, .keyList) ?? []
         delayUpdateSecs = try c.defaulted(.delayUpdateSecs, 0, .integer(in: seconds))
         localDeltaThreads = try c.defaulted(.localDeltaThreads, 1, .integer(in: 1...1024))
@@ -103,7 +104,7 @@ extension RepoConfig: Decodable {
         hooks = try c.defaulted(.hooks, HooksConfig(), .object)
         deltas = try c.defaulted(.deltas, [], .list(of: DeltaRule.self))
         requireAuthForTokenTypes = try c.defaulted(.requireAuthForTokenTypes, [], .tokenTypes)
-        path = try c.required(.path, .string)
+        path = FilePath(try c.required(.path, .string))
         collectionID = try c.optional(.collectionID, .string)
         deployCollectionID = try c.defaulted(.deployCollectionID, false, .bool)
         suggestedRepoName = try c.optional(.suggestedRepoName, .string)

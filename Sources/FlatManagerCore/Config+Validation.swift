@@ -1,11 +1,12 @@
 import Foundation
+import SystemPackage
 
 /// What the shape of config.json cannot say, checked once decoding has succeeded: secrets that are base64, a port
 /// that fits, at least one usable repository, repository paths that are ostree repositories. It also fills in the
 /// derived values (the default `base-url`) and makes every path absolute, so that nothing below `main` depends on
 /// the working directory.
 extension Config {
-    mutating func validate(file: String, workingDirectory: String) throws(ConfigError) {
+    mutating func validate(file: String, workingDirectory: FilePath) throws(ConfigError) {
         guard TokenSigner(base64Secret: secret) != nil else {
             throw ConfigError(file: file, key: "secret", message: "not valid base64")
         }
@@ -30,10 +31,11 @@ extension Config {
             }
             repo.path = Self.absolute(repo.path, in: workingDirectory)
             if let script = repo.postPublishScript, script.contains("/") {
-                repo.postPublishScript = Self.absolute(script, in: workingDirectory)
+                repo.postPublishScript = Self.absolute(FilePath(script), in: workingDirectory).string
             }
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: repo.path + "/config", isDirectory: &isDirectory),
+            guard
+                FileManager.default.fileExists(atPath: repo.path.appending("config").string, isDirectory: &isDirectory),
                 !isDirectory.boolValue
             else {
                 throw ConfigError(
@@ -46,8 +48,8 @@ extension Config {
     }
 
     /// `path` made absolute against `directory` and lexically normalised.
-    public static func absolute(_ path: String, in directory: String) -> String {
-        let full = path.hasPrefix("/") ? path : directory + "/" + path
-        return URL(fileURLWithPath: full).standardizedFileURL.path
+    public static func absolute(_ path: FilePath, in directory: FilePath) -> FilePath {
+        let full = path.string.hasPrefix("/") ? path.string : directory.string + "/" + path.string
+        return FilePath(URL(fileURLWithPath: full).standardizedFileURL.path)
     }
 }

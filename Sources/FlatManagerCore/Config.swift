@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// How the server writes its log lines.
 public enum LogFormat: String, Sendable, Equatable {
@@ -19,12 +20,12 @@ public struct Config: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var baseURL: String
-    public var gpgHomedir: String?
+    public var gpgHomedir: FilePath?
     public var secret: String
     public var repoSecret: String?
     public var tokenPrefix: String?
     public var repos: [String: RepoConfig]
-    public var buildRepoBase: String
+    public var buildRepoBase: FilePath
     public var buildGPGKeys: [String]
     public var delayUpdateSecs: Int
     public var localDeltaThreads: Int
@@ -81,7 +82,7 @@ public struct Config: Sendable, Equatable {
 /// One entry of `repos` (server.md §1.4).
 public struct RepoConfig: Sendable, Equatable {
     public var name: String
-    public var path: String
+    public var path: FilePath
     public var collectionID: String?
     public var deployCollectionID: Bool
     public var suggestedRepoName: String?
@@ -151,14 +152,15 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension Config {
     /// Reads and validates a config file. Relative paths are resolved against `workingDirectory`.
-    public static func load(path: String, workingDirectory: String) throws(ConfigError) -> Config {
+    public static func load(path: FilePath, workingDirectory: FilePath) throws(ConfigError) -> Config {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try Data(contentsOf: URL(fileURLWithPath: path.string))
         } catch {
-            throw ConfigError(file: path, key: "", message: "cannot read the file: \(error.localizedDescription)")
+            throw ConfigError(
+                file: path.string, key: "", message: "cannot read the file: \(error.localizedDescription)")
         }
-        return try parse(data, file: path, workingDirectory: workingDirectory)
+        return try parse(data, file: path.string, workingDirectory: workingDirectory)
     }
 
     /// Decodes and validates config JSON; `file` is only used in error messages.
@@ -166,7 +168,7 @@ extension Config {
     /// Decoding (`Config+Decoding.swift`) checks the shape of the file key by key; validation
     /// (`Config+Validation.swift`) then checks what the shape cannot say (base64, ranges across keys, paths on disk)
     /// and makes paths absolute.
-    public static func parse(_ data: Data, file: String, workingDirectory: String) throws(ConfigError) -> Config {
+    public static func parse(_ data: Data, file: String, workingDirectory: FilePath) throws(ConfigError) -> Config {
         var config: Config
         do {
             config = try JSONDecoder().decode(Config.self, from: data)

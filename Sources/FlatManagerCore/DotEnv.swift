@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// The `.env` file upstream loads at start-up: `KEY=VALUE` lines, `#` comments, optional quotes and `export `.
 public enum DotEnv {
@@ -21,11 +22,11 @@ public enum DotEnv {
     }
 
     /// The first `.env` file in `directory` or one of its parents.
-    public static func find(from directory: String) -> String? {
-        var url = URL(fileURLWithPath: directory).standardizedFileURL
+    public static func find(from directory: FilePath) -> FilePath? {
+        var url = URL(fileURLWithPath: directory.string).standardizedFileURL
         while true {
             let candidate = url.appendingPathComponent(".env").path
-            if FileManager.default.isReadableFile(atPath: candidate) { return candidate }
+            if FileManager.default.isReadableFile(atPath: candidate) { return FilePath(candidate) }
             let parent = url.deletingLastPathComponent()
             if parent.path == url.path { return nil }
             url = parent

@@ -2,6 +2,7 @@ import FlatManagerCore
 import FlatManagerStore
 import Foundation
 import OSTree
+import SystemPackage
 
 /// Imports the uploaded commits into the build repository (server.md §4.3).
 struct CommitJob: JobHandler {
@@ -64,14 +65,14 @@ struct CommitJob: JobHandler {
         try await extractAppstream(repo: buildDir, in: context)
         await context.log("Removing upload directory")
         do {
-            try FileManager.default.removeItem(atPath: uploadDir)
+            try FileManager.default.removeItem(atPath: uploadDir.string)
         } catch {
             throw .io("Cannot remove \(uploadDir)", reason: error.localizedDescription)
         }
         return committed
     }
 
-    func writeFlatpakRef(for refName: String, buildDir: String, env: JobEnvironment) throws(JobError) {
+    func writeFlatpakRef(for refName: String, buildDir: FilePath, env: JobEnvironment) throws(JobError) {
         guard let ref = RefName(refName), let id = ref.id else { return }
         let isRuntime: Bool
         let branch: String

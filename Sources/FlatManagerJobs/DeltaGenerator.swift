@@ -2,6 +2,7 @@ import FlatManagerCore
 import Foundation
 import Logging
 import OSTree
+import SystemPackage
 
 /// The one static-delta queue of the server (server.md §5.4–5.7), shared by every update-repo job of every repo.
 ///
@@ -31,7 +32,7 @@ public actor DeltaGenerator {
 
     private struct Pending {
         var repo: String
-        var path: String
+        var path: FilePath
         var url: String
         var delta: Delta
         var waiters: [CheckedContinuation<Outcome, Never>] = []
@@ -78,7 +79,7 @@ public actor DeltaGenerator {
     // MARK: - Requests
 
     /// Queues a delta of the repo at `path` (public URL `url`) and waits for its outcome.
-    public func generate(repo: String, path: String, url: String, delta: Delta) async -> Outcome {
+    public func generate(repo: String, path: FilePath, url: String, delta: Delta) async -> Outcome {
         if stopped { return Outcome(error: Self.stoppedError, worker: "nobody") }
         return await withCheckedContinuation { continuation in
             if let id = queue.first(where: { pending[$0]?.repo == repo && pending[$0]?.delta == delta }) {

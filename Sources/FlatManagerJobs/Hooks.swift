@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import OSTree
+import SystemPackage
 
 /// Operator-configured programs (publish hook, check hooks, post-publish script; server.md §1.5) as jobs run them.
 ///
@@ -21,7 +22,7 @@ enum Hook {
 
     /// The command that runs `argv` in `workingDirectory` with the `inherited` variables and `variables` (which win).
     static func command(
-        argv: [String], workingDirectory: String?, variables: [String: String], inherited: [String: String]
+        argv: [String], workingDirectory: FilePath?, variables: [String: String], inherited: [String: String]
     ) throws(JobError) -> Command {
         guard let program = argv.first, !program.isEmpty else { throw .unusableHook("The hook has no command") }
         // `env` would read a program name containing `=` as one more variable, or one starting with `-` as an
@@ -44,7 +45,8 @@ enum Hook {
 
     /// Runs a hook; its stdout and stderr go to the job log. A non-zero exit throws `HookFailure`.
     static func run(
-        _ label: String, argv: [String], workingDirectory: String?, variables: [String: String], in context: JobContext
+        _ label: String, argv: [String], workingDirectory: FilePath?, variables: [String: String],
+        in context: JobContext
     ) async throws(HookFailure) {
         let command: Command
         do {
@@ -71,7 +73,8 @@ enum Hook {
 
     /// Runs a hook whose failure fails the job (publish hook, post-publish script).
     static func runRequired(
-        _ label: String, argv: [String], workingDirectory: String?, variables: [String: String], in context: JobContext
+        _ label: String, argv: [String], workingDirectory: FilePath?, variables: [String: String],
+        in context: JobContext
     ) async throws(JobError) {
         do {
             try await run(label, argv: argv, workingDirectory: workingDirectory, variables: variables, in: context)

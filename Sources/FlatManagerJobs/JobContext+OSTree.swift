@@ -1,22 +1,23 @@
 import FlatManagerCore
 import Foundation
 import OSTree
+import SystemPackage
 
 /// The commit a ref points at, or a job error when the ref is missing or unreadable.
-func readRef(repo: String, ref: String) throws(JobError) -> String {
+func readRef(repo: FilePath, ref: String) throws(JobError) -> String {
     let commit: String?
     do {
         commit = try Refs.read(repo: repo, ref: ref)
     } catch {
         throw .io("Cannot read ref \(ref) in \(repo)", reason: "\(error)")
     }
-    guard let commit else { throw .missingRef(ref: ref, repo: repo) }
+    guard let commit else { throw .missingRef(ref: ref, repo: repo.string) }
     return commit
 }
 
 /// Checks out every appstream branch of `repo` (see `Appstream.checkouts`), logging each command's failure.
-func extractAppstream(repo: String, in context: JobContext) async throws(JobError) {
-    try FileManager.default.makeDirectory(repo + "/appstream")
+func extractAppstream(repo: FilePath, in context: JobContext) async throws(JobError) {
+    try FileManager.default.makeDirectory(repo.string + "/appstream")
     let checkouts: [Command]
     do {
         checkouts = try Appstream.checkouts(repo: repo)

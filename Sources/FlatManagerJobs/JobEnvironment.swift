@@ -2,6 +2,7 @@ import FlatManagerCore
 import FlatManagerStore
 import Logging
 import OSTree
+import SystemPackage
 
 /// Public keys exported from the configured GPG keys, base64, for `GPGKey=` lines of flatpakref files.
 public struct ExportedKeys: Sendable, Equatable {
@@ -57,7 +58,7 @@ public struct JobEnvironment: Sendable {
     public var storage: BuildStorage { BuildStorage(base: config.buildRepoBase) }
 
     /// The build's directory (`storage.directory`), the working directory of its hooks.
-    public func buildDirectory(_ buildID: Int32) -> String { storage.directory(buildID) }
+    public func buildDirectory(_ buildID: Int32) -> FilePath { storage.directory(buildID) }
 
     /// Signing arguments for build repos.
     public var buildSigning: GPGSigning { GPGSigning(homedir: config.gpgHomedir, keys: config.buildGPGKeys) }

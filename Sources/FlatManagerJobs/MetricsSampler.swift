@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import OSTree
 import ServiceLifecycle
+import SystemPackage
 
 /// Computes the expensive metrics in the background, every `interval`: queue depth and the age of the oldest
 /// waiting job by kind and repo, summary size and static delta count per repo, and disk usage per repo and of the
@@ -62,8 +63,8 @@ public struct MetricsSampler: Service {
     /// Summary sizes, delta counts and disk usage, walked on a dispatch queue so that the cooperative pool that
     /// serves requests is not blocked by a large tree.
     func sampleDisk() async {
-        let repos = config.repos.map { ($0.key, $0.value.path) }
-        let buildArea = config.buildRepoBase
+        let repos = config.repos.map { ($0.key, $0.value.path.string) }
+        let buildArea = config.buildRepoBase.string
         let figures = await withCheckedContinuation { (continuation: CheckedContinuation<DiskFigures, Never>) in
             DispatchQueue.global(qos: .utility).async {
                 continuation.resume(returning: DiskFigures.measure(repos: repos, buildArea: buildArea))
@@ -100,12 +101,14 @@ struct DiskFigures: Sendable {
     /// A static delta is a directory holding one `superblock` file. Symbolic links are not followed (a link to `/`
     /// would make every sample walk the whole machine).
     static func countFiles(named name: String, under path: String) -> Int {
-        DirectoryWalk.regularFiles(below: path).count { ($0.path as NSString).lastPathComponent == name }
+        DirectoryWalk.regularFiles(below: FilePath(path)).count {
+            ($0.path.string as NSString).lastPathComponent == name
+        }
     }
 
     /// Sum of the sizes of the regular files below `path` (symbolic links are not followed).
     static func treeSize(_ path: String) -> Double {
-        DirectoryWalk.regularFiles(below: path).reduce(0.0) { $0 + Double($1.size) }
+        DirectoryWalk.regularFiles(below: FilePath(path)).reduce(0.0) { $0 + Double($1.size) }
     }
 }
 

@@ -2,6 +2,7 @@ import FlatManagerCore
 import FlatManagerStore
 import Foundation
 import OSTree
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -63,7 +64,7 @@ struct PublishJob: JobHandler {
         // main repository is still untouched; the staging directory goes whatever happens (`removeItem` deletes
         // symlinks, it does not follow them).
         let hasScreenshots = refs.contains { $0.refName.hasPrefix("screenshots/") }
-        let staging = hasScreenshots ? try makeStagingDirectory(buildDir: buildDir) : nil
+        let staging = hasScreenshots ? try makeStagingDirectory(buildDir: buildDir.string) : nil
         defer {
             if let staging { try? FileManager.default.removeItem(atPath: staging) }
         }
@@ -76,8 +77,8 @@ struct PublishJob: JobHandler {
         try await context.run(
             .flatpakPublish(build: buildDir, repo: repo.path, gpg: env.signing(for: repo), extraCollectionIDs: extraIDs)
         )
-        try FileManager.default.makeDirectory(repo.path + "/appstream")
-        try FileManager.default.makeDirectory(repo.path + "/media")
+        try FileManager.default.makeDirectory(repo.path.string + "/appstream")
+        try FileManager.default.makeDirectory(repo.path.string + "/media")
         var published = RefCommits()
         let staged = Dictionary(screenshots.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
         for ref in refs {
@@ -92,7 +93,7 @@ struct PublishJob: JobHandler {
             case .screenshots:
                 guard let tree = staged[ref.refName] else { continue }
                 await context.log("extracting \(ref.refName)")
-                try copyScreenshots(tree, into: repo.path + "/media")
+                try copyScreenshots(tree, into: repo.path.string + "/media")
             }
         }
         let delay = env.config.delayUpdateSecs
@@ -142,11 +143,11 @@ struct PublishJob: JobHandler {
             let directory = "\(staging)/\(staged.count)"
             try await context.run(
                 .ostreeCheckoutScreenshotsToStaging(
-                    repo: context.environment.buildDirectory(buildID), ref: ref.refName, staging: directory))
+                    repo: context.environment.buildDirectory(buildID), ref: ref.refName, staging: FilePath(directory)))
             do {
                 staged.append(
                     StagedScreenshots(
-                        ref: ref.refName, directory: directory, entries: try NoFollowTree.inspect(directory)))
+                        ref: ref.refName, directory: directory, entries: try NoFollowTree.inspect(FilePath(directory))))
             } catch {
                 throw .refused(ref.refName, reason: "\(error)")
             }
@@ -157,7 +158,7 @@ struct PublishJob: JobHandler {
     /// Copies an inspected tree into `media/` (which may be a symlink to another disk) without following links.
     func copyScreenshots(_ tree: StagedScreenshots, into media: String) throws(JobError) {
         do {
-            try NoFollowTree.copy(tree.entries, from: tree.directory, into: media)
+            try NoFollowTree.copy(tree.entries, from: FilePath(tree.directory), into: FilePath(media))
         } catch {
             throw .refused(tree.ref, reason: "\(error)")
         }

@@ -2,6 +2,7 @@ import FlatManagerCore
 import FlatManagerStore
 import Foundation
 import OSTree
+import SystemPackage
 
 /// Re-commits the refs of one app in a main repository through the publish hook, optionally marking them
 /// end-of-life, then queues a repository update (server.md §4.7).
@@ -29,18 +30,18 @@ struct RepublishJob: JobHandler {
         }
         for ref in refs {
             await context.log("Re-publishing \(ref)")
-            try await context.run(.flatpakRepublishImport(src: repo.path, tmp: tmp, ref: ref))
+            try await context.run(.flatpakRepublishImport(src: repo.path, tmp: FilePath(tmp), ref: ref))
         }
         if !repo.hooks.publish.isEmpty {
             await context.log("Running publish hook")
             try await Hook.runRequired(
-                "Publish hook", argv: repo.hooks.publish, workingDirectory: tmp,
+                "Publish hook", argv: repo.hooks.publish, workingDirectory: FilePath(tmp),
                 variables: ["FLAT_MANAGER_IS_REPUBLISH": "true"], in: context)
         }
         await context.log("Republishing refs to repo \(repo.name)")
         try await context.run(
             .flatpakRepublishExport(
-                tmp: tmp, repo: repo.path, gpg: env.signing(for: repo), endOfLife: endOfLife,
+                tmp: FilePath(tmp), repo: repo.path, gpg: env.signing(for: repo), endOfLife: endOfLife,
                 endOfLifeRebase: endOfLifeRebase.map { "\(app)=\($0)" }))
         let delay = env.config.delayUpdateSecs
         let jobID = context.job.id
@@ -66,11 +67,11 @@ struct RepublishJob: JobHandler {
 
     /// A fresh archive repository under `<repo>/tmp/republish-repos/` whose parent is the main repo.
     func makeTemporaryRepo(in repo: RepoConfig) throws(JobError) -> String {
-        let base = repo.path + "/tmp/republish-repos"
+        let base = repo.path.string + "/tmp/republish-repos"
         try FileManager.default.makeDirectory(base)
         let path = "\(base)/.tmp\(UUID().uuidString.prefix(8))"
         do {
-            try RepoLayout.createBuildRepository(at: path, parent: repo.path, collectionID: nil)
+            try RepoLayout.createBuildRepository(at: FilePath(path), parent: repo.path, collectionID: nil)
         } catch {
             throw .io("Failed to create temporary repo \(path)", reason: "\(error)")
         }

@@ -2,6 +2,7 @@ import FlatManagerCore
 import FlatManagerStore
 import Foundation
 import OSTree
+import SystemPackage
 
 /// Regenerates appstream, static deltas and the signed summary of a main repository (server.md §4.6).
 struct UpdateRepoJob: JobHandler {
@@ -19,13 +20,14 @@ struct UpdateRepoJob: JobHandler {
         try await context.run(
             .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: true, noUpdateAppstream: false))
         let (wanted, existing, incomplete) = try planDeltas(repo: repo)
-        await removeIncompleteDeltas(incomplete, repo: repo.path, context: context)
+        await removeIncompleteDeltas(incomplete, repo: repo.path.string, context: context)
         await context.log("Generating deltas")
         await DeltaGeneration.generate(
             wanted.subtracting(existing).sorted { $0.name < $1.name }, repo: repo, context: context)
         await context.log("All deltas generated")
         await context.log("Cleaning out old deltas")
-        try await retire(existing.subtracting(wanted).sorted { $0.name < $1.name }, repo: repo.path, context: context)
+        try await retire(
+            existing.subtracting(wanted).sorted { $0.name < $1.name }, repo: repo.path.string, context: context)
         await context.log("Extracting appstream branches")
         try await extractAppstream(repo: repo.path, in: context)
         try writeRepoFile(repo, env: env)
@@ -35,7 +37,8 @@ struct UpdateRepoJob: JobHandler {
         if let script = repo.postPublishScript {
             await context.log("Running post-publish script")
             try await Hook.runRequired(
-                "Post-publish script", argv: [script, repo.name, repo.path], workingDirectory: nil, variables: [:],
+                "Post-publish script", argv: [script, repo.name, repo.path.string], workingDirectory: nil,
+                variables: [:],
                 in: context)
         }
         return UpdateRepoResult()
@@ -69,7 +72,7 @@ struct UpdateRepoJob: JobHandler {
     /// upload; its parts then land in a fresh directory).
     func removeIncompleteDeltas(_ deltas: Set<Delta>, repo: String, context: JobContext) async {
         for delta in deltas.sorted(by: { $0.name < $1.name }) {
-            await context.log(" Removing incomplete delta \(delta.directory.dropFirst("deltas/".count))")
+            await context.log(" Removing incomplete delta \(delta.directory.string.dropFirst("deltas/".count))")
             try? FileManager.default.removeItem(atPath: "\(repo)/\(delta.directory)")
         }
     }
@@ -80,7 +83,7 @@ struct UpdateRepoJob: JobHandler {
         let tmp = repo + "/deltas/.tmp"
         try fm.makeDirectory(tmp)
         for delta in deltas {
-            let relative = String(delta.directory.dropFirst("deltas/".count))
+            let relative = String(delta.directory.string.dropFirst("deltas/".count))
             await context.log(" Queuing delta \(relative) for deletion")
             let target = "\(tmp)/\(relative)"
             do {
@@ -102,8 +105,8 @@ struct UpdateRepoJob: JobHandler {
         let fm = FileManager.default
         let cutoff = Date().addingTimeInterval(-Self.retiredDeltaLifetime)
         // Real directories only: a symlink placed here is never followed into another tree and deleted there.
-        for prefix in DirectoryWalk.subdirectories(of: tmp) where prefix.count == 2 {
-            for rest in DirectoryWalk.subdirectories(of: "\(tmp)/\(prefix)") {
+        for prefix in DirectoryWalk.subdirectories(of: FilePath(tmp)) where prefix.count == 2 {
+            for rest in DirectoryWalk.subdirectories(of: FilePath("\(tmp)/\(prefix)")) {
                 let path = "\(tmp)/\(prefix)/\(rest)"
                 guard let modified = try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date,
                     modified < cutoff

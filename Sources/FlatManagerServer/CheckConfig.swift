@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import OSTree
+import SystemPackage
 
 /// `flat-manager --check-config`: what a start-up would refuse, found without starting. Besides the config's own
 /// validation (done by `Config.load`), every repo path must be an ostree repository, the build area must be
@@ -12,7 +13,7 @@ enum CheckConfig {
         for name in config.repoNames {
             guard let repo = config.repos[name] else { continue }
             var isDirectory: ObjCBool = false
-            if !fm.fileExists(atPath: repo.path, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            if !fm.fileExists(atPath: repo.path.string, isDirectory: &isDirectory) || !isDirectory.boolValue {
                 problems.append(.init(file: file, key: "repos.\(name).path", message: "\(repo.path) does not exist"))
             } else if !fm.fileExists(atPath: "\(repo.path)/config") || !fm.fileExists(atPath: "\(repo.path)/objects") {
                 problems.append(
@@ -22,7 +23,7 @@ enum CheckConfig {
                 problems.append(problem)
             }
         }
-        let base = config.buildRepoBase
+        let base = config.buildRepoBase.string
         let parent = (base as NSString).deletingLastPathComponent
         if !fm.fileExists(atPath: base) && !fm.isWritableFile(atPath: parent) {
             problems.append(

@@ -9,6 +9,7 @@ import Hummingbird
 import Logging
 import OSTree
 import ServiceLifecycle
+import SystemPackage
 
 /// `flat-manager`: loads the configuration, migrates the database, and runs the job dispatcher and the HTTP server
 /// in one service group until SIGTERM (graceful, bounded) or SIGINT/SIGQUIT (immediate HTTP stop); see `Shutdown`.
@@ -24,12 +25,12 @@ struct FlatManagerServer: AsyncParsableCommand {
     var checkConfig = false
 
     func run() async throws {
-        let cwd = FileManager.default.currentDirectoryPath
+        let cwd = FilePath(FileManager.default.currentDirectoryPath)
         let dotEnv = Startup.loadDotEnv(from: cwd)
         let environment = ProcessInfo.processInfo.environment
         let configPath = environment["REPO_CONFIG"] ?? "config.json"
         let loaded = Result { () throws(ConfigError) -> Config in
-            try Config.load(path: configPath, workingDirectory: cwd)
+            try Config.load(path: FilePath(configPath), workingDirectory: cwd)
         }
         if checkConfig { try await Self.check(loaded, file: configPath) }
         Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
@@ -78,8 +79,9 @@ struct FlatManagerServer: AsyncParsableCommand {
 /// The start-up sequence of server.md §7.1, with every piece passed down as a value.
 enum Startup {
     /// Exports the `.env` variables not already set (upstream's dotenv behaviour); returns the file it read.
-    static func loadDotEnv(from directory: String) -> String? {
-        guard let path = DotEnv.find(from: directory), let text = try? String(contentsOfFile: path, encoding: .utf8)
+    static func loadDotEnv(from directory: FilePath) -> FilePath? {
+        guard let path = DotEnv.find(from: directory),
+            let text = try? String(contentsOfFile: path.string, encoding: .utf8)
         else { return nil }
         for (key, value) in DotEnv.parse(text) where ProcessInfo.processInfo.environment[key] == nil {
             setenv(key, value, 0)
@@ -121,7 +123,7 @@ enum Startup {
     }
 
     static func run(
-        config: Config, workingDirectory: String, logger: Logger, metricsInterval: Duration, httpThreads: Int,
+        config: Config, workingDirectory: FilePath, logger: Logger, metricsInterval: Duration, httpThreads: Int,
         serverEnvironment: [String: String]
     ) async throws {
         let runner = CommandRunner()

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresKit
 import SQLiteKit
+import SystemPackage
 
 /// Which database engine a `Store` talks to.
 public enum DatabaseKind: Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -58,10 +59,10 @@ public final class Store: Sendable {
 
     /// Opens the database named by `databaseURL` (nil: the SQLite file `<workingDirectory>/flat-manager.db`).
     /// Does not migrate; call `migrate()` next.
-    public static func open(databaseURL: String?, workingDirectory: String, logger: Logger) async throws -> Store {
+    public static func open(databaseURL: String?, workingDirectory: FilePath, logger: Logger) async throws -> Store {
         let location =
             try databaseURL.map { try DatabaseLocation.parse($0) }
-            ?? .defaultSQLite(workingDirectory: workingDirectory)
+            ?? .defaultSQLite(workingDirectory: workingDirectory.string)
         switch location {
         case .sqlite(let path): return try await openSQLite(path: path, logger: logger)
         case .postgres(let postgres): return try await openPostgres(postgres, logger: logger)

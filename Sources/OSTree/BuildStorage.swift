@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -12,38 +13,40 @@ import Foundation
 /// removes it; all of them ask this type for its paths, so the layout is spelled in exactly one place.
 public struct BuildStorage: Sendable, Equatable {
     /// The absolute `build-repo-base`.
-    public let base: String
+    public let base: FilePath
 
-    public init(base: String) {
+    public init(base: FilePath) {
         self.base = base
     }
 
     /// `<base>/<id>`: the build repository served under `/build-repo/<id>`.
-    public func directory(_ buildID: Int32) -> String { "\(base)/\(buildID)" }
+    public func directory(_ buildID: Int32) -> FilePath { base.appending("\(buildID)") }
 
     /// `<base>/<id>/upload`: the repository uploads land in, removed by the commit job.
-    public func uploadDirectory(_ buildID: Int32) -> String { directory(buildID) + "/upload" }
+    public func uploadDirectory(_ buildID: Int32) -> FilePath { directory(buildID).appending("upload") }
 
     /// `<base>/<id>/parent`: the link to the main repository.
-    public func parentDirectory(_ buildID: Int32) -> String { directory(buildID) + "/parent" }
+    public func parentDirectory(_ buildID: Int32) -> FilePath { directory(buildID).appending("parent") }
 
     /// Where an upload's parts are written before they are renamed into place (on the same file system, inside
     /// a dot-directory that file serving never reaches).
-    public func uploadStagingDirectory(_ buildID: Int32) -> String { uploadDirectory(buildID) + "/deltas/.tmp" }
+    public func uploadStagingDirectory(_ buildID: Int32) -> FilePath {
+        uploadDirectory(buildID).appending("deltas/.tmp")
+    }
 
     /// Where an uploaded object is stored.
-    public func uploadedObjectPath(_ buildID: Int32, _ name: ObjectName) -> String {
-        uploadDirectory(buildID) + "/" + name.relativePath
+    public func uploadedObjectPath(_ buildID: Int32, _ name: ObjectName) -> FilePath {
+        uploadDirectory(buildID).pushing(name.relativePath)
     }
 
     /// Where an uploaded static delta part is stored.
-    public func uploadedDeltaPartPath(_ buildID: Int32, _ part: DeltaPartName) -> String {
-        uploadDirectory(buildID) + "/" + part.relativePath
+    public func uploadedDeltaPartPath(_ buildID: Int32, _ part: DeltaPartName) -> FilePath {
+        uploadDirectory(buildID).pushing(part.relativePath)
     }
 
     /// Where the build repository itself keeps an object (the commit job writes there; `adoptObject` links there).
-    public func ownObjectPath(_ buildID: Int32, _ name: ObjectName) -> String {
-        directory(buildID) + "/" + name.relativePath
+    public func ownObjectPath(_ buildID: Int32, _ name: ObjectName) -> FilePath {
+        directory(buildID).pushing(name.relativePath)
     }
 
     /// Whether the build has `name`, making sure it keeps it: an object the client uploaded, or one the build
@@ -55,11 +58,11 @@ public struct BuildStorage: Sendable, Equatable {
     /// then uploads it).
     public func adoptObject(_ buildID: Int32, _ name: ObjectName) -> Bool {
         let files = FileManager.default
-        let own = ownObjectPath(buildID, name)
-        if files.fileExists(atPath: uploadedObjectPath(buildID, name)) || files.fileExists(atPath: own) {
+        let own = ownObjectPath(buildID, name).string
+        if files.fileExists(atPath: uploadedObjectPath(buildID, name).string) || files.fileExists(atPath: own) {
             return true
         }
-        let shared = parentDirectory(buildID) + "/" + name.relativePath
+        let shared = parentDirectory(buildID).pushing(name.relativePath).string
         if link(shared, own) == 0 || errno == EEXIST { return true }
         if errno == ENOENT {
             // Either the object is nowhere (the common answer, two system calls) or its `objects/xx` directory does
@@ -76,7 +79,7 @@ public struct BuildStorage: Sendable, Equatable {
 
     /// Creates the build repository and its upload repository, both with `parent` as their parent; the build
     /// repository gets the collection id `<collection-id>.Build<id>` when the main repository has one.
-    public func create(_ buildID: Int32, parent: String, collectionID: String?) throws {
+    public func create(_ buildID: Int32, parent: FilePath, collectionID: String?) throws {
         try RepoLayout.createBuildRepository(
             at: directory(buildID), parent: parent, collectionID: collectionID.map { "\($0).Build\(buildID)" })
         try RepoLayout.createBuildRepository(at: uploadDirectory(buildID), parent: parent, collectionID: nil)
@@ -84,19 +87,19 @@ public struct BuildStorage: Sendable, Equatable {
 
     /// Removes the upload repository once its content has been committed.
     public func removeUploads(_ buildID: Int32) throws {
-        try FileManager.default.removeItem(atPath: uploadDirectory(buildID))
+        try FileManager.default.removeItem(atPath: uploadDirectory(buildID).string)
     }
 
     /// Whether the build still has its directory (publish removes it).
     public func exists(_ buildID: Int32) -> Bool {
         var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: directory(buildID), isDirectory: &isDirectory)
+        return FileManager.default.fileExists(atPath: directory(buildID).string, isDirectory: &isDirectory)
             && isDirectory.boolValue
     }
 
     /// Removes the whole build directory (publish, purge); a directory already gone is an error, as upstream's
     /// purge reports it. `removeItem` deletes symbolic links, it never follows them.
     public func remove(_ buildID: Int32) throws {
-        try FileManager.default.removeItem(atPath: directory(buildID))
+        try FileManager.default.removeItem(atPath: directory(buildID).string)
     }
 }

@@ -1,9 +1,11 @@
+import SystemPackage
+
 /// The flatpak, ostree and gpg command lines of server.md §4–§5 and §8, argument for argument.
 extension Command {
     /// Commit job, one uploaded ref into the build repo (server.md §4.3 step 2.2).
     /// `endOfLifeRebase` is the whole value `OLD=NEW`.
     public static func flatpakCommitToBuild(
-        upload: String, build: String, ref: String, commit: String, gpg: GPGSigning,
+        upload: FilePath, build: FilePath, ref: String, commit: String, gpg: GPGSigning,
         endOfLife: String? = nil, endOfLifeRebase: String? = nil, tokenType: Int32? = nil
     ) -> Command {
         var arguments = [
@@ -13,104 +15,104 @@ extension Command {
         arguments += gpg.arguments
         arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
         if let tokenType { arguments.append("--token-type=\(tokenType)") }
-        arguments += ["--src-repo=\(upload)", "--src-ref=\(commit)", build, ref]
+        arguments += ["--src-repo=\(upload)", "--src-ref=\(commit)", build.string, ref]
         return Command(executable: "flatpak", arguments: arguments)
     }
 
     /// Commit job, after all refs: appstream branches and signed summary of the build repo (§4.3 step 5).
-    public static func flatpakUpdateBuildRepo(build: String, gpg: GPGSigning) -> Command {
-        Command(executable: "flatpak", arguments: ["build-update-repo", build] + gpg.arguments)
+    public static func flatpakUpdateBuildRepo(build: FilePath, gpg: GPGSigning) -> Command {
+        Command(executable: "flatpak", arguments: ["build-update-repo", build.string] + gpg.arguments)
     }
 
     /// Appstream extraction (§4.3 step 6, §4.6 step 5). The destination's parent must exist.
-    public static func ostreeCheckoutAppstream(repo: String, ref: String, destination: String) -> Command {
+    public static func ostreeCheckoutAppstream(repo: FilePath, ref: String, destination: FilePath) -> Command {
         Command(
             executable: "ostree",
             arguments: [
-                "--repo=\(repo)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs", ref, destination,
+                "--repo=\(repo)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs", ref, destination.string,
             ])
     }
 
     /// Screenshot extraction, first step (§4.5 step 5, hardened as in 0.5.3): a fresh checkout into a private
     /// staging directory that must not exist yet. No `--union`: the shared `REPO/media` is only ever written by
     /// `NoFollowTree.copy` after the staged tree passed `NoFollowTree.inspect` (issue #10, hole 1).
-    public static func ostreeCheckoutScreenshotsToStaging(repo: String, ref: String, staging: String) -> Command {
+    public static func ostreeCheckoutScreenshotsToStaging(repo: FilePath, ref: String, staging: FilePath) -> Command {
         Command(
             executable: "ostree",
-            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", ref, staging])
+            arguments: ["--repo=\(repo)", "checkout", "--user-mode", "--bareuseronly-dirs", ref, staging.string])
     }
 
     /// Publish job: import the build's app and runtime refs into the main repo (§4.5 step 2).
     /// `extraCollectionIDs` are already prefixed (`<collection-id>.<extra id>`).
     public static func flatpakPublish(
-        build: String, repo: String, gpg: GPGSigning, extraCollectionIDs: [String] = []
+        build: FilePath, repo: FilePath, gpg: GPGSigning, extraCollectionIDs: [String] = []
     ) -> Command {
         var arguments = ["build-commit-from", "--force", "--no-update-summary"] + gpg.arguments
         arguments += extraCollectionIDs.map { "--extra-collection-id=\($0)" }
-        arguments += ["--src-repo=\(build)", repo]
+        arguments += ["--src-repo=\(build)", repo.string]
         return Command(executable: "flatpak", arguments: arguments)
     }
 
     /// Update-repo job: step 1 (`noUpdateSummary`) regenerates appstream, step 6 (`noUpdateAppstream`) the summary.
     public static func flatpakUpdateRepo(
-        repo: String, gpg: GPGSigning, noUpdateSummary: Bool = false, noUpdateAppstream: Bool = false
+        repo: FilePath, gpg: GPGSigning, noUpdateSummary: Bool = false, noUpdateAppstream: Bool = false
     ) -> Command {
         var arguments = ["build-update-repo"]
         if noUpdateSummary { arguments.append("--no-update-summary") }
         if noUpdateAppstream { arguments.append("--no-update-appstream") }
         arguments += gpg.arguments
-        arguments.append(repo)
+        arguments.append(repo.string)
         return Command(executable: "flatpak", arguments: arguments)
     }
 
     /// Local static delta generation (§5.5): option and value as separate argv elements, no signing.
-    public static func flatpakGenerateDelta(repo: String, from: String?, to: String) -> Command {
+    public static func flatpakGenerateDelta(repo: FilePath, from: String?, to: String) -> Command {
         var arguments = ["build-update-repo", "--generate-static-delta-to", to]
         if let from { arguments += ["--generate-static-delta-from", from] }
-        arguments.append(repo)
+        arguments.append(repo.string)
         return Command(executable: "flatpak", arguments: arguments)
     }
 
     /// Republish step 4: copy one ref of the main repo into the temporary repo, unsigned (§4.7).
-    public static func flatpakRepublishImport(src: String, tmp: String, ref: String) -> Command {
+    public static func flatpakRepublishImport(src: FilePath, tmp: FilePath, ref: String) -> Command {
         Command(
             executable: "flatpak",
             arguments: [
                 "build-commit-from", "--force", "--no-update-summary", "--disable-fsync", "--src-repo=\(src)",
-                "--src-ref=\(ref)", tmp, ref,
+                "--src-ref=\(ref)", tmp.string, ref,
             ])
     }
 
     /// Republish step 6: import the temporary repo back, without `--force` (§4.7).
     /// `endOfLifeRebase` is the whole value `<app id>=<target>`.
     public static func flatpakRepublishExport(
-        tmp: String, repo: String, gpg: GPGSigning, endOfLife: String? = nil, endOfLifeRebase: String? = nil
+        tmp: FilePath, repo: FilePath, gpg: GPGSigning, endOfLife: String? = nil, endOfLifeRebase: String? = nil
     ) -> Command {
         var arguments = ["build-commit-from", "--no-update-summary"] + gpg.arguments
-        arguments += ["--src-repo=\(tmp)", repo]
+        arguments += ["--src-repo=\(tmp)", repo.string]
         arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
         return Command(executable: "flatpak", arguments: arguments)
     }
 
     /// The 0.5 prune job (server.md §8): a dry run first, then the real prune, depth 3 hard-coded.
-    public static func flatpakPrune(repo: String, dryRun: Bool) -> Command {
+    public static func flatpakPrune(repo: FilePath, dryRun: Bool) -> Command {
         Command(
             executable: "flatpak",
             arguments: [
                 "build-update-repo", "-v", "--no-update-summary", "--no-update-appstream",
-                dryRun ? "--prune-dry-run" : "--prune", "--prune-depth=3", repo,
+                dryRun ? "--prune-dry-run" : "--prune", "--prune-depth=3", repo.string,
             ])
     }
 
     /// Export public keys (§1.6); the key is `CommandOutput.stdoutBytes` (binary: base64 it).
     /// gpg exits 0 with empty output for unknown ids: callers check for that.
-    public static func gpgExport(binary: String = "gpg", homedir: String?, keys: [String]) -> Command {
+    public static func gpgExport(binary: String = "gpg", homedir: FilePath?, keys: [String]) -> Command {
         Command(executable: binary, arguments: (homedir.map { ["--homedir=\($0)"] } ?? []) + ["--export"] + keys)
     }
 
     /// A configured hook (`[program, args...]`, §1.5). An empty `argv` gives a command that fails to launch,
     /// so callers should treat "no hook" before getting here.
-    public static func hook(argv: [String], workingDirectory: String?, environment: [String: String]) -> Command {
+    public static func hook(argv: [String], workingDirectory: FilePath?, environment: [String: String]) -> Command {
         Command(
             executable: argv.first ?? "", arguments: Array(argv.dropFirst()), workingDirectory: workingDirectory,
             environment: environment)

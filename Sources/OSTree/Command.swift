@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// One external program invocation as a value (STYLE habit 5): argv array, never a shell string.
 ///
@@ -9,12 +10,12 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     /// The arguments after the program name.
     public var arguments: [String]
     /// The child's working directory; `nil` means the server's own.
-    public var workingDirectory: String?
+    public var workingDirectory: FilePath?
     /// Variables added to (or overriding) the inherited environment.
     public var environment: [String: String]
 
     public init(
-        executable: String, arguments: [String], workingDirectory: String? = nil,
+        executable: String, arguments: [String], workingDirectory: FilePath? = nil,
         environment: [String: String] = [:]
     ) {
         self.executable = executable
@@ -85,11 +86,11 @@ public protocol CommandRunning: Sendable {
 /// The signing part of flatpak command lines (server.md §4.0 "gpg args").
 public struct GPGSigning: Sendable, Equatable {
     /// `--gpg-homedir`, when configured.
-    public var homedir: String?
+    public var homedir: FilePath?
     /// Key ids; each becomes its own `--gpg-sign=` argument (0.5 accepts several keys).
     public var keys: [String]
 
-    public init(homedir: String? = nil, keys: [String] = []) {
+    public init(homedir: FilePath? = nil, keys: [String] = []) {
         self.homedir = homedir
         self.keys = keys
     }

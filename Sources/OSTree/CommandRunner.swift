@@ -75,7 +75,7 @@ public struct CommandRunner: CommandRunning {
                 executable,
                 arguments: Arguments(command.arguments),
                 environment: .inherit.updating(overrides),
-                workingDirectory: command.workingDirectory.map { FilePath($0) },
+                workingDirectory: command.workingDirectory.map { FilePath($0.string) },
                 platformOptions: options,
                 input: .none,
                 output: .bytes(limit: outputLimit),

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// A static delta: from a commit (or from nothing) to a commit (server.md §5.1).
 public struct Delta: Sendable, Hashable, CustomStringConvertible {
@@ -35,9 +36,9 @@ public struct Delta: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `deltas/<name[0..2]>/<name[2...]>`, relative to the repo.
-    public var directory: String {
+    public var directory: FilePath {
         let name = self.name
-        return "deltas/\(name.prefix(2))/\(name.dropFirst(2))"
+        return FilePath("deltas/\(name.prefix(2))/\(name.dropFirst(2))")
     }
 
     /// `<from hex or "nothing">-<to hex>`, as logged by update-repo (without upstream's stray newline).

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import SystemPackage
 
 /// Which static deltas a repository should have and which it has (server.md §5.2–5.3).
 public enum DeltaPlanning {
@@ -19,7 +20,7 @@ public enum DeltaPlanning {
 
     /// Every delta wanted for the refs under `repo/refs/heads`: from scratch to each ref's commit, then from each
     /// ancestor present locally, up to the ref's depth.
-    public static func wantedDeltas(repo: String, config: RepoConfig) throws -> Set<Delta> {
+    public static func wantedDeltas(repo: FilePath, config: RepoConfig) throws -> Set<Delta> {
         var wanted: Set<Delta> = []
         for ref in try Refs.list(repo: repo) {
             let depth = depth(ofRef: ref, config: config)
@@ -30,7 +31,7 @@ public enum DeltaPlanning {
     }
 
     /// The walk of §5.2 for one target commit.
-    static func deltas(repo: String, to: String, depth: Int) throws -> [Delta] {
+    static func deltas(repo: FilePath, to: String, depth: Int) throws -> [Delta] {
         guard let target = try loadCommitIfPresent(repo: repo, checksum: to) else { return [] }
         var result = [Delta(from: nil, to: to)]
         var current = target.parent
@@ -44,9 +45,9 @@ public enum DeltaPlanning {
     }
 
     /// The commit object, or `nil` if it is not in the repo (history is often pruned or never pulled).
-    static func loadCommitIfPresent(repo: String, checksum: String) throws -> CommitObject? {
+    static func loadCommitIfPresent(repo: FilePath, checksum: String) throws -> CommitObject? {
         guard Hex.isChecksum(checksum) else { return nil }
-        let path = repo + "/" + ObjectName(checksum: checksum, type: .commit).relativePath
+        let path = repo.pushing(ObjectName(checksum: checksum, type: .commit).relativePath).string
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return try CommitObject(data: [UInt8](data))
     }
@@ -57,20 +58,20 @@ public enum DeltaPlanning {
     /// A generation that was killed (its timeout, a shutdown) leaves its directory behind, empty or with some parts
     /// (ostree creates it first and writes the superblock last). Upstream counts such a directory as existing, so that
     /// delta is never generated again; here it is missing (see `scanDeltas`).
-    public static func existingDeltas(repo: String) throws -> Set<Delta> {
+    public static func existingDeltas(repo: FilePath) throws -> Set<Delta> {
         scanDeltas(repo: repo).complete
     }
 
     /// One pass over `deltas/`: the complete deltas (`existingDeltas`) and the directories without a `superblock`,
     /// left by a generation that did not finish.
-    public static func scanDeltas(repo: String) -> (complete: Set<Delta>, incomplete: Set<Delta>) {
-        let root = repo + "/deltas"
+    public static func scanDeltas(repo: FilePath) -> (complete: Set<Delta>, incomplete: Set<Delta>) {
+        let root = repo.string + "/deltas"
         var complete: Set<Delta> = []
         var incomplete: Set<Delta> = []
         for first in subdirectories(of: root) {
             for rest in subdirectories(of: root + "/" + first) {
                 guard let delta = Delta(name: first + rest) else { continue }
-                if case .regular = FileKind.at("\(root)/\(first)/\(rest)/superblock") {
+                if case .regular = FileKind.at(FilePath("\(root)/\(first)/\(rest)/superblock")) {
                     complete.insert(delta)
                 } else {
                     incomplete.insert(delta)
@@ -82,7 +83,7 @@ public enum DeltaPlanning {
 
     /// Real subdirectories only: a symlinked delta directory is not ours to retire or count as complete.
     private static func subdirectories(of path: String) -> [String] {
-        DirectoryWalk.subdirectories(of: path)
+        DirectoryWalk.subdirectories(of: FilePath(path))
     }
 
     /// The glob of §1.5: only `*` is special and it must consume at least one character; whole-string match.

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -14,9 +15,9 @@ public enum FileKind: Sendable, Equatable {
     case special(String)
 
     /// The kind of the entry at `path` without following a symlink in its last component; `nil` if it is absent.
-    public static func at(_ path: String) -> FileKind? {
+    public static func at(_ path: FilePath) -> FileKind? {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
+        guard lstat(path.string, &info) == 0 else { return nil }
         return FileKind(mode: info.st_mode, linkCount: UInt64(info.st_nlink))
     }
 
@@ -39,20 +40,20 @@ public enum FileKind: Sendable, Equatable {
 public enum DirectoryWalk {
     /// The names in `directory` with their `lstat` kinds (`.` and `..` left out), sorted by name; `nil` if the
     /// directory cannot be listed. `directory` itself is resolved as given (a configured path may be a link).
-    public static func entries(of directory: String) -> [(name: String, kind: FileKind)]? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
+    public static func entries(of directory: FilePath) -> [(name: String, kind: FileKind)]? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.string) else { return nil }
         return names.sorted().compactMap { name in
-            FileKind.at(directory + "/" + name).map { (name: name, kind: $0) }
+            FileKind.at(directory.appending(name)).map { (name: name, kind: $0) }
         }
     }
 
     /// The real subdirectories of `directory` (symlinks to directories are skipped), sorted; empty if unreadable.
-    public static func subdirectories(of directory: String) -> [String] {
+    public static func subdirectories(of directory: FilePath) -> [String] {
         (entries(of: directory) ?? []).filter { $0.kind == .directory }.map(\.name)
     }
 
     /// The regular files of `directory` (symlinks and special files are skipped), sorted; empty if unreadable.
-    public static func regularFiles(in directory: String) -> [String] {
+    public static func regularFiles(in directory: FilePath) -> [String] {
         (entries(of: directory) ?? []).filter { entry in
             if case .regular = entry.kind { return true }
             return false
@@ -61,12 +62,12 @@ public enum DirectoryWalk {
 
     /// Every regular file below `root` with its size, depth first, never entering a symlinked directory.
     /// `root` itself is resolved as given.
-    public static func regularFiles(below root: String) -> [(path: String, size: UInt64)] {
-        var found: [(path: String, size: UInt64)] = []
+    public static func regularFiles(below root: FilePath) -> [(path: FilePath, size: UInt64)] {
+        var found: [(path: FilePath, size: UInt64)] = []
         var pending = [root]
         while let directory = pending.popLast() {
             for entry in entries(of: directory) ?? [] {
-                let path = directory + "/" + entry.name
+                let path = directory.appending(entry.name)
                 switch entry.kind {
                 case .directory: pending.append(path)
                 case .regular: found.append((path: path, size: size(of: path)))
@@ -77,9 +78,9 @@ public enum DirectoryWalk {
         return found
     }
 
-    private static func size(of path: String) -> UInt64 {
+    private static func size(of path: FilePath) -> UInt64 {
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_size > 0 else { return 0 }
+        guard lstat(path.string, &info) == 0, info.st_size > 0 else { return 0 }
         return UInt64(info.st_size)
     }
 }

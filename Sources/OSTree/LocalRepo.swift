@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// What a push must consider uploading for a set of commits (client.md A.7.2 steps 4 and 6).
 public struct PushClosure: Sendable, Equatable {
@@ -19,20 +20,20 @@ public struct PushClosure: Sendable, Equatable {
 /// A local archive-mode repository read directly from disk (no process per object), for the client's push.
 public struct LocalRepo: Sendable {
     /// The repository directory, as given.
-    public let path: String
+    public let path: FilePath
 
     /// Opens `path`; throws unless its `config` says `mode=archive` or `mode=archive-z2`.
-    public init(path: String) throws {
+    public init(path: FilePath) throws {
         self.path = path
-        let configPath = path + "/config"
+        let configPath = path.appending("config").string
         guard let config = try? String(contentsOfFile: configPath, encoding: .utf8) else {
-            throw RepoError.notArchiveRepo(path: path)
+            throw RepoError.notArchiveRepo(path: path.string)
         }
         let mode = config.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .first { $0.hasPrefix("mode=") || $0.hasPrefix("mode ") }
             .map { $0.split(separator: "=", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" }
-        guard mode == "archive" || mode == "archive-z2" else { throw RepoError.notArchiveRepo(path: path) }
+        guard mode == "archive" || mode == "archive-z2" else { throw RepoError.notArchiveRepo(path: path.string) }
     }
 
     /// Every ref under `refs/heads`, with its commit.
@@ -48,7 +49,9 @@ public struct LocalRepo: Sendable {
     /// `remote:ref` (`refs/remotes/<remote>/<ref>`).
     public func resolve(_ refOrCommit: String) throws -> String {
         if Hex.isChecksum(refOrCommit) {
-            guard FileManager.default.fileExists(atPath: objectPath(ObjectName(checksum: refOrCommit, type: .commit)))
+            guard
+                FileManager.default.fileExists(
+                    atPath: objectPath(ObjectName(checksum: refOrCommit, type: .commit)).string)
             else { throw RepoError.unknownRef(refOrCommit) }
             return refOrCommit
         }
@@ -56,13 +59,13 @@ public struct LocalRepo: Sendable {
         if let colon = refOrCommit.firstIndex(of: ":") {
             let remote = refOrCommit[..<colon]
             let ref = refOrCommit[refOrCommit.index(after: colon)...]
-            if let commit = try Refs.readFile(path + "/refs/remotes/\(remote)/\(ref)") { return commit }
+            if let commit = try Refs.readFile(path.string + "/refs/remotes/\(remote)/\(ref)") { return commit }
         }
         throw RepoError.unknownRef(refOrCommit)
     }
 
     /// The absolute or relative (like `path`) location of an object file.
-    public func objectPath(_ name: ObjectName) -> String { path + "/" + name.relativePath }
+    public func objectPath(_ name: ObjectName) -> FilePath { path.pushing(name.relativePath) }
 
     /// Loads and parses `<checksum>.commit`.
     public func loadCommit(_ checksum: String) throws -> CommitObject {
@@ -87,14 +90,14 @@ public struct LocalRepo: Sendable {
 
     /// The parts of the from-scratch static delta of exactly `commit` (client.md A.9), named for upload
     /// (`<encoded>.<part>.delta`) with their paths; `superblock` first, then parts by number. Empty if none.
-    public func staticDeltaParts(forCommit commit: String) throws -> [(fileName: String, path: String)] {
+    public func staticDeltaParts(forCommit commit: String) throws -> [(fileName: String, path: FilePath)] {
         let delta = Delta(from: nil, to: commit)
-        let directory = path + "/" + delta.directory
+        let directory = path.pushing(delta.directory)
         // Parts are regular files; a symlink (to a file or a directory elsewhere) is not followed into an upload.
         guard FileKind.at(directory) == .directory else { return [] }
         let parts = DirectoryWalk.regularFiles(in: directory).filter { DeltaPartName.isPart($0[...]) }.sorted(
             by: Self.partOrder)
-        return parts.map { (fileName: "\(delta.name).\($0).delta", path: directory + "/" + $0) }
+        return parts.map { (fileName: "\(delta.name).\($0).delta", path: directory.appending($0)) }
     }
 
     /// `superblock` first, then numeric order.
@@ -104,7 +107,7 @@ public struct LocalRepo: Sendable {
     }
 
     private func read(_ name: ObjectName) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: objectPath(name)) else {
+        guard let data = FileManager.default.contents(atPath: objectPath(name).string) else {
             throw RepoError.missingObject(name.fileName)
         }
         return [UInt8](data)

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -44,17 +45,20 @@ public enum NoFollowTree {
         public var components: [String]
         public var isDirectory: Bool
 
-        public var path: String { components.joined(separator: "/") }
+        public var path: FilePath { FilePath(relativePath) }
+
+        /// `path` as text, for error messages.
+        var relativePath: String { components.joined(separator: "/") }
     }
 
     /// Walks `root` with `lstat` and returns its directories and regular files, or throws for the first symlink,
     /// device, fifo, socket or multiply linked file (in name order, so the error is deterministic).
-    public static func inspect(_ root: String) throws(UnsafeTreeError) -> [Entry] {
+    public static func inspect(_ root: FilePath) throws(UnsafeTreeError) -> [Entry] {
         var entries: [Entry] = []
         var pending: [[String]] = [[]]
         while let directory = pending.popLast() {
             guard directory.count < maximumDepth else { throw .tooDeep(directory.joined(separator: "/")) }
-            let base = ([root] + directory).joined(separator: "/")
+            let base = FilePath(([root.string] + directory).joined(separator: "/"))
             guard let children = DirectoryWalk.entries(of: base) else {
                 throw .io(directory.joined(separator: "/"), reason: "cannot list the directory")
             }
@@ -62,10 +66,10 @@ public enum NoFollowTree {
                 let entry = Entry(components: directory + [child.name], isDirectory: child.kind == .directory)
                 switch child.kind {
                 case .directory: pending.append(entry.components)
-                case .regular(let count) where count > 1: throw .hardLink(entry.path, linkCount: count)
+                case .regular(let count) where count > 1: throw .hardLink(entry.relativePath, linkCount: count)
                 case .regular: break
-                case .symlink: throw .symlink(entry.path)
-                case .special(let kind): throw .specialFile(entry.path, kind: kind)
+                case .symlink: throw .symlink(entry.relativePath)
+                case .special(let kind): throw .specialFile(entry.relativePath, kind: kind)
                 }
                 entries.append(entry)
             }
@@ -77,13 +81,14 @@ public enum NoFollowTree {
     /// files of the same name and keeping everything else (union semantics). `destination` may itself be a
     /// symbolic link (it is resolved once); below it a symlink or a non-directory in the way is an error.
     /// Modes are fixed (0755 directories, 0644 files): screenshots need no other bits.
-    public static func copy(_ entries: [Entry], from root: String, into destination: String) throws(UnsafeTreeError) {
-        guard let resolved = realPath(destination) else {
+    public static func copy(_ entries: [Entry], from root: FilePath, into destination: FilePath) throws(UnsafeTreeError)
+    {
+        guard let resolved = realPath(destination.string) else {
             throw .io(".", reason: "cannot resolve the destination directory")
         }
         let rootFD = try openDirectory(at: AT_FDCWD, resolved, relative: ".")
         defer { close(rootFD) }
-        let sourceFD = try openDirectory(at: AT_FDCWD, root, relative: ".")
+        let sourceFD = try openDirectory(at: AT_FDCWD, root.string, relative: ".")
         defer { close(sourceFD) }
         for entry in entries {
             guard let name = entry.components.last else { continue }
@@ -91,7 +96,7 @@ public enum NoFollowTree {
             let parentFD = try openPath(parent, below: rootFD, create: true)
             defer { close(parentFD) }
             if entry.isDirectory {
-                try makeDirectory(name, in: parentFD, relative: entry.path)
+                try makeDirectory(name, in: parentFD, relative: entry.relativePath)
             } else {
                 try copyFile(entry, name: name, sourceRoot: sourceFD, into: parentFD)
             }
@@ -166,17 +171,17 @@ public enum NoFollowTree {
     {
         switch kind(of: name, in: parent) {
         case nil, .regular: break
-        case .symlink: throw .destinationConflict(entry.path, reason: "is a symbolic link")
-        default: throw .destinationConflict(entry.path, reason: "exists and is not a regular file")
+        case .symlink: throw .destinationConflict(entry.relativePath, reason: "is a symbolic link")
+        default: throw .destinationConflict(entry.relativePath, reason: "exists and is not a regular file")
         }
         let source = try openSource(entry, sourceRoot: sourceRoot)
         defer { close(source) }
         let temporary = ".\(name).\(UUID().uuidString.prefix(8)).tmp"
         let target = openat(parent, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard target >= 0 else { throw .io(entry.path, reason: errnoText()) }
+        guard target >= 0 else { throw .io(entry.relativePath, reason: errnoText()) }
         do throws(UnsafeTreeError) {
-            try pump(from: source, to: target, relative: entry.path)
-            guard close(target) == 0 else { throw .io(entry.path, reason: errnoText()) }
+            try pump(from: source, to: target, relative: entry.relativePath)
+            guard close(target) == 0 else { throw .io(entry.relativePath, reason: errnoText()) }
         } catch {
             close(target)
             unlinkat(parent, temporary, 0)
@@ -185,7 +190,7 @@ public enum NoFollowTree {
         guard renameat(parent, temporary, parent, name) == 0 else {
             let reason = errnoText()
             unlinkat(parent, temporary, 0)
-            throw .io(entry.path, reason: reason)
+            throw .io(entry.relativePath, reason: reason)
         }
     }
 
@@ -194,21 +199,21 @@ public enum NoFollowTree {
         let directory = try openPath(Array(entry.components.dropLast()), below: sourceRoot, create: false)
         defer { close(directory) }
         let fd = openat(directory, entry.components.last ?? "", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw openError(errno, relative: entry.path) }
+        guard fd >= 0 else { throw openError(errno, relative: entry.relativePath) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             close(fd)
-            throw .io(entry.path, reason: errnoText())
+            throw .io(entry.relativePath, reason: errnoText())
         }
         switch FileKind(mode: info.st_mode, linkCount: UInt64(info.st_nlink)) {
         case .regular(let count) where count > 1:
             close(fd)
-            throw .hardLink(entry.path, linkCount: count)
+            throw .hardLink(entry.relativePath, linkCount: count)
         case .regular:
             return fd
         default:
             close(fd)
-            throw .specialFile(entry.path, kind: "not a regular file")
+            throw .specialFile(entry.relativePath, kind: "not a regular file")
         }
     }
 

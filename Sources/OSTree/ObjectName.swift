@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// The kinds of ostree object a client may upload (server.md §4.2). `.commitmeta`, `.file` etc. are not among them.
 public enum ObjectType: String, Sendable, CaseIterable {
     case dirtree, dirmeta, filez, commit
@@ -29,7 +31,9 @@ public struct ObjectName: Sendable, Hashable, CustomStringConvertible {
     public var fileName: String { "\(checksum).\(type.rawValue)" }
 
     /// `objects/<first 2>/<remaining 62>.<type>`, relative to the repo.
-    public var relativePath: String { "objects/\(checksum.prefix(2))/\(checksum.dropFirst(2)).\(type.rawValue)" }
+    public var relativePath: FilePath {
+        FilePath("objects/\(checksum.prefix(2))/\(checksum.dropFirst(2)).\(type.rawValue)")
+    }
 
     public var description: String { fileName }
 }
@@ -52,7 +56,7 @@ public struct DeltaPartName: Sendable, Hashable {
     }
 
     /// `deltas/<name[0..2]>/<name[2...]>/<part>`, relative to the repo.
-    public var relativePath: String { "deltas/\(deltaName.prefix(2))/\(deltaName.dropFirst(2))/\(part)" }
+    public var relativePath: FilePath { FilePath("deltas/\(deltaName.prefix(2))/\(deltaName.dropFirst(2))/\(part)") }
 
     /// `<name>.<part>.delta`.
     public var fileName: String { "\(deltaName).\(part).delta" }
@@ -103,7 +107,7 @@ public enum UploadFileName: Sendable, Hashable {
     }
 
     /// Where the file lands, relative to the target repo.
-    public var relativePath: String {
+    public var relativePath: FilePath {
         switch self {
         case .object(let name): return name.relativePath
         case .deltaPart(let name): return name.relativePath

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// Why a repository could not be created or read.
 public enum RepoError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -36,9 +37,10 @@ public enum RepoLayout {
 
     /// Creates an archive-z2 repo at `path` whose objects fall back to the main repo at `parent`.
     /// Fails if `path` already holds a repo (its `parent` link or `config` exists).
-    public static func createBuildRepository(at path: String, parent: String, collectionID: String?) throws {
+    public static func createBuildRepository(at repository: FilePath, parent: FilePath, collectionID: String?) throws {
         let files = FileManager.default
-        let parentPath = absolute(parent)
+        let path = repository.string
+        let parentPath = absolute(parent.string)
         if (try? files.destinationOfSymbolicLink(atPath: path + "/parent")) != nil
             || files.fileExists(atPath: path + "/config")
         {
@@ -73,8 +75,8 @@ public enum RepoLayout {
 /// Loose refs under `refs/heads` (server.md §6.5).
 public enum Refs {
     /// The commit a ref points at (file content, whitespace trimmed); `nil` when the ref file does not exist.
-    public static func read(repo: String, ref: String) throws -> String? {
-        try readFile(repo + "/refs/heads/" + ref)
+    public static func read(repo: FilePath, ref: String) throws -> String? {
+        try readFile(repo.string + "/refs/heads/" + ref)
     }
 
     /// The trimmed content of a ref file; `nil` if it does not exist.
@@ -94,8 +96,8 @@ public enum Refs {
     /// The walk never leaves `refs/heads`: a prefix with an empty, `.` or `..` component is refused, and a symbolic
     /// link met on the way (in the prefix or below it) is an error rather than followed, since the result names
     /// refs that jobs then re-sign and publish (issue #10, hole 3).
-    public static func list(repo: String, prefix: String? = nil) throws -> [String] {
-        let heads = repo + "/refs/heads"
+    public static func list(repo: FilePath, prefix: String? = nil) throws -> [String] {
+        let heads = repo.string + "/refs/heads"
         let components = prefix.map { $0.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
         if let components, let bad = components.first(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
             throw RepoError.refused(path: prefix ?? "", reason: "ref prefix has the component '\(bad)'")
@@ -103,7 +105,7 @@ public enum Refs {
         var start = heads
         for component in components ?? [] {
             start += "/" + component
-            switch FileKind.at(start) {
+            switch FileKind.at(FilePath(start)) {
             case .directory: continue
             // Named relative to the repository: job logs may be public.
             case .symlink: throw RepoError.refused(path: "refs/heads/" + (prefix ?? ""), reason: "is a symbolic link")
@@ -116,7 +118,7 @@ public enum Refs {
     }
 
     private static func walk(directory: String, relative: String?, into names: inout [String]) throws {
-        guard let entries = DirectoryWalk.entries(of: directory) else {
+        guard let entries = DirectoryWalk.entries(of: FilePath(directory)) else {
             throw RepoError.io(path: directory, reason: "cannot list the directory")
         }
         for entry in entries {

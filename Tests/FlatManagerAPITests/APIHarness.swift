@@ -11,6 +11,7 @@ import Logging
 import NIOCore
 import NIOFoundationEssentialsCompat
 import OSTree
+import SystemPackage
 
 @testable import FlatManagerServer
 
@@ -38,10 +39,10 @@ struct APIHarness {
              "repos": {"stable": {"path": "repo", "collection-id": "org.test.Stable", "subsets": {}},
                        "beta": {"path": "beta-repo", "subsets": {}}}\(extraConfig)}
             """
-        let config = try Config.parse(Data(json.utf8), file: "test-config.json", workingDirectory: directory)
+        let config = try Config.parse(Data(json.utf8), file: "test-config.json", workingDirectory: FilePath(directory))
         var logger = Logger(label: "api-test")
         logger.logLevel = .warning
-        let store = try await Store.open(databaseURL: nil, workingDirectory: directory, logger: logger)
+        let store = try await Store.open(databaseURL: nil, workingDirectory: FilePath(directory), logger: logger)
         try await store.migrate()
         let environment = JobEnvironment(
             store: store, config: config, runner: CommandRunner(), deltaRunner: CommandRunner(),

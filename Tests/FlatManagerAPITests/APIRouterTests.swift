@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import SystemPackage
 import Testing
 
 @Suite("The API router")
@@ -231,7 +232,7 @@ struct APIRouterTests {
             atPath: "\(harness.config.buildRepoBase)/\(build.id)/upload/objects/aa", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(
             atPath: "\(harness.config.buildRepoBase)/\(build.id)/parent",
-            withDestinationPath: harness.config.repos["stable"]?.path ?? "")
+            withDestinationPath: harness.config.repos["stable"]?.path.string ?? "")
         let present = String(repeating: "a", count: 64) + ".dirtree"
         let absent = String(repeating: "b", count: 64) + ".filez"
         _ = FileManager.default.createFile(

@@ -8,6 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import OSTree
+import SystemPackage
 import Testing
 
 /// missing_objects makes a build self-contained (issue #12): an object found only in the main repository is
@@ -24,11 +25,11 @@ struct MissingObjectsDuringPruneTests {
             repo: "stable", appID: nil, publicDownload: true, buildLogURL: nil, tokenName: "t", tokenType: nil,
             tokenBranches: nil)
         let storage = BuildStorage(base: harness.config.buildRepoBase)
-        let mainRepo = harness.config.repos["stable"]?.path ?? ""
-        try storage.create(build.id, parent: mainRepo, collectionID: nil)
+        let mainRepo = harness.config.repos["stable"]?.path.string ?? ""
+        try storage.create(build.id, parent: FilePath(mainRepo), collectionID: nil)
         let object = String(repeating: "c", count: 64) + ".filez"
         let name = try #require(ObjectName(object))
-        let mainCopy = mainRepo + "/" + name.relativePath
+        let mainCopy = mainRepo + "/" + name.relativePath.string
         try FileManager.default.createDirectory(atPath: mainRepo + "/objects/cc", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: mainCopy, contents: Data("object".utf8))
         let absent = String(repeating: "d", count: 64) + ".filez"
@@ -45,7 +46,7 @@ struct MissingObjectsDuringPruneTests {
                 uri: "/api/v1/build/\(build.id)/missing_objects", method: .get, headers: .bearer(token), body: body)
             return try response.decode(MissingObjectsResponse.self).missing
         }
-        let own = storage.ownObjectPath(build.id, name)
+        let own = storage.ownObjectPath(build.id, name).string
         let sameFile = try Self.inode(own) == Self.inode(mainCopy)
         try FileManager.default.removeItem(atPath: mainCopy)  // what a prune does to an unreachable object
 

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import SystemPackage
 import Testing
 
 /// A scratch directory holding an ostree-looking repo (`repo/config`) for config validation.
@@ -13,7 +14,7 @@ struct ConfigFixture {
     }
 
     func parse(_ json: String) throws(ConfigError) -> Config {
-        try Config.parse(Data(json.utf8), file: "config.json", workingDirectory: directory)
+        try Config.parse(Data(json.utf8), file: "config.json", workingDirectory: FilePath(directory))
     }
 
     /// The error `parse` throws, or nil when it accepted the text.
@@ -88,12 +89,12 @@ struct ConfigTests {
         #expect(config.host == "0.0.0.0")
         #expect(config.port == 8081)
         #expect(config.baseURL == "https://hub.example.org")
-        #expect(config.gpgHomedir == fixture.directory + "/gpg")
+        #expect(config.gpgHomedir == FilePath(fixture.directory + "/gpg"))
         #expect(config.secret == "c2VjcmV0")
         #expect(config.repoSecret == "cmVwbw==")
         #expect(config.effectiveRepoSecret == "cmVwbw==")
         #expect(config.tokenPrefix == "fm_")
-        #expect(config.buildRepoBase == fixture.directory + "/build-repo")
+        #expect(config.buildRepoBase == FilePath(fixture.directory + "/build-repo"))
         #expect(config.buildGPGKeys == ["BUILDKEY"])
         #expect(config.delayUpdateSecs == 10)
         #expect(config.localDeltaThreads == 2)
@@ -110,7 +111,7 @@ struct ConfigTests {
         let repo = try #require(try fixture.parse(Self.full).repos["stable"])
 
         #expect(repo.name == "stable")
-        #expect(repo.path == fixture.directory + "/repo")
+        #expect(repo.path == FilePath(fixture.directory + "/repo"))
         #expect(repo.collectionID == "org.example.Stable")
         #expect(repo.deployCollectionID)
         #expect(repo.suggestedRepoName == "example")

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import SystemPackage
 import Testing
 
 @Suite("DotEnv")
@@ -34,10 +35,10 @@ struct DotEnvTests {
         try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
         try Data("A=1\n".utf8).write(to: URL(fileURLWithPath: root + "/.env"))
 
-        let found = DotEnv.find(from: root + "/a/b")
+        let found = DotEnv.find(from: FilePath(root + "/a/b"))
 
         #expect(
-            found.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+            found.map { URL(fileURLWithPath: $0.string).resolvingSymlinksInPath().path }
                 == URL(fileURLWithPath: root + "/.env").resolvingSymlinksInPath().path)
     }
 }

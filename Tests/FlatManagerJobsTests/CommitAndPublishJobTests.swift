@@ -3,6 +3,7 @@ import FlatManagerJobs
 import FlatManagerStore
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 @Suite("Commit and publish jobs")
@@ -202,9 +203,12 @@ struct CommitAndPublishJobTests {
 
         let finished = try #require(try await harness.store.job(id: job.id))
         #expect(finished.status == .ended, "\(finished.log)")
-        #expect(finished.log.contains("Removing incomplete delta \(incomplete.directory.dropFirst("deltas/".count))"))
+        #expect(
+            finished.log.contains("Removing incomplete delta \(incomplete.directory.string.dropFirst("deltas/".count))")
+        )
         #expect(!FileManager.default.fileExists(atPath: "\(harness.directory)/repo/\(incomplete.directory)"))
-        #expect(!finished.log.contains("Removing incomplete delta \(complete.directory.dropFirst("deltas/".count))"))
+        #expect(
+            !finished.log.contains("Removing incomplete delta \(complete.directory.string.dropFirst("deltas/".count))"))
     }
 }
 

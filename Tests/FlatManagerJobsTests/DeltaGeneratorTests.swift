@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import OSTree
 import Synchronization
+import SystemPackage
 import Testing
 
 /// A local runner whose delta commands wait until the test releases them, recording what was started.

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import OSTree
+import SystemPackage
 import Testing
 
 @testable import FlatManagerJobs

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import OSTree
 import Synchronization
+import SystemPackage
 
 /// A command runner that records commands and imitates the few effects the jobs rely on (refs written by
 /// `flatpak build-commit-from`). It is for the logic of the jobs; the integration tests run the real tools.
@@ -38,7 +39,7 @@ final class FakeRunner: CommandRunning, Sendable {
             destination = positional[positional.count - 2]
             refs = [positional.last ?? ""]
         } else if let srcRepo {
-            refs = try Refs.list(repo: srcRepo).filter { $0.hasPrefix("app/") || $0.hasPrefix("runtime/") }
+            refs = try Refs.list(repo: FilePath(srcRepo)).filter { $0.hasPrefix("app/") || $0.hasPrefix("runtime/") }
         }
         for ref in refs {
             let path = "\(destination)/refs/heads/\(ref)"
@@ -70,10 +71,10 @@ struct JobHarness {
             {"secret": "c2VjcmV0", "build-repo-base": "builds", "commit-workers": 2,
              "repos": {"stable": {"path": "repo", "collection-id": "org.test.Stable", "subsets": {}\(repoExtra)}}}
             """
-        let config = try Config.parse(Data(json.utf8), file: "jobs-test.json", workingDirectory: directory)
+        let config = try Config.parse(Data(json.utf8), file: "jobs-test.json", workingDirectory: FilePath(directory))
         var logger = Logger(label: "jobs-test")
         logger.logLevel = .warning
-        let store = try await Store.open(databaseURL: nil, workingDirectory: directory, logger: logger)
+        let store = try await Store.open(databaseURL: nil, workingDirectory: FilePath(directory), logger: logger)
         try await store.migrate()
         let environment = JobEnvironment(
             store: store, config: config, runner: runner, deltaRunner: runner, exportedKeys: keys,
@@ -93,8 +94,10 @@ struct JobHarness {
             repo: "stable", appID: nil, publicDownload: true, buildLogURL: nil, tokenName: "t", tokenType: nil,
             tokenBranches: nil)
         let buildDir = "\(config.buildRepoBase)/\(build.id)"
-        try RepoLayout.createBuildRepository(at: buildDir, parent: "\(directory)/repo", collectionID: nil)
-        try RepoLayout.createBuildRepository(at: buildDir + "/upload", parent: "\(directory)/repo", collectionID: nil)
+        try RepoLayout.createBuildRepository(
+            at: FilePath(buildDir), parent: FilePath("\(directory)/repo"), collectionID: nil)
+        try RepoLayout.createBuildRepository(
+            at: FilePath(buildDir + "/upload"), parent: FilePath("\(directory)/repo"), collectionID: nil)
         for ref in refs {
             _ = try await store.upsertBuildRef(
                 buildID: build.id, refName: ref, commit: String(repeating: "a", count: 64), buildLogURL: nil)

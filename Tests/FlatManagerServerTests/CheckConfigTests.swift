@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 @testable import FlatManagerServer
@@ -32,7 +33,7 @@ struct CheckConfigTests {
             {"secret": "c2VjcmV0", "build-repo-base": "build-repo"\(extraTop),
              "repos": {"stable": {"path": "repo", "subsets": {}}}}
             """
-        return try Config.parse(Data(json.utf8), file: "config.json", workingDirectory: directory)
+        return try Config.parse(Data(json.utf8), file: "config.json", workingDirectory: FilePath(directory))
     }
 
     @Test func aRepoWithoutObjectsIsNamedByItsKey() async throws {

@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import SQLKit
+import SystemPackage
 import Testing
 
 @testable import FlatManagerStore
@@ -14,7 +15,7 @@ struct MigrationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let store = try await Store.open(
-            databaseURL: nil, workingDirectory: directory.path, logger: TestDatabase.logger)
+            databaseURL: nil, workingDirectory: FilePath(directory.path), logger: TestDatabase.logger)
         try await store.migrate()
         let kind = store.kind
         try await store.close()

@@ -2,6 +2,7 @@ import FlatManagerCore
 import Foundation
 import Logging
 import SQLKit
+import SystemPackage
 
 @testable import FlatManagerStore
 
@@ -41,7 +42,8 @@ enum TestDatabase {
         var stores: [Store] = []
         do {
             for _ in 0..<count {
-                stores.append(try await Store.open(databaseURL: url, workingDirectory: directory, logger: logger))
+                stores.append(
+                    try await Store.open(databaseURL: url, workingDirectory: FilePath(directory), logger: logger))
             }
             if migrated { try await stores[0].migrate() }
             let result = try await body(stores)

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import SystemPackage
 import Testing
 
 /// The harness itself: these must hold before any end-to-end result can be trusted.
@@ -158,7 +159,7 @@ struct HarnessTests {
         let data = try Data(contentsOf: TestSupport.repositoryRoot.appendingPathComponent("example-config.json"))
 
         // Act
-        let config = try Config.parse(data, file: "example-config.json", workingDirectory: directory.path)
+        let config = try Config.parse(data, file: "example-config.json", workingDirectory: FilePath(directory.path))
 
         // Assert
         #expect(config.repoNames == ["beta", "stable"])
@@ -181,7 +182,7 @@ struct HarnessTests {
         try TestServer.writeConfig(
             to: configURL, port: 4321, repoPath: repo, buildRepoBase: directory.appending("build-repo"),
             databaseURL: databaseURL)
-        let config = try Config.load(path: configURL.path, workingDirectory: directory.path)
+        let config = try Config.load(path: FilePath(configURL.path), workingDirectory: FilePath(directory.path))
 
         // Assert
         #expect(config.databaseURL == databaseURL)

@@ -1,4 +1,5 @@
 import OSTree
+import SystemPackage
 import Testing
 
 @Suite("Command constructors")

@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 @Suite("Glob matching")
@@ -45,7 +46,7 @@ struct DeltaPlanningTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commits) = try await Self.history(in: directory)
 
-            let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 1))
+            let wanted = try DeltaPlanning.wantedDeltas(repo: FilePath(repo), config: try Self.config(repo, depth: 1))
 
             #expect(wanted == [Delta(from: nil, to: commits[2])])
         }
@@ -55,7 +56,7 @@ struct DeltaPlanningTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commits) = try await Self.history(in: directory)
 
-            let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 3))
+            let wanted = try DeltaPlanning.wantedDeltas(repo: FilePath(repo), config: try Self.config(repo, depth: 3))
 
             #expect(
                 wanted == [
@@ -69,9 +70,9 @@ struct DeltaPlanningTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commits) = try await Self.history(in: directory)
             try FileManager.default.removeItem(
-                atPath: repo + "/" + ObjectName(checksum: commits[1], type: .commit).relativePath)
+                atPath: repo + "/" + ObjectName(checksum: commits[1], type: .commit).relativePath.string)
 
-            let wanted = try DeltaPlanning.wantedDeltas(repo: repo, config: try Self.config(repo, depth: 3))
+            let wanted = try DeltaPlanning.wantedDeltas(repo: FilePath(repo), config: try Self.config(repo, depth: 3))
 
             #expect(wanted == [Delta(from: nil, to: commits[2])])
         }
@@ -105,8 +106,8 @@ struct DeltaPlanningTests {
                 atPath: "\(repo)/\(incomplete.directory)", withIntermediateDirectories: true)
             try Data("part".utf8).write(to: URL(fileURLWithPath: "\(repo)/\(incomplete.directory)/0"))
 
-            let existing = try DeltaPlanning.existingDeltas(repo: repo)
-            let scan = DeltaPlanning.scanDeltas(repo: repo)
+            let existing = try DeltaPlanning.existingDeltas(repo: FilePath(repo))
+            let scan = DeltaPlanning.scanDeltas(repo: FilePath(repo))
 
             #expect(existing.isEmpty)
             #expect(scan.complete.isEmpty)
@@ -121,7 +122,7 @@ struct DeltaPlanningTests {
             try FileManager.default.createDirectory(
                 atPath: repo + "/deltas/.tmp/ab/cdef", withIntermediateDirectories: true)
 
-            let existing = try DeltaPlanning.existingDeltas(repo: repo)
+            let existing = try DeltaPlanning.existingDeltas(repo: FilePath(repo))
 
             #expect(existing == [Delta(from: nil, to: commit)])
         }
@@ -146,10 +147,10 @@ struct DeltaPlanningTests {
                 atPath: repo + "/deltas/QQ", withDestinationPath: directory + "/elsewhere/level")
 
             // Act
-            let scan = DeltaPlanning.scanDeltas(repo: repo)
+            let scan = DeltaPlanning.scanDeltas(repo: FilePath(repo))
 
             // Assert
-            #expect(linkedFirstLevel.directory == "deltas/QQ/" + String(repeating: "Q", count: 41))
+            #expect(linkedFirstLevel.directory.string == "deltas/QQ/" + String(repeating: "Q", count: 41))
             #expect(scan.complete.isEmpty)
             #expect(scan.incomplete.isEmpty)
         }

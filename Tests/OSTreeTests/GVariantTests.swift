@@ -1,5 +1,6 @@
 import Foundation
 import OSTree
+import SystemPackage
 import TestSupport
 import Testing
 
@@ -9,7 +10,7 @@ struct CommitObjectTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, first) = try await TestSupport.makeContentRepo(in: directory)
             let second = try await TestSupport.commitAgain(repo: repo, ref: "test/ref", in: directory, content: "two")
-            let local = try LocalRepo(path: repo)
+            let local = try LocalRepo(path: FilePath(repo))
 
             let commit = try local.loadCommit(first)
             let child = try local.loadCommit(second)
@@ -32,7 +33,7 @@ struct CommitObjectTests {
     @Test func rootTreeAndMetaAreTheObjectsOstreeListsForTheRoot() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commitID) = try await TestSupport.makeContentRepo(in: directory)
-            let commit = try LocalRepo(path: repo).loadCommit(commitID)
+            let commit = try LocalRepo(path: FilePath(repo)).loadCommit(commitID)
             let listing = try await TestSupport.run("ostree", "--repo=\(repo)", "ls", "-C", commitID, "/")
             #expect(listing.contains(commit.rootTree))
             #expect(listing.contains(commit.rootMeta))
@@ -43,7 +44,7 @@ struct CommitObjectTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, ref, commitID) = try await TestSupport.makeFlatpakRepo(in: directory)
 
-            let commit = try LocalRepo(path: repo).loadCommit(commitID)
+            let commit = try LocalRepo(path: FilePath(repo)).loadCommit(commitID)
 
             #expect(commit.tokenType == 1)
             #expect(commit.refBinding == [ref])
@@ -59,14 +60,14 @@ struct CommitObjectTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, _, commitID) = try await TestSupport.makeFlatpakRepo(in: directory)
             try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commitID, repo)
-            let path = repo + "/" + Delta(from: nil, to: commitID).directory + "/superblock"
+            let path = repo + "/" + Delta(from: nil, to: commitID).directory.string + "/superblock"
 
             let superblock = try DeltaSuperblock(data: try TestSupport.readBytes(path))
 
             #expect(superblock.to == commitID)
             #expect(superblock.from == nil)
             #expect(superblock.commit.tokenType == 1)
-            let direct = try LocalRepo(path: repo).loadCommit(commitID)
+            let direct = try LocalRepo(path: FilePath(repo)).loadCommit(commitID)
             #expect(superblock.commit.metadata == direct.metadata)
             #expect(superblock.commit.rootTree == direct.rootTree)
             #expect(superblock.commit.timestamp == direct.timestamp)
@@ -76,7 +77,7 @@ struct CommitObjectTests {
     @Test func dirtreeListsTheRootEntries() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commitID) = try await TestSupport.makeContentRepo(in: directory)
-            let local = try LocalRepo(path: repo)
+            let local = try LocalRepo(path: FilePath(repo))
 
             let root = try local.loadDirTree(try local.loadCommit(commitID).rootTree)
 
@@ -118,7 +119,7 @@ struct GVariantFuzzTests {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, _, commitID) = try await TestSupport.makeFlatpakRepo(in: directory)
             let bytes = try TestSupport.readBytes(
-                repo + "/" + ObjectName(checksum: commitID, type: .commit).relativePath)
+                repo + "/" + ObjectName(checksum: commitID, type: .commit).relativePath.string)
             #expect(throws: Never.self) { try CommitObject(data: bytes) }
 
             var thrown = 0
@@ -142,7 +143,8 @@ struct GVariantFuzzTests {
             // Arrange
             let (repo, _, commitID) = try await TestSupport.makeFlatpakRepo(in: directory)
             try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commitID, repo)
-            let bytes = try TestSupport.readBytes(repo + "/" + Delta(from: nil, to: commitID).directory + "/superblock")
+            let bytes = try TestSupport.readBytes(
+                repo + "/" + Delta(from: nil, to: commitID).directory.string + "/superblock")
             var random = SeededRandom(seed: 20_261_205)
             var parsed = 0
 

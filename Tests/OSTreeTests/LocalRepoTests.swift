@@ -1,5 +1,6 @@
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 @Suite("LocalRepo", .enabled(if: TestSupport.hasOSTree))
@@ -25,7 +26,7 @@ struct LocalRepoTests {
     @Test func closureHasWhatOstreeListsForTheCommit() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commit) = try await TestSupport.makeContentRepo(in: directory)
-            let local = try LocalRepo(path: repo)
+            let local = try LocalRepo(path: FilePath(repo))
 
             let closure = try local.closure(ofCommits: [commit, commit])
 
@@ -39,7 +40,7 @@ struct LocalRepoTests {
             #expect(closure.filesByTree.count == expected.trees)
             #expect(Set(closure.filesByTree.values.joined()) == Set(closure.files))
             for name in closure.metadata + closure.files {
-                #expect(FileManager.default.fileExists(atPath: local.objectPath(name)), "\(name)")
+                #expect(FileManager.default.fileExists(atPath: local.objectPath(name).string), "\(name)")
             }
         }
     }
@@ -49,7 +50,7 @@ struct LocalRepoTests {
             let (repo, first) = try await TestSupport.makeContentRepo(in: directory)
             let second = try await TestSupport.commitAgain(
                 repo: repo, ref: "other", in: directory, content: "new content\n")
-            let local = try LocalRepo(path: repo)
+            let local = try LocalRepo(path: FilePath(repo))
 
             let both = try local.closure(ofCommits: [first, second])
             let one = try local.closure(ofCommits: [first])
@@ -63,7 +64,7 @@ struct LocalRepoTests {
     @Test func refsAndResolveFollowRefsHeads() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, commit) = try await TestSupport.makeContentRepo(in: directory)
-            let local = try LocalRepo(path: repo)
+            let local = try LocalRepo(path: FilePath(repo))
 
             #expect(try local.refs() == ["test/ref": commit])
             #expect(try local.resolve("test/ref") == commit)
@@ -77,16 +78,16 @@ struct LocalRepoTests {
         try await TestSupport.withTemporaryDirectory { directory in
             try await TestSupport.run("ostree", "init", "--repo=\(directory)/bare", "--mode=bare-user")
             #expect(throws: RepoError.notArchiveRepo(path: directory + "/bare")) {
-                try LocalRepo(path: directory + "/bare")
+                try LocalRepo(path: FilePath(directory + "/bare"))
             }
-            #expect(throws: RepoError.self) { try LocalRepo(path: directory + "/nothing") }
+            #expect(throws: RepoError.self) { try LocalRepo(path: FilePath(directory + "/nothing")) }
         }
     }
 
     @Test func listsThePartsOfAFromScratchDelta() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
-            let local = try LocalRepo(path: repo)
+            let local = try LocalRepo(path: FilePath(repo))
             #expect(try local.staticDeltaParts(forCommit: commit).isEmpty)
             try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commit, repo)
 
@@ -97,8 +98,8 @@ struct LocalRepoTests {
             #expect(parts.count >= 2)
             for part in parts {
                 let parsed = try #require(DeltaPartName(part.fileName))
-                #expect(repo + "/" + parsed.relativePath == part.path)
-                #expect(FileManager.default.fileExists(atPath: part.path))
+                #expect(repo + "/" + parsed.relativePath.string == part.path.string)
+                #expect(FileManager.default.fileExists(atPath: part.path.string))
             }
         }
     }

@@ -1,4 +1,5 @@
 import OSTree
+import SystemPackage
 import Testing
 
 @Suite("ObjectName")
@@ -11,7 +12,7 @@ struct ObjectNameTests {
         #expect(name.checksum == Self.hex)
         #expect(name.type == type)
         #expect(name.fileName == "\(Self.hex).\(type.rawValue)")
-        #expect(name.relativePath == "objects/ba/\(Self.hex.dropFirst(2)).\(type.rawValue)")
+        #expect(name.relativePath.string == "objects/ba/\(Self.hex.dropFirst(2)).\(type.rawValue)")
     }
 
     @Test(arguments: [
@@ -33,9 +34,9 @@ struct DeltaPartNameTests {
         let superblock = try #require(DeltaPartName("\(Self.scratch).superblock.delta"))
         #expect(superblock.deltaName == Self.scratch)
         #expect(superblock.part == "superblock")
-        #expect(superblock.relativePath == "deltas/ul/CV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkY/superblock")
+        #expect(superblock.relativePath.string == "deltas/ul/CV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkY/superblock")
         let part = try #require(DeltaPartName("\(Self.fromTo).12.delta"))
-        #expect(part.relativePath == "deltas/ul/\(Self.fromTo.dropFirst(2))/12")
+        #expect(part.relativePath.string == "deltas/ul/\(Self.fromTo.dropFirst(2))/12")
     }
 
     @Test(arguments: [
@@ -67,7 +68,7 @@ struct DeltaTests {
     @Test func namesAFromScratchDeltaByItsTargetInModifiedBase64() {
         let delta = Delta(from: nil, to: Self.from)
         #expect(delta.name == "ulCV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkY")
-        #expect(delta.directory == "deltas/ul/CV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkY")
+        #expect(delta.directory.string == "deltas/ul/CV97dKQxbhd32AgaW+k2QPNrR1U+hd7f3ImBADVkY")
         #expect(delta.displayName == "nothing-\(Self.from)")
     }
 

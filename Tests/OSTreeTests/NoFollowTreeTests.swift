@@ -1,5 +1,6 @@
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -19,8 +20,8 @@ struct NoFollowTreeTests {
             try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
 
             // Act
-            let entries = try NoFollowTree.inspect(staging)
-            try NoFollowTree.copy(entries, from: staging, into: media)
+            let entries = try NoFollowTree.inspect(FilePath(staging))
+            try NoFollowTree.copy(entries, from: FilePath(staging), into: FilePath(media))
 
             // Assert
             #expect(entries.map(\.path) == ["org.test.App", "org.test.App/1", "org.test.App/1/shot.png", "top.png"])
@@ -40,7 +41,8 @@ struct NoFollowTreeTests {
             try TestSupport.write("keep", to: media + "/app/older.png")
 
             // Act
-            try NoFollowTree.copy(try NoFollowTree.inspect(staging), from: staging, into: media)
+            try NoFollowTree.copy(
+                try NoFollowTree.inspect(FilePath(staging)), from: FilePath(staging), into: FilePath(media))
 
             // Assert
             #expect(try String(contentsOfFile: media + "/app/shot.png", encoding: .utf8) == "new")
@@ -63,7 +65,7 @@ struct NoFollowTreeTests {
             try FileManager.default.createSymbolicLink(atPath: staging + "/" + name, withDestinationPath: target)
 
             // Act / Assert
-            #expect(throws: UnsafeTreeError.symlink(name)) { try NoFollowTree.inspect(staging) }
+            #expect(throws: UnsafeTreeError.symlink(name)) { try NoFollowTree.inspect(FilePath(staging)) }
         }
     }
 
@@ -76,7 +78,9 @@ struct NoFollowTreeTests {
             #expect(mkfifo(staging + "/sub/pipe", 0o644) == 0)
 
             // Act / Assert
-            #expect(throws: UnsafeTreeError.specialFile("sub/pipe", kind: "fifo")) { try NoFollowTree.inspect(staging) }
+            #expect(throws: UnsafeTreeError.specialFile("sub/pipe", kind: "fifo")) {
+                try NoFollowTree.inspect(FilePath(staging))
+            }
         }
     }
 
@@ -90,7 +94,9 @@ struct NoFollowTreeTests {
             #expect(link(directory + "/outside", staging + "/linked") == 0)
 
             // Act / Assert
-            #expect(throws: UnsafeTreeError.hardLink("linked", linkCount: 2)) { try NoFollowTree.inspect(staging) }
+            #expect(throws: UnsafeTreeError.hardLink("linked", linkCount: 2)) {
+                try NoFollowTree.inspect(FilePath(staging))
+            }
         }
     }
 
@@ -107,11 +113,11 @@ struct NoFollowTreeTests {
             try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: media + "/up", withDestinationPath: outside)
-            let entries = try NoFollowTree.inspect(staging)
+            let entries = try NoFollowTree.inspect(FilePath(staging))
 
             // Act / Assert
             #expect(throws: UnsafeTreeError.destinationConflict("up", reason: "is a symbolic link")) {
-                try NoFollowTree.copy(entries, from: staging, into: media)
+                try NoFollowTree.copy(entries, from: FilePath(staging), into: FilePath(media))
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: media + "/up") == outside)
@@ -129,7 +135,9 @@ struct NoFollowTreeTests {
             try FileManager.default.createSymbolicLink(atPath: directory + "/media", withDestinationPath: disk)
 
             // Act
-            try NoFollowTree.copy(try NoFollowTree.inspect(staging), from: staging, into: directory + "/media")
+            try NoFollowTree.copy(
+                try NoFollowTree.inspect(FilePath(staging)), from: FilePath(staging),
+                into: FilePath(directory + "/media"))
 
             // Assert
             #expect(try String(contentsOfFile: disk + "/app/shot.png", encoding: .utf8) == "png")
@@ -147,7 +155,8 @@ struct NoFollowTreeTests {
 
             // Act / Assert
             #expect(throws: UnsafeTreeError.destinationConflict("app", reason: "exists and is not a directory")) {
-                try NoFollowTree.copy(try NoFollowTree.inspect(staging), from: staging, into: media)
+                try NoFollowTree.copy(
+                    try NoFollowTree.inspect(FilePath(staging)), from: FilePath(staging), into: FilePath(media))
             }
         }
     }
@@ -163,7 +172,7 @@ struct NoFollowTreeTests {
             // Act / Assert
             let deepest = components.prefix(NoFollowTree.maximumDepth).joined(separator: "/")
             #expect(throws: UnsafeTreeError.tooDeep(deepest)) {
-                try NoFollowTree.inspect(directory + "/staging")
+                try NoFollowTree.inspect(FilePath(directory + "/staging"))
             }
         }
     }
@@ -183,14 +192,14 @@ struct DirectoryWalkTests {
             try FileManager.default.createSymbolicLink(atPath: root + "/a/up", withDestinationPath: "..")
 
             // Act
-            let files = DirectoryWalk.regularFiles(below: root)
-            let subdirectories = DirectoryWalk.subdirectories(of: root)
+            let files = DirectoryWalk.regularFiles(below: FilePath(root))
+            let subdirectories = DirectoryWalk.subdirectories(of: FilePath(root))
 
             // Assert
-            #expect(files.map(\.path) == [root + "/a/file"])
+            #expect(files.map(\.path.string) == [root + "/a/file"])
             #expect(files.map(\.size) == [4])
             #expect(subdirectories == ["a"])
-            #expect(FileKind.at(root + "/link") == .symlink)
+            #expect(FileKind.at(FilePath(root + "/link")) == .symlink)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 @Suite("ObjectVerifier", .enabled(if: TestSupport.hasOSTree))
@@ -50,7 +51,7 @@ struct ObjectVerifierTests {
             let checksum = try #require(listing.split(separator: " ").first { $0.count == 64 })
             let name = ObjectName(checksum: String(checksum), type: .filez)
 
-            let bytes = try TestSupport.readBytes(repo + "/" + name.relativePath)
+            let bytes = try TestSupport.readBytes(repo + "/" + name.relativePath.string)
 
             #expect(throws: Never.self) { try Self.verify(name, bytes) }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 @Suite("RepoLayout and Refs")
@@ -10,7 +11,7 @@ struct RepoLayoutTests {
             try FileManager.default.createDirectory(atPath: main, withIntermediateDirectories: true)
 
             try RepoLayout.createBuildRepository(
-                at: directory + "/builds/7", parent: main, collectionID: "org.test.Build7")
+                at: FilePath(directory + "/builds/7"), parent: FilePath(main), collectionID: "org.test.Build7")
 
             let build = directory + "/builds/7"
             for sub in ["extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp/cache"] {
@@ -29,7 +30,8 @@ struct RepoLayoutTests {
 
     @Test func leavesOutTheCollectionIDWhenThereIsNone() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
-            try RepoLayout.createBuildRepository(at: directory + "/upload", parent: directory, collectionID: nil)
+            try RepoLayout.createBuildRepository(
+                at: FilePath(directory + "/upload"), parent: FilePath(directory), collectionID: nil)
             let config = try String(contentsOfFile: directory + "/upload/config", encoding: .utf8)
             #expect(!config.contains("collection-id"))
             #expect(config.hasSuffix("parent=\(directory)"))
@@ -38,9 +40,11 @@ struct RepoLayoutTests {
 
     @Test func refusesToCreateARepoTwice() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
-            try RepoLayout.createBuildRepository(at: directory + "/b", parent: directory, collectionID: nil)
+            try RepoLayout.createBuildRepository(
+                at: FilePath(directory + "/b"), parent: FilePath(directory), collectionID: nil)
             #expect(throws: RepoError.alreadyExists(path: directory + "/b")) {
-                try RepoLayout.createBuildRepository(at: directory + "/b", parent: directory, collectionID: nil)
+                try RepoLayout.createBuildRepository(
+                    at: FilePath(directory + "/b"), parent: FilePath(directory), collectionID: nil)
             }
         }
     }
@@ -54,7 +58,8 @@ struct RepoLayoutTests {
             let otherCommit = try await TestSupport.commitAgain(
                 repo: other, ref: "app/x/y/z", in: directory, content: "o")
             let build = directory + "/build"
-            try RepoLayout.createBuildRepository(at: build, parent: main, collectionID: "org.test.Build1")
+            try RepoLayout.createBuildRepository(
+                at: FilePath(build), parent: FilePath(main), collectionID: "org.test.Build1")
 
             let refs = try await TestSupport.run("ostree", "--repo=\(build)", "refs")
             let shown = try await TestSupport.run("ostree", "--repo=\(build)", "show", mainCommit)
@@ -62,7 +67,7 @@ struct RepoLayoutTests {
 
             #expect(refs.isEmpty)
             #expect(shown.contains("commit \(mainCommit)"))
-            #expect(try Refs.read(repo: build, ref: "app/x/y/z") == otherCommit)
+            #expect(try Refs.read(repo: FilePath(build), ref: "app/x/y/z") == otherCommit)
             let parsed = try await TestSupport.run("ostree", "--repo=\(build)", "rev-parse", "app/x/y/z")
             #expect(parsed == otherCommit + "\n")
         }
@@ -79,16 +84,16 @@ struct RepoLayoutTests {
                 try TestSupport.write(commit + "\n", to: heads + "/" + ref)
             }
 
-            #expect(try Refs.read(repo: directory, ref: "appstream/x86_64") == commit)
-            #expect(try Refs.read(repo: directory, ref: "appstream/arm") == nil)
-            #expect(try Refs.list(repo: directory, prefix: "appstream") == ["appstream/x86_64"])
+            #expect(try Refs.read(repo: FilePath(directory), ref: "appstream/x86_64") == commit)
+            #expect(try Refs.read(repo: FilePath(directory), ref: "appstream/arm") == nil)
+            #expect(try Refs.list(repo: FilePath(directory), prefix: "appstream") == ["appstream/x86_64"])
             #expect(
-                try Refs.list(repo: directory, prefix: "app/org.x") == [
+                try Refs.list(repo: FilePath(directory), prefix: "app/org.x") == [
                     "app/org.x/aarch64/stable", "app/org.x/x86_64/stable",
                 ])
-            #expect(try Refs.list(repo: directory, prefix: "runtime").isEmpty)
-            #expect(try Refs.list(repo: directory).count == 5)
-            #expect(try Refs.list(repo: directory) == Refs.list(repo: directory).sorted())
+            #expect(try Refs.list(repo: FilePath(directory), prefix: "runtime").isEmpty)
+            #expect(try Refs.list(repo: FilePath(directory)).count == 5)
+            #expect(try Refs.list(repo: FilePath(directory)) == Refs.list(repo: FilePath(directory)).sorted())
         }
     }
 
@@ -101,7 +106,7 @@ struct RepoLayoutTests {
                 String(repeating: "a", count: 64), to: directory + "/refs/heads/app/org.x/x86_64/stable")
 
             // Act / Assert
-            #expect(throws: RepoError.self) { try Refs.list(repo: directory, prefix: prefix) }
+            #expect(throws: RepoError.self) { try Refs.list(repo: FilePath(directory), prefix: prefix) }
         }
     }
 
@@ -117,12 +122,12 @@ struct RepoLayoutTests {
 
             // Act / Assert
             #expect(throws: RepoError.refused(path: "refs/heads/app/org.evil", reason: "is a symbolic link")) {
-                try Refs.list(repo: directory, prefix: "app/org.evil")
+                try Refs.list(repo: FilePath(directory), prefix: "app/org.evil")
             }
             #expect(throws: RepoError.refused(path: "refs/heads/app/org.evil", reason: "is a symbolic link")) {
-                try Refs.list(repo: directory, prefix: "app")
+                try Refs.list(repo: FilePath(directory), prefix: "app")
             }
-            #expect(try Refs.list(repo: directory, prefix: "app/org.x") == ["app/org.x/x86_64/stable"])
+            #expect(try Refs.list(repo: FilePath(directory), prefix: "app/org.x") == ["app/org.x/x86_64/stable"])
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OSTree
+import SystemPackage
 import Testing
 
 /// gpg export and signed flatpak commands with a throwaway key.
@@ -31,7 +32,8 @@ struct SigningTests {
     @Test func exportGivesTheBinaryKeyGpgWritesToAFile() async throws {
         try await TestSupport.withTemporaryDirectory { directory in
             try await Self.withKey(in: directory) { homedir, key in
-                let output = try await CommandRunner().run(.gpgExport(binary: "gpg", homedir: homedir, keys: [key]))
+                let output = try await CommandRunner().run(
+                    .gpgExport(binary: "gpg", homedir: FilePath(homedir), keys: [key]))
                 try await TestSupport.run(
                     "gpg", "--homedir=\(homedir)", "--output=\(directory)/key.gpg", "--export", key)
 
@@ -48,18 +50,20 @@ struct SigningTests {
                 let main = directory + "/main"
                 try await TestSupport.run("ostree", "init", "--repo=\(main)", "--mode=archive-z2")
                 let build = directory + "/build"
-                try RepoLayout.createBuildRepository(at: build, parent: main, collectionID: nil)
-                try RepoLayout.createBuildRepository(at: build + "/upload", parent: main, collectionID: nil)
+                try RepoLayout.createBuildRepository(at: FilePath(build), parent: FilePath(main), collectionID: nil)
+                try RepoLayout.createBuildRepository(
+                    at: FilePath(build + "/upload"), parent: FilePath(main), collectionID: nil)
                 try await TestSupport.run("ostree", "--repo=\(build)/upload", "pull-local", src, ref)
-                let gpg = GPGSigning(homedir: homedir, keys: [key])
+                let gpg = GPGSigning(homedir: FilePath(homedir), keys: [key])
 
                 try await CommandRunner().run(
                     .flatpakCommitToBuild(
-                        upload: build + "/upload", build: build, ref: ref, commit: uploaded, gpg: gpg, endOfLife: nil,
+                        upload: FilePath(build + "/upload"), build: FilePath(build), ref: ref, commit: uploaded,
+                        gpg: gpg, endOfLife: nil,
                         endOfLifeRebase: nil, tokenType: nil))
-                try await CommandRunner().run(.flatpakUpdateBuildRepo(build: build, gpg: gpg))
+                try await CommandRunner().run(.flatpakUpdateBuildRepo(build: FilePath(build), gpg: gpg))
 
-                let commit = try #require(try Refs.read(repo: build, ref: ref))
+                let commit = try #require(try Refs.read(repo: FilePath(build), ref: ref))
                 let commitmeta = build + "/objects/\(commit.prefix(2))/\(commit.dropFirst(2)).commitmeta"
                 #expect(FileManager.default.fileExists(atPath: commitmeta))
                 #expect(FileManager.default.fileExists(atPath: build + "/summary.sig"))

@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import OSTree
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -28,7 +29,7 @@ enum TestSupport {
     @discardableResult
     static func run(_ executable: String, _ arguments: String..., in directory: String? = nil) async throws -> String {
         try await CommandRunner().run(
-            Command(executable: executable, arguments: arguments, workingDirectory: directory)
+            Command(executable: executable, arguments: arguments, workingDirectory: directory.map { FilePath($0) })
         ).stdout
     }
 
@@ -74,7 +75,9 @@ enum TestSupport {
         try await run(
             "ostree", "--repo=\(repo)", "commit", "--branch=\(ref)", "--subject=Test subject", "--body=Test body",
             "--add-metadata-string=test.key=test value", tree)
-        guard let commit = try Refs.read(repo: repo, ref: ref) else { throw FixtureError("no commit written") }
+        guard let commit = try Refs.read(repo: FilePath(repo), ref: ref) else {
+            throw FixtureError("no commit written")
+        }
         return (repo, commit)
     }
 
@@ -106,7 +109,9 @@ enum TestSupport {
         try await run("ostree", "init", "--repo=\(src)", "--mode=archive-z2")
         try await run("flatpak", "build-finish", "--command=hello", build)
         try await run("flatpak", "build-export", "--arch=x86_64", src, build, "stable")
-        guard let commit = try Refs.read(repo: src, ref: ref) else { throw FixtureError("no exported commit") }
+        guard let commit = try Refs.read(repo: FilePath(src), ref: ref) else {
+            throw FixtureError("no exported commit")
+        }
         return (src, ref, commit)
     }
 
@@ -119,7 +124,9 @@ enum TestSupport {
         let dest = directory + "/dest"
         try await run("ostree", "init", "--repo=\(dest)", "--mode=archive-z2", "--collection-id=\(collectionID)")
         try await run("flatpak", "build-commit-from", "--token-type=1", "--src-repo=\(src)", dest, ref)
-        guard let commit = try Refs.read(repo: dest, ref: ref) else { throw FixtureError("no flatpak commit") }
+        guard let commit = try Refs.read(repo: FilePath(dest), ref: ref) else {
+            throw FixtureError("no flatpak commit")
+        }
         return (dest, ref, commit)
     }
 
@@ -128,7 +135,9 @@ enum TestSupport {
         let tree = directory + "/tree-\(UUID().uuidString)"
         try write(content, to: tree + "/file.txt")
         try await run("ostree", "--repo=\(repo)", "commit", "--branch=\(ref)", "--subject=\(content)", tree)
-        guard let commit = try Refs.read(repo: repo, ref: ref) else { throw FixtureError("no commit written") }
+        guard let commit = try Refs.read(repo: FilePath(repo), ref: ref) else {
+            throw FixtureError("no commit written")
+        }
         return commit
     }
 }
