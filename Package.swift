@@ -147,12 +147,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Test helpers shared by the test targets: a seeded generator for the fuzz and property tests, and
-        // BinarySupport, which finds and runs the built executables for the client, gentoken and worker tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        // Test helpers shared by the test targets: what the machine offers (TestEnvironment, the database list),
+        // the real-server harness (TestServer, Client, FixtureRepo, fake tools, processes, HTTP), temporary
+        // directories, a seeded generator for the fuzz and property tests, and BinarySupport, which finds and runs
+        // the built executables for the client, gentoken and worker tests.
+        .target(
+            name: "TestSupport", dependencies: ["FlatManagerCore"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "FlatManagerCoreTests",
-            dependencies: ["FlatManagerCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["FlatManagerCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -165,15 +168,18 @@ let package = Package(
         .testTarget(
             name: "GenTokenTests", dependencies: ["GenToken", "FlatManagerCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "FlatManagerServerTests", dependencies: ["FlatManagerServer", "FlatManagerCore", "OSTree"],
+            name: "FlatManagerServerTests",
+            dependencies: ["FlatManagerServer", "FlatManagerCore", "OSTree", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore"], swiftSettings: strict),
         .testTarget(
-            name: "FlatManagerJobsTests", dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree"],
+            name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "FlatManagerJobsTests",
+            dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "FlatManagerMetricsTests", dependencies: ["FlatManagerMetrics", "FlatManagerCore"],

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("DotEnv")
@@ -30,14 +31,15 @@ struct DotEnvTests {
     }
 
     @Test func theNearestEnvFileUpwardsIsFound() throws {
-        let root = NSTemporaryDirectory() + "dotenv-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
-        try Data("A=1\n".utf8).write(to: URL(fileURLWithPath: root + "/.env"))
+        try withTemporaryDirectory(prefix: "dotenv") { root in
+            try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
+            try Data("A=1\n".utf8).write(to: URL(fileURLWithPath: root + "/.env"))
 
-        let found = DotEnv.find(from: root + "/a/b")
+            let found = DotEnv.find(from: root + "/a/b")
 
-        #expect(
-            found.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
-                == URL(fileURLWithPath: root + "/.env").resolvingSymlinksInPath().path)
+            #expect(
+                found.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+                    == URL(fileURLWithPath: root + "/.env").resolvingSymlinksInPath().path)
+        }
     }
 }

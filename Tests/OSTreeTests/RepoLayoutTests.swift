@@ -1,11 +1,12 @@
 import Foundation
 import OSTree
+import TestSupport
 import Testing
 
 @Suite("RepoLayout and Refs")
 struct RepoLayoutTests {
     @Test func createsTheDirectoriesParentLinkAndConfigOfABuildRepo() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let main = directory + "/main"
             try FileManager.default.createDirectory(atPath: main, withIntermediateDirectories: true)
 
@@ -28,7 +29,7 @@ struct RepoLayoutTests {
     }
 
     @Test func leavesOutTheCollectionIDWhenThereIsNone() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             try RepoLayout.createBuildRepository(at: directory + "/upload", parent: directory, collectionID: nil)
             let config = try String(contentsOfFile: directory + "/upload/config", encoding: .utf8)
             #expect(!config.contains("collection-id"))
@@ -37,7 +38,7 @@ struct RepoLayoutTests {
     }
 
     @Test func refusesToCreateARepoTwice() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             try RepoLayout.createBuildRepository(at: directory + "/b", parent: directory, collectionID: nil)
             #expect(throws: RepoError.alreadyExists(path: directory + "/b")) {
                 try RepoLayout.createBuildRepository(at: directory + "/b", parent: directory, collectionID: nil)
@@ -45,38 +46,38 @@ struct RepoLayoutTests {
         }
     }
 
-    @Test(.enabled(if: TestSupport.hasOSTree))
+    @Test(.enabled(if: TestEnvironment.hasOSTree))
     func ostreeAcceptsTheBuildRepoFindsParentObjectsAndPullsIntoIt() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (main, mainCommit) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (main, mainCommit) = try await OSTreeFixtures.makeContentRepo(in: directory)
             let other = directory + "/other"
-            try await TestSupport.run("ostree", "init", "--repo=\(other)", "--mode=archive-z2")
-            let otherCommit = try await TestSupport.commitAgain(
+            try await OSTreeFixtures.run("ostree", "init", "--repo=\(other)", "--mode=archive-z2")
+            let otherCommit = try await OSTreeFixtures.commitAgain(
                 repo: other, ref: "app/x/y/z", in: directory, content: "o")
             let build = directory + "/build"
             try RepoLayout.createBuildRepository(at: build, parent: main, collectionID: "org.test.Build1")
 
-            let refs = try await TestSupport.run("ostree", "--repo=\(build)", "refs")
-            let shown = try await TestSupport.run("ostree", "--repo=\(build)", "show", mainCommit)
-            try await TestSupport.run("ostree", "--repo=\(build)", "pull-local", other, "app/x/y/z")
+            let refs = try await OSTreeFixtures.run("ostree", "--repo=\(build)", "refs")
+            let shown = try await OSTreeFixtures.run("ostree", "--repo=\(build)", "show", mainCommit)
+            try await OSTreeFixtures.run("ostree", "--repo=\(build)", "pull-local", other, "app/x/y/z")
 
             #expect(refs.isEmpty)
             #expect(shown.contains("commit \(mainCommit)"))
             #expect(try Refs.read(repo: build, ref: "app/x/y/z") == otherCommit)
-            let parsed = try await TestSupport.run("ostree", "--repo=\(build)", "rev-parse", "app/x/y/z")
+            let parsed = try await OSTreeFixtures.run("ostree", "--repo=\(build)", "rev-parse", "app/x/y/z")
             #expect(parsed == otherCommit + "\n")
         }
     }
 
     @Test func readsAndListsRefsUnderAPrefixDirectory() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let heads = directory + "/refs/heads"
             let commit = String(repeating: "a", count: 64)
             for ref in [
                 "app/org.x/x86_64/stable", "app/org.x/aarch64/stable", "appstream/x86_64", "appstream2/x86_64",
                 "app/org.xy/x86_64/stable",
             ] {
-                try TestSupport.write(commit + "\n", to: heads + "/" + ref)
+                try OSTreeFixtures.write(commit + "\n", to: heads + "/" + ref)
             }
 
             #expect(try Refs.read(repo: directory, ref: "appstream/x86_64") == commit)
@@ -95,9 +96,9 @@ struct RepoLayoutTests {
     @Test(
         "listing refs refuses a prefix that steps out of refs/heads", arguments: ["app/../..", "..", "app//x", "./app"])
     func listingRefusesATraversingPrefix(prefix: String) async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
-            try TestSupport.write(
+            try OSTreeFixtures.write(
                 String(repeating: "a", count: 64), to: directory + "/refs/heads/app/org.x/x86_64/stable")
 
             // Act / Assert
@@ -107,11 +108,11 @@ struct RepoLayoutTests {
 
     @Test("listing refs refuses a symbolic link below refs/heads instead of following it")
     func listingRefusesASymlinkedRefDirectory() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let heads = directory + "/refs/heads"
-            try TestSupport.write(String(repeating: "a", count: 64), to: heads + "/app/org.x/x86_64/stable")
-            try TestSupport.write("not a ref", to: directory + "/elsewhere/etc/passwd")
+            try OSTreeFixtures.write(String(repeating: "a", count: 64), to: heads + "/app/org.x/x86_64/stable")
+            try OSTreeFixtures.write("not a ref", to: directory + "/elsewhere/etc/passwd")
             try FileManager.default.createSymbolicLink(
                 atPath: heads + "/app/org.evil", withDestinationPath: directory + "/elsewhere")
 
