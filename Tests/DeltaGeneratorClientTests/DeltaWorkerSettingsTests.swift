@@ -10,9 +10,9 @@ struct DeltaWorkerSettingsTests {
         "a prune interval that is not a whole number of seconds up to Int32.max stops the worker at start",
         // Only values that crashed before: with a usable interval the worker would run (and this test wait) forever.
         arguments: ["9223372036854775807", "9223372036854775806"])
-    func unusablePruneIntervalIsAStartupError(value: String) throws {
+    func unusablePruneIntervalIsAStartupError(value: String) async throws {
         // Arrange: WORKDIR does not exist yet (the worker makes it), inside a directory removed afterwards.
-        let outcome = try withTemporaryDirectory(prefix: "delta-worker") { directory in
+        let outcome = try await withTemporaryDirectory(prefix: "delta-worker") { directory in
             // Act
             try BinarySupport.run(
                 "delta-generator-client", [],

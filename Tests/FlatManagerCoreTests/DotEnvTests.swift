@@ -30,8 +30,8 @@ struct DotEnvTests {
         #expect(variables.map(\.value) == ["1", "2"])
     }
 
-    @Test func theNearestEnvFileUpwardsIsFound() throws {
-        try withTemporaryDirectory(prefix: "dotenv") { root in
+    @Test func theNearestEnvFileUpwardsIsFound() async throws {
+        try await withTemporaryDirectory(prefix: "dotenv") { root in
             try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
             try Data("A=1\n".utf8).write(to: URL(fileURLWithPath: root + "/.env"))
 

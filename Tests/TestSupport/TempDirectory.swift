@@ -43,10 +43,3 @@ package func withTemporaryDirectory<T>(
     defer { withExtendedLifetime(directory) {} }
     return try await body(directory.path)
 }
-
-/// Runs `body` with the path of a fresh empty directory (a `TempDirectory`), removed when `body` has returned.
-package func withTemporaryDirectory<T>(prefix: String = "flat-manager-test", _ body: (String) throws -> T) throws -> T {
-    let directory = try TempDirectory(prefix: prefix)
-    defer { withExtendedLifetime(directory) {} }
-    return try body(directory.path)
-}
