@@ -161,13 +161,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Test helpers shared by the test targets: a seeded generator for the fuzz and property tests, and
-        // BinarySupport, which finds and runs the built executables for the client, gentoken and worker tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        // Test helpers shared by the test targets: what the machine offers (TestEnvironment, the database list),
+        // the real-server harness (TestServer, Client, FixtureRepo, fake tools, processes, HTTP), temporary
+        // directories, a seeded generator for the fuzz and property tests, and BinarySupport, which finds and runs
+        // the built executables for the client, gentoken and worker tests.
+        .target(
+            name: "TestSupport", dependencies: ["FlatManagerCore"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "FlatManagerCoreTests",
             dependencies: [
-                "FlatManagerCore", .product(name: "Crypto", package: "swift-crypto"),
+                "FlatManagerCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
@@ -183,26 +186,19 @@ let package = Package(
             name: "GenTokenTests", dependencies: ["GenToken", "FlatManagerCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FlatManagerServerTests",
-            dependencies: [
-                "FlatManagerServer", "FlatManagerCore", "OSTree", .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["FlatManagerServer", "FlatManagerCore", "OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict),
         .testTarget(
             name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "OSTreeTests",
-            dependencies: ["OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: strict),
+            name: "OSTreeTests", dependencies: ["OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")], swiftSettings: strict),
         .testTarget(
-            name: "FlatManagerStoreTests",
-            dependencies: ["FlatManagerStore", .product(name: "SystemPackage", package: "swift-system")],
+            name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict),
         .testTarget(
             name: "FlatManagerJobsTests",
-            dependencies: [
-                "FlatManagerJobs", "FlatManagerStore", "OSTree", .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict),
         .testTarget(
             name: "FlatManagerMetricsTests", dependencies: ["FlatManagerMetrics", "FlatManagerCore"],

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -27,14 +28,14 @@ public struct ObjectAdopter: ~Copyable {
     /// repository's `objects` through the `parent` link. Throws when the build repository cannot be opened.
     public init(storage: BuildStorage, buildID: Int32) throws {
         let directory = storage.directory(buildID)
-        let own = open(directory + "/objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let own = open(directory.appending("objects").string, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard own >= 0 else {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
         self.own = own
-        upload = open(storage.uploadDirectory(buildID) + "/objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        upload = open(storage.uploadDirectory(buildID).appending("objects").string, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         // `parent` is the one link that is meant to be followed: it points at the main repository.
-        parent = open(storage.parentDirectory(buildID) + "/objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        parent = open(storage.parentDirectory(buildID).appending("objects").string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         fallback = (storage, buildID)
     }
 

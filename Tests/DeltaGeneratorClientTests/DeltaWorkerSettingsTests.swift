@@ -10,18 +10,17 @@ struct DeltaWorkerSettingsTests {
         "a prune interval that is not a whole number of seconds up to Int32.max stops the worker at start",
         // Only values that crashed before: with a usable interval the worker would run (and this test wait) forever.
         arguments: ["9223372036854775807", "9223372036854775806"])
-    func unusablePruneIntervalIsAStartupError(value: String) throws {
-        // Arrange
-        let workDirectory = NSTemporaryDirectory() + "delta-worker-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
-
-        // Act
-        let outcome = try BinarySupport.run(
-            "delta-generator-client", [],
-            environment: [
-                "REPO_TOKEN": "t", "MANAGER_URL": "http://127.0.0.1:1", "WORKDIR": workDirectory,
-                "PRUNE_INTERVAL_SECS": value,
-            ])
+    func unusablePruneIntervalIsAStartupError(value: String) async throws {
+        // Arrange: WORKDIR does not exist yet (the worker makes it), inside a directory removed afterwards.
+        let outcome = try await withTemporaryDirectory(prefix: "delta-worker") { directory in
+            // Act
+            try BinarySupport.run(
+                "delta-generator-client", [],
+                environment: [
+                    "REPO_TOKEN": "t", "MANAGER_URL": "http://127.0.0.1:1", "WORKDIR": directory + "/work",
+                    "PRUNE_INTERVAL_SECS": value,
+                ])
+        }
 
         // Assert
         #expect(outcome.status == 1)

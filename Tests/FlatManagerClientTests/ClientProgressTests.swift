@@ -19,7 +19,7 @@ struct ClientProgressTests {
         ].joined(separator: " ")
 
         let (status, output) = try Self.runOnTerminal(
-            command, environment: ClientPushTests.oneObjectPerRequest.merging(ClientCommandLineTests.fast) { $1 })
+            command, environment: ClientPushTests.oneObjectPerRequest.merging(ClientRun.fast) { $1 })
 
         #expect(status == 0, "\(output)")
         #expect(output.contains("] 100% "))

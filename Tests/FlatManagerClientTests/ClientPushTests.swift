@@ -54,7 +54,7 @@ struct ClientPushTests {
         let server = try Self.scriptedServer()
         defer { server.stop() }
 
-        let outcome = try ClientCommandLineTests.client(
+        let outcome = try ClientRun.client(
             ["--token", "t", "push", "--all-objects", server.baseURL + "/api/v1/build/1", repo],
             environment: Self.oneObjectPerRequest)
 
@@ -75,7 +75,7 @@ struct ClientPushTests {
         server.on("GET", "/api/v1/build/1", .json(#"{"id":1}"#))
         let build = server.baseURL + "/api/v1/build/1"
 
-        let outcome = try ClientCommandLineTests.client(["--token", "t", "push", build, repo])
+        let outcome = try ClientRun.client(["--token", "t", "push", build, repo])
 
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let lines = outcome.stdout.split(separator: "\n").map(String.init)
@@ -96,7 +96,7 @@ struct ClientPushTests {
         let server = try Self.scriptedServer(upload: [.json("[]"), .json("[1]")])
         defer { server.stop() }
 
-        let outcome = try ClientCommandLineTests.client(
+        let outcome = try ClientRun.client(
             ["--token", "t", "push", "--all-objects", "--parallel", "1", server.baseURL + "/api/v1/build/1", repo],
             environment: Self.oneObjectPerRequest)
 
@@ -114,15 +114,15 @@ struct ClientPushTests {
             try FileManager.default.subpathsOfDirectory(atPath: repo + "/objects").first { $0.hasSuffix(".commit") })
         let missing = commitName.replacingOccurrences(of: "/", with: "")
         server.on("GET", "/api/v1/build/1/missing_objects", .json(#"{"missing":["\#(missing)"]}"#))
-        let outputFile = ClientCommandLineTests.temporaryFile()
+        let outputFile = ClientRun.temporaryFile()
 
-        let outcome = try ClientCommandLineTests.client(
+        let outcome = try ClientRun.client(
             ["--token", "t", "--output", outputFile, "push", server.baseURL + "/api/v1/build/1", repo],
             environment: Self.oneObjectPerRequest)
 
         #expect(outcome.status == 1)
         #expect(outcome.stderr.hasPrefix("Upload incomplete: 1 objects still missing on the server"))
-        let failure = try ClientCommandLineTests.output(outputFile)["error"] as? [String: Any]
+        let failure = try ClientRun.output(outputFile)["error"] as? [String: Any]
         #expect(failure?["type"] as? String == "usage")
     }
 }

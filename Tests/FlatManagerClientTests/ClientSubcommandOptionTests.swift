@@ -5,11 +5,11 @@ import Testing
 
 /// Per-subcommand options and output of `flat-manager-client` that client.md B.2 adds to Part A: `--version`,
 /// `--help`, `gentoken`, `--all-objects`, plain upload lines when stdout is not a terminal, log levels, and the
-/// result JSON of the subcommands not covered by `ClientCommandLineTests`.
+/// result JSON of the subcommands not covered by `ClientCommandLineTests` and its sibling suites.
 @Suite("flat-manager-client subcommand options", .enabled(if: BinarySupport.hasClient))
 struct ClientSubcommandOptionTests {
     static func client(_ arguments: [String], environment: [String: String] = [:]) throws -> BinarySupport.Outcome {
-        try ClientCommandLineTests.client(arguments, environment: environment)
+        try ClientRun.client(arguments, environment: environment)
     }
 
     /// The decoded payload of a JWT.
@@ -115,8 +115,8 @@ struct ClientSubcommandOptionTests {
     @Test func prunePostsTheRepoAndReturnsTheJob() throws {
         let server = try FakeServer()
         defer { server.stop() }
-        server.on("POST", "/api/v1/prune", .json(ClientCommandLineTests.job(status: 0, log: "")))
-        let outputFile = ClientCommandLineTests.temporaryFile()
+        server.on("POST", "/api/v1/prune", .json(ClientRun.job(status: 0, log: "")))
+        let outputFile = ClientRun.temporaryFile()
 
         let outcome = try Self.client(["--token", "t", "--output", outputFile, "prune", server.baseURL, "stable"])
 
@@ -124,7 +124,7 @@ struct ClientSubcommandOptionTests {
         #expect(outcome.stdout.isEmpty)
         let body = try JSONSerialization.jsonObject(with: try #require(server.requests.first).body) as? [String: Any]
         #expect(body?["repo"] as? String == "stable")
-        let output = try ClientCommandLineTests.output(outputFile)
+        let output = try ClientRun.output(outputFile)
         #expect(output["command"] as? String == "prune")
         #expect((output["result"] as? [String: Any])?["id"] as? Int == 7)
     }
@@ -134,7 +134,7 @@ struct ClientSubcommandOptionTests {
         defer { server.stop() }
         let error = #"{"status":400,"error-type":"generic-error","message":"Can't prune build while in use"}"#
         server.on("POST", "/api/v1/build/4/purge", .json(error, status: 400))
-        let outputFile = ClientCommandLineTests.temporaryFile()
+        let outputFile = ClientRun.temporaryFile()
 
         let outcome = try Self.client([
             "--token", "t", "--output", outputFile, "purge", server.baseURL + "/api/v1/build/4",
@@ -142,7 +142,7 @@ struct ClientSubcommandOptionTests {
 
         #expect(outcome.status == 0)
         #expect(outcome.stdout == "Purging build \(server.baseURL)/api/v1/build/4\n")
-        let result = try ClientCommandLineTests.output(outputFile)["result"] as? [String: Any]
+        let result = try ClientRun.output(outputFile)["result"] as? [String: Any]
         #expect(result?.isEmpty == true)
     }
 
@@ -152,15 +152,15 @@ struct ClientSubcommandOptionTests {
         let build = server.baseURL + "/api/v1/build/42"
         server.on(
             "POST", "/api/v1/build/42/publish",
-            .json(ClientCommandLineTests.job(status: 0, log: ""), headers: ["Location": build + "/publish"]))
-        let outputFile = ClientCommandLineTests.temporaryFile()
+            .json(ClientRun.job(status: 0, log: ""), headers: ["Location": build + "/publish"]))
+        let outputFile = ClientRun.temporaryFile()
 
         let outcome = try Self.client(["--token", "t", "--output", outputFile, "publish", build])
 
         #expect(outcome.status == 0)
         #expect(outcome.stdout == "Publishing build \(build)\n")
         #expect(server.requests.count == 1)
-        let result = try #require(ClientCommandLineTests.output(outputFile)["result"] as? [String: Any])
+        let result = try #require(ClientRun.output(outputFile)["result"] as? [String: Any])
         #expect(result["status"] as? Int == 0)
         #expect(result["location"] as? String == build + "/publish")
     }

@@ -51,7 +51,7 @@ struct DecodedTests {
 
     @Test func theExtendedBuildPairsEachCheckWithItsJSON() throws {
         // Arrange
-        let build = try ClientCommandLineTests.build(id: 42, repoState: .ready)
+        let build = try ClientRun.build(id: 42, repoState: .ready)
         let body =
             #"{"build":\#(build),"build_refs":[],"checks":["#
             + #"{"check_name":"a","build_id":42,"job_id":5,"status":1,"status_reason":null,"results":null},"#

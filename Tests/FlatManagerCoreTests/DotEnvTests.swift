@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import SystemPackage
+import TestSupport
 import Testing
 
 @Suite("DotEnv")
@@ -30,15 +31,16 @@ struct DotEnvTests {
         #expect(variables.map(\.value) == ["1", "2"])
     }
 
-    @Test func theNearestEnvFileUpwardsIsFound() throws {
-        let root = NSTemporaryDirectory() + "dotenv-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
-        try Data("A=1\n".utf8).write(to: URL(fileURLWithPath: root + "/.env"))
+    @Test func theNearestEnvFileUpwardsIsFound() async throws {
+        try await withTemporaryDirectory(prefix: "dotenv") { root in
+            try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
+            try Data("A=1\n".utf8).write(to: URL(fileURLWithPath: root + "/.env"))
 
-        let found = DotEnv.find(from: FilePath(root + "/a/b"))
+            let found = DotEnv.find(from: FilePath(root + "/a/b"))
 
-        #expect(
-            found.map { URL(fileURLWithPath: $0.string).resolvingSymlinksInPath().path }
-                == URL(fileURLWithPath: root + "/.env").resolvingSymlinksInPath().path)
+            #expect(
+                found.map { URL(fileURLWithPath: $0.string).resolvingSymlinksInPath().path }
+                    == URL(fileURLWithPath: root + "/.env").resolvingSymlinksInPath().path)
+        }
     }
 }

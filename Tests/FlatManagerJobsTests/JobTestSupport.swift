@@ -7,6 +7,8 @@ import OSTree
 import Synchronization
 import SystemPackage
 
+import class TestSupport.TempDirectory
+
 /// A command runner that records commands and imitates the few effects the jobs rely on (refs written by
 /// `flatpak build-commit-from`). It is for the logic of the jobs; the integration tests run the real tools.
 final class FakeRunner: CommandRunning, Sendable {
@@ -53,6 +55,8 @@ final class FakeRunner: CommandRunning, Sendable {
 
 /// A store, a config with one repo and an environment over a fake runner, in a temporary directory.
 struct JobHarness {
+    /// Keeps the scratch directory alive (it is removed when the last copy of the harness goes away).
+    let scratch: TempDirectory
     let directory: String
     let config: Config
     let store: Store
@@ -62,8 +66,8 @@ struct JobHarness {
     static func make(
         runner: FakeRunner = FakeRunner(), repoExtra: String = "", keys: ExportedKeys = ExportedKeys()
     ) async throws -> JobHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-jobs-\(UUID().uuidString)")
-            .path
+        let scratch = try TempDirectory(prefix: "fm-jobs")
+        let directory = scratch.path
         try FileManager.default.createDirectory(
             atPath: "\(directory)/repo/refs/heads", withIntermediateDirectories: true)
         try "[core]\nmode=archive-z2\n".write(toFile: "\(directory)/repo/config", atomically: true, encoding: .utf8)
@@ -80,7 +84,9 @@ struct JobHarness {
             store: store, config: config, runner: runner, deltaRunner: runner, exportedKeys: keys,
             logger: logger, serverEnvironment: ProcessInfo.processInfo.environment)
         let dispatcher = JobDispatcher(environment: environment, owner: "test:1:1")
-        return JobHarness(directory: directory, config: config, store: store, runner: runner, dispatcher: dispatcher)
+        return JobHarness(
+            scratch: scratch, directory: directory, config: config, store: store, runner: runner, dispatcher: dispatcher
+        )
     }
 
     func close() async {

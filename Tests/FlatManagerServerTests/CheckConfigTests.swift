@@ -1,7 +1,8 @@
 import FlatManagerCore
 import Foundation
-import OSTree
 import SystemPackage
+import OSTree
+import TestSupport
 import Testing
 
 @testable import FlatManagerServer
@@ -16,16 +17,14 @@ struct CheckConfigTests {
         }
     }
 
-    /// A scratch directory with `repo/config` (enough for `Config.parse`) and, when asked, `repo/objects`.
-    static func directory(withObjects: Bool) throws -> String {
-        let directory = NSTemporaryDirectory() + "check-config-" + UUID().uuidString
+    /// Makes `repo/config` (enough for `Config.parse`) and, when asked, `repo/objects` in a scratch directory.
+    static func makeRepo(in directory: String, withObjects: Bool) throws {
         try FileManager.default.createDirectory(atPath: directory + "/repo", withIntermediateDirectories: true)
         try Data("[core]\nmode=archive-z2\n".utf8).write(to: URL(fileURLWithPath: directory + "/repo/config"))
         if withObjects {
             try FileManager.default.createDirectory(
                 atPath: directory + "/repo/objects", withIntermediateDirectories: true)
         }
-        return directory
     }
 
     static func config(in directory: String, extraTop: String = "") throws -> Config {
@@ -38,12 +37,13 @@ struct CheckConfigTests {
 
     @Test func aRepoWithoutObjectsIsNamedByItsKey() async throws {
         // Arrange
-        let directory = try Self.directory(withObjects: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = try Self.config(in: directory)
+        let problems = try await withTemporaryDirectory(prefix: "check-config") { directory in
+            try Self.makeRepo(in: directory, withObjects: false)
+            let config = try Self.config(in: directory)
 
-        // Act
-        let problems = await CheckConfig.problems(in: config, file: "config.json", runner: EmptyKeyring())
+            // Act
+            return await CheckConfig.problems(in: config, file: "config.json", runner: EmptyKeyring())
+        }
 
         // Assert
         #expect(problems.map(\.key) == ["repos.stable.path"])
@@ -52,12 +52,13 @@ struct CheckConfigTests {
 
     @Test func aBuildKeyMissingFromTheKeyringIsTheOnlyProblemOfAnOtherwiseGoodConfig() async throws {
         // Arrange
-        let directory = try Self.directory(withObjects: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = try Self.config(in: directory, extraTop: #", "build-gpg-key": "0123ABCD""#)
+        let problems = try await withTemporaryDirectory(prefix: "check-config") { directory in
+            try Self.makeRepo(in: directory, withObjects: true)
+            let config = try Self.config(in: directory, extraTop: #", "build-gpg-key": "0123ABCD""#)
 
-        // Act
-        let problems = await CheckConfig.problems(in: config, file: "config.json", runner: EmptyKeyring())
+            // Act
+            return await CheckConfig.problems(in: config, file: "config.json", runner: EmptyKeyring())
+        }
 
         // Assert
         #expect(problems.map(\.key) == ["build-gpg-key"])

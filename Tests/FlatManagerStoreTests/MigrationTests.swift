@@ -4,24 +4,24 @@ import SQLKit
 import SystemPackage
 import Testing
 
+import func TestSupport.withTemporaryDirectory
+
 @testable import FlatManagerStore
 
 @Suite("Migrations")
 struct MigrationTests {
     @Test("Without a URL the store is the SQLite file flat-manager.db in the working directory")
     func defaultStoreIsSQLiteFile() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fm-store-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        try await withTemporaryDirectory(prefix: "fm-store") { directory in
+            let store = try await Store.open(
+                databaseURL: nil, workingDirectory: FilePath(directory), logger: TestDatabase.logger)
+            try await store.migrate()
+            let kind = store.kind
+            try await store.close()
 
-        let store = try await Store.open(
-            databaseURL: nil, workingDirectory: FilePath(directory.path), logger: TestDatabase.logger)
-        try await store.migrate()
-        let kind = store.kind
-        try await store.close()
-
-        #expect(kind == .sqlite)
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("flat-manager.db").path))
+            #expect(kind == .sqlite)
+            #expect(FileManager.default.fileExists(atPath: directory + "/flat-manager.db"))
+        }
     }
 
     @Test(

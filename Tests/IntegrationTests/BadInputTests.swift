@@ -1,12 +1,13 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Hostile and broken requests over plain HTTP: each is refused with the right status and error body, serves
 /// nothing it should not, and leaves the server answering.
-@Suite("Bad input", .enabled(if: TestSupport.hasOSTree))
+@Suite("Bad input", .enabled(if: TestEnvironment.hasOSTree))
 struct BadInputTests {
-    @Test("an API request without a token is refused with 401 invalid-token", arguments: TestSupport.databases)
+    @Test("an API request without a token is refused with 401 invalid-token", arguments: TestEnvironment.databases)
     func missingTokenIsRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Act
@@ -17,7 +18,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("a token signed with another secret is refused with 401 invalid-token", arguments: TestSupport.databases)
+    @Test("a token signed with another secret is refused with 401 invalid-token", arguments: TestEnvironment.databases)
     func badSignatureIsRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -32,7 +33,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("an expired token is refused with 401 invalid-token", arguments: TestSupport.databases)
+    @Test("an expired token is refused with 401 invalid-token", arguments: TestEnvironment.databases)
     func expiredTokenIsRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -46,7 +47,8 @@ struct BadInputTests {
         }
     }
 
-    @Test("a token for another repo cannot create a build: 403 token-insufficient", arguments: TestSupport.databases)
+    @Test(
+        "a token for another repo cannot create a build: 403 token-insufficient", arguments: TestEnvironment.databases)
     func tokenForAnotherRepoIsRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -61,7 +63,9 @@ struct BadInputTests {
         }
     }
 
-    @Test("path traversal probes get a 4xx and never a file outside the repositories", arguments: TestSupport.databases)
+    @Test(
+        "path traversal probes get a 4xx and never a file outside the repositories",
+        arguments: TestEnvironment.databases)
     func traversalProbesServeNothingOutside(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -90,7 +94,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("malformed JSON when creating a build is a 400", arguments: TestSupport.databases)
+    @Test("malformed JSON when creating a build is a 400", arguments: TestEnvironment.databases)
     func malformedJSONIsRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Act
@@ -103,7 +107,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("malformed multipart uploads are a 400", arguments: TestSupport.databases)
+    @Test("malformed multipart uploads are a 400", arguments: TestEnvironment.databases)
     func malformedMultipartIsRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -135,7 +139,7 @@ struct BadInputTests {
 
     @Test(
         "an object whose bytes do not match its checksum name is refused and not stored",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func corruptedObjectIsNotStored(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange

@@ -1,19 +1,19 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The client's static-delta upload (client.md A.9, issue #4 item 4): `push` sends the local repo's from-scratch
 /// deltas of the pushed commits, the commit job rewrites them for the build's commit, and `--ignore-delta` leaves
 /// the deltas of matching ids out.
-@Suite("Client delta upload", .enabled(if: TestSupport.hasOSTree))
+@Suite("Client delta upload", .enabled(if: TestEnvironment.hasOSTree))
 struct ClientDeltaUploadTests {
     @Test(
         "push uploads the from-scratch deltas of the pushed refs, commit rewrites them, --ignore-delta skips them",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func pushUploadsFromScratchDeltas(database: DatabaseKind) async throws {
         // Arrange: a local repo with a from-scratch delta of the app's commit (none for the runtime).
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
-            let ostree = try #require(TestSupport.executable(named: "ostree"))
+        try await withTestServer(database: database) { server in
+            let ostree = try #require(TestEnvironment.executable(named: "ostree"))
             let directory = try TempDirectory(prefix: "flat-manager-delta-push")
             let local = try await FixtureRepo.build(into: directory.appending("repo"), version: "1")
             let ref = FixtureRepo.appRef(arch: try await defaultArch())
@@ -48,7 +48,6 @@ struct ClientDeltaUploadTests {
             #expect(!pushedIgnoring.stdout.contains(" \(ref): "), "\(pushedIgnoring.stdout)")
             #expect(uploadedIgnoring.isEmpty, "\(uploadedIgnoring)")
         }
-        await server.stop()
     }
 
     /// `<build-repo-base>/<id>` of a build URL.

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `push --commit` through a proxy that resets connections, answers 5xx and loses the server's answers at random:
 /// the push completes, the committed build repo passes `ostree fsck`, and the server saw `POST commit` once.
-@Suite("Client under injected faults", .enabled(if: TestSupport.hasOSTree))
+@Suite("Client under injected faults", .enabled(if: TestEnvironment.hasOSTree))
 struct ClientFaultInjectionTests {
     /// Short waits between retries and polls; small batches, so that many upload requests meet faults.
     static let environment = [
@@ -20,8 +21,7 @@ struct ClientFaultInjectionTests {
         ])
     func pushThroughFaultsCompletesAndCommitsOnce(seed: UInt64, commitFault: ClientFaultProxy.Fault) async throws {
         // Arrange
-        let server = try await TestServer(database: .sqlite)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: .sqlite) { server in
             let direct = try Client(token: server.adminToken)
             let buildURL = try await direct.createBuild(managerURL: server.managerURL)
             let buildID = try #require(buildURL.split(separator: "/").last.map(String.init))
@@ -46,11 +46,10 @@ struct ClientFaultInjectionTests {
             let build = try await HTTP.request("GET", server.url("/api/v1/build/\(buildID)"), token: server.adminToken)
             let state = (try JSONSerialization.jsonObject(with: build.body) as? [String: Any])?["repo_state"] as? Int
             #expect(state == 2, "repo_state \(String(describing: state)): \(build.text)")
-            let ostree = try #require(TestSupport.executable(named: "ostree"))
+            let ostree = try #require(TestEnvironment.executable(named: "ostree"))
             let fsck = try await ProcessRunner.run(
                 ostree, ["fsck", "--repo=\(server.buildRepoBase.appendingPathComponent(buildID).path)"])
             #expect(fsck.status == 0, "\(fsck.stdout)\n\(fsck.stderr)")
         }
-        await server.stop()
     }
 }

@@ -1,20 +1,20 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #2's flow driven through every subcommand of our client against the real server: `gentoken` mints the
 /// token, `create`, `push --minimal-token`, `commit`, `follow-job` (with a token from `create-token`),
 /// `publish`; flatpak installs and runs the app; a second build is `purge`d; the repository is `prune`d.
-@Suite("Client subcommands end to end", .enabled(if: TestSupport.hasOSTree))
+@Suite("Client subcommands end to end", .enabled(if: TestEnvironment.hasOSTree))
 struct ClientSubcommandsTests {
     static let allScopes = [
         "build", "upload", "download", "publish", "jobs", "generate", "republish", "reviewcheck", "tokenmanagement",
     ]
 
-    @Test("every subcommand works against the real server", arguments: TestSupport.databases)
+    @Test("every subcommand works against the real server", arguments: TestEnvironment.databases)
     func everySubcommandWorks(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let outputs = try TempDirectory(prefix: "client-outputs")
             let fixture = try await FixtureRepo.shared.repository(version: "1")
             let user = try FlatpakUser()
@@ -82,7 +82,6 @@ struct ClientSubcommandsTests {
             #expect(
                 (try JSONSerialization.jsonObject(with: build.body) as? [String: Any])?["published_state"] as? Int == 2)
         }
-        await server.stop()
     }
 
     /// The whole output JSON written with `--output`.

@@ -1,18 +1,18 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #2's main flow with our own client, server and real flatpak: a build is created, pushed, committed and
 /// published; a flatpak user installs and runs it, then updates to the next published build.
-@Suite("End to end", .enabled(if: TestSupport.hasOSTree))
+@Suite("End to end", .enabled(if: TestEnvironment.hasOSTree))
 struct EndToEndTests {
     @Test(
         "a published app installs and runs with flatpak, and a second build updates it",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func publishedAppInstallsRunsAndUpdates(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let client = try Client(token: server.adminToken)
             let user = try FlatpakUser()
 
@@ -30,10 +30,9 @@ struct EndToEndTests {
             #expect(second == "Hello 2")
             #expect(await server.isAnswering())
         }
-        await server.stop()
     }
 
-    @Test("the server stops gracefully on SIGTERM", arguments: TestSupport.databases)
+    @Test("the server stops gracefully on SIGTERM", arguments: TestEnvironment.databases)
     func serverStopsOnSIGTERM(database: DatabaseKind) async throws {
         // Arrange
         let server = try await TestServer(database: database)
@@ -50,9 +49,7 @@ struct EndToEndTests {
 /// create → push → commit → publish (waiting for the publish and the update-repo job) with our client.
 @discardableResult
 func publish(version: String, to server: TestServer, with client: Client) async throws -> String {
-    let fixture = try await FixtureRepo.shared.repository(version: version)
-    let buildURL = try await client.createBuild(managerURL: server.managerURL)
-    try await client.check(["push", buildURL, fixture.path])
+    let buildURL = try await Management.pushedBuild(version: version, server: server, client: client)
     try await client.check(["commit", "--wait", buildURL])
     try await client.check(["publish", "--wait", "--wait-update", buildURL])
     return buildURL

@@ -1,9 +1,10 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `workers` and upstream 0.5's `ACTIX_WORKERS` set the number of HTTP event-loop threads (issue #12, item 5).
-@Suite("HTTP worker threads", .enabled(if: TestSupport.hasOSTree))
+@Suite("HTTP worker threads", .enabled(if: TestEnvironment.hasOSTree))
 struct HTTPWorkersTests {
     @Test("ACTIX_WORKERS=1 and workers: 2 both start a server that serves")
     func configuredThreadsServe() async throws {
@@ -28,7 +29,7 @@ struct HTTPWorkersTests {
         let server = try await TestServer(database: .sqlite)
         await server.stop()
         let binary = try Binaries.url(of: Binaries.server)
-        var environment = TestSupport.environment
+        var environment = TestEnvironment.environment
         environment["ACTIX_WORKERS"] = "lots"
 
         // Act

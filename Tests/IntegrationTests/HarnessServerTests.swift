@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `TestServer`'s process handling, checked against stand-ins for `flat-manager` and `gentoken` so that it is
 /// known to work before the real server is there: a tiny Python HTTP server that reads config.json like the
 /// real one, answers `GET /status`, and exits 0 on SIGTERM.
-@Suite("Test server lifecycle", .enabled(if: TestSupport.hasOSTree))
+@Suite("Test server lifecycle", .enabled(if: TestEnvironment.hasOSTree))
 struct HarnessServerTests {
     @Test("the test server starts, survives a kill and restart, and stops gracefully on SIGTERM")
     func serverLifecycle() async throws {

@@ -1,6 +1,7 @@
 import FlatManagerCore
 import Foundation
 import SystemPackage
+import TestSupport
 import Testing
 
 /// The harness itself: these must hold before any end-to-end result can be trusted.
@@ -56,7 +57,7 @@ struct HarnessTests {
     @Test("a command's exit status and both output streams are captured")
     func processOutputIsCaptured() async throws {
         // Arrange
-        let shell = try #require(TestSupport.executable(named: "sh"))
+        let shell = try #require(TestEnvironment.executable(named: "sh"))
 
         // Act
         let result = try await ProcessRunner.run(shell, ["-c", "echo out; echo err >&2; exit 3"])
@@ -70,7 +71,7 @@ struct HarnessTests {
     @Test("a command that outlives its deadline is killed and reported")
     func slowCommandTimesOut() async throws {
         // Arrange
-        let shell = try #require(TestSupport.executable(named: "sh"))
+        let shell = try #require(TestEnvironment.executable(named: "sh"))
         let start = ContinuousClock.now
 
         // Act / Assert
@@ -85,7 +86,7 @@ struct HarnessTests {
     @Test("a killed process counts as ended even while a child it started keeps running")
     func killedProcessEndsDespiteGrandchild() async throws {
         // Arrange: the shell forks `sleep`, which inherits the output files and outlives the shell.
-        let shell = try #require(TestSupport.executable(named: "sh"))
+        let shell = try #require(TestEnvironment.executable(named: "sh"))
         let directory = try TempDirectory()
         let handle = try ProcessRunner.launch(
             shell, ["-c", "sleep 5; echo unreachable"], environment: nil, currentDirectory: directory.url,
@@ -103,7 +104,7 @@ struct HarnessTests {
     @Test("a process runs in the working directory and with the environment it is given")
     func processGetsDirectoryAndEnvironment() async throws {
         // Arrange
-        let shell = try #require(TestSupport.executable(named: "sh"))
+        let shell = try #require(TestEnvironment.executable(named: "sh"))
         let directory = try TempDirectory()
 
         // Act
@@ -149,14 +150,15 @@ struct HarnessTests {
     }
 
     @Test(
-        "example-config.json is a valid configuration once its repositories exist", .enabled(if: TestSupport.hasOSTree))
+        "example-config.json is a valid configuration once its repositories exist",
+        .enabled(if: TestEnvironment.hasOSTree))
     func exampleConfigIsValid() async throws {
         // Arrange
         let directory = try TempDirectory()
         for (path, collectionID) in [("repo", "org.test.Stable"), ("beta-repo", "org.test.Beta")] {
             try await TestServer.initRepository(at: directory.appending(path), collectionID: collectionID)
         }
-        let data = try Data(contentsOf: TestSupport.repositoryRoot.appendingPathComponent("example-config.json"))
+        let data = try Data(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("example-config.json"))
 
         // Act
         let config = try Config.parse(data, file: "example-config.json", workingDirectory: FilePath(directory.path))
@@ -170,7 +172,7 @@ struct HarnessTests {
 
     @Test(
         "the config a test server writes is accepted by the server's config loader",
-        .enabled(if: TestSupport.hasOSTree), arguments: [nil, "postgres://postgres@127.0.0.1:5432/fm_x"])
+        .enabled(if: TestEnvironment.hasOSTree), arguments: [nil, "postgres://postgres@127.0.0.1:5432/fm_x"])
     func testServerConfigIsValid(databaseURL: String?) async throws {
         // Arrange
         let directory = try TempDirectory()
@@ -191,11 +193,11 @@ struct HarnessTests {
         #expect(TokenSigner(base64Secret: config.secret) != nil)
     }
 
-    @Test("each test server gets a fresh PostgreSQL database of its own", .enabled(if: TestSupport.hasPostgres))
+    @Test("each test server gets a fresh PostgreSQL database of its own", .enabled(if: TestEnvironment.hasPostgres))
     func postgresDatabasesAreFresh() async throws {
         // Arrange
-        let serverURL = try TestSupport.requirePostgres()
-        let psql = try #require(TestSupport.executable(named: "psql"))
+        let serverURL = try TestEnvironment.requirePostgres()
+        let psql = try #require(TestEnvironment.executable(named: "psql"))
 
         // Act
         let first = try await PostgresDatabase.create(serverURL: serverURL)
@@ -209,7 +211,7 @@ struct HarnessTests {
 }
 
 /// The fixture builder and the isolated flatpak installation, against a local file:// remote (no server).
-@Suite("Fixture app and flatpak user", .enabled(if: TestSupport.hasOSTree))
+@Suite("Fixture app and flatpak user", .enabled(if: TestEnvironment.hasOSTree))
 struct FixtureTests {
     @Test("the fixture app installs, runs and updates with real flatpak")
     func fixtureInstallsRunsAndUpdates() async throws {
@@ -238,7 +240,7 @@ struct FixtureTests {
         let first = try await FixtureRepo.shared.repository(version: "cache-check")
         let again = try await FixtureRepo.shared.repository(version: "cache-check")
         let refs = try await ProcessRunner.check(
-            try #require(TestSupport.executable(named: "ostree")), ["refs", "--repo=\(first.path)"])
+            try #require(TestEnvironment.executable(named: "ostree")), ["refs", "--repo=\(first.path)"])
 
         // Assert
         #expect(first == again)

@@ -8,7 +8,7 @@ import Testing
 /// `/api/v1` operation that takes JSON and in the claims of correctly signed tokens. The property: every request is
 /// answered (a crash shows as a closed connection), none with a 5xx, and the process serves `/status` after every
 /// batch. The seed is fixed, so a failure repeats; the failing request is printed with the answer.
-@Suite("Hostile input fuzzing", .enabled(if: TestSupport.hasOSTree))
+@Suite("Hostile input fuzzing", .enabled(if: TestEnvironment.hasOSTree))
 struct InputFuzzTests {
     static let seed: UInt64 = 20_261_205
     static let cases = 3_000
@@ -16,10 +16,9 @@ struct InputFuzzTests {
 
     @Test(
         "thousands of hostile request bodies and token claims are answered with no 5xx and the server keeps serving",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func hostileBodiesAndClaimsNeverCrashTheServer(database: DatabaseKind) async throws {
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             // Arrange
             let fixture = try await FuzzFixture(server: server)
             var random = SeededRandom(seed: Self.seed)
@@ -63,7 +62,6 @@ struct InputFuzzTests {
                 #expect(statuses[status, default: 0] > 0, "no \(status) among \(statuses.sorted { $0.key < $1.key })")
             }
         }
-        await server.stop()
     }
 }
 

@@ -1,10 +1,11 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #3, checks and reviews: check hooks run after a commit with their job's variables, gate publishing, and
 /// can be reviewed through the API.
-@Suite("Management: checks and reviews", .enabled(if: TestSupport.hasOSTree))
+@Suite("Management: checks and reviews", .enabled(if: TestEnvironment.hasOSTree))
 struct ManagementCheckTests {
     /// Three checks: `lint` fails while `<dir>/lint-fails` exists, `review` (reviewable) always exits 1, and
     /// `env` writes its environment to `<dir>/env-<build id>` and some non-ASCII text to its log.
@@ -32,7 +33,7 @@ struct ManagementCheckTests {
 
     @Test(
         "a failing check fails the build and publishing is refused with the upstream error",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func failingCheckRefusesPublish(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-checks")
@@ -77,7 +78,7 @@ struct ManagementCheckTests {
 
     @Test(
         "a reviewable check holds the build until a review through the API, then publishing succeeds",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func reviewedCheckAllowsPublish(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-checks")
@@ -113,7 +114,7 @@ struct ManagementCheckTests {
 
     @Test(
         "a check runs with its build and job ids and the server's environment, its output in the job log",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func checkEnvironmentAndLog(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-checks")
@@ -151,7 +152,7 @@ struct ManagementCheckTests {
 
     @Test(
         "following a log with non-ASCII output by byte offsets gives back the whole log",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func nonASCIILogFollowsByBytes(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-checks")
@@ -204,7 +205,7 @@ struct ManagementCheckTests {
 
     @Test(
         "a status a check sets through the review API survives a zero exit, and a failing exit overrides it",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func exitStatusOverridesOwnReview(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-checks")

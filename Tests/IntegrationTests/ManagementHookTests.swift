@@ -1,10 +1,11 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #3, hooks and republish: the publish hook may rewrite a build before it is imported, knows whether it
 /// runs for a republish, and a failing hook leaves the main repository as it was.
-@Suite("Management: publish hook and republish", .enabled(if: TestSupport.hasOSTree))
+@Suite("Management: publish hook and republish", .enabled(if: TestEnvironment.hasOSTree))
 struct ManagementHookTests {
     /// A publish hook that records `$FLAT_MANAGER_IS_REPUBLISH $FLAT_MANAGER_BUILD_ID` in `<dir>/hook-calls`,
     /// fails while `<dir>/hook-fails` exists, and otherwise re-commits every app ref of its working directory with
@@ -37,7 +38,7 @@ struct ManagementHookTests {
 
     @Test(
         "the publish hook's edit is published, and republish with an end-of-life reaches flatpak",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func hookEditsAndRepublishEndOfLife(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-hooks")
@@ -82,7 +83,7 @@ struct ManagementHookTests {
 
     @Test(
         "a failing publish hook fails the job with a clear message and leaves the repository as it was",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func failingHookLeavesRepository(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-hooks")
@@ -116,7 +117,7 @@ struct ManagementHookTests {
     }
     @Test(
         "the post-publish script runs after the update with the repo as arguments and the server's environment",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func postPublishScript(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-hooks")

@@ -1,14 +1,15 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #3 on the repository side: token-protected downloads, purge in each state, and a prune that never takes
 /// objects from under a build in progress.
-@Suite("Management: downloads, purge and prune", .enabled(if: TestSupport.hasOSTree))
+@Suite("Management: downloads, purge and prune", .enabled(if: TestEnvironment.hasOSTree))
 struct ManagementRepoTests {
     @Test(
         "a commit with a protected token type is refused without a token and served with a covering one",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func protectedCommitDownload(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { config in
@@ -55,7 +56,7 @@ struct ManagementRepoTests {
         return build
     }
 
-    @Test("purge gives the spec's result in each state of a build", arguments: TestSupport.databases)
+    @Test("purge gives the spec's result in each state of a build", arguments: TestEnvironment.databases)
     func purgeInEachState(database: DatabaseKind) async throws {
         // Arrange
         let scripts = try TempDirectory(prefix: "flat-manager-purge")
@@ -117,11 +118,11 @@ struct ManagementRepoTests {
         await server.stop()
     }
 
-    @Test("a published build can be purged and the main repository keeps its refs", arguments: TestSupport.databases)
+    @Test(
+        "a published build can be purged and the main repository keeps its refs", arguments: TestEnvironment.databases)
     func purgePublished(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let client = try Client(token: server.adminToken)
             let buildURL = try await publish(version: "1", to: server, with: client)
             let build = try Management.buildID(buildURL)
@@ -136,27 +137,23 @@ struct ManagementRepoTests {
             #expect(purged["published_state"] as? Int == 2)
             #expect(after == before)
         }
-        await server.stop()
     }
 
     @Test(
         "a prune runs while a build relies on objects only unreachable history holds; the build commits, publishes, installs",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func pruneSparesBuildsInProgress(database: DatabaseKind) async throws {
         // Arrange: version 1 is published, then its app ref is removed, so its objects are unreachable in the
         // repo, yet a new upload of the same content relies on them (the client skips what the repo has). The
         // prune runs anyway (issue #12): missing_objects linked those objects into the build.
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let token = server.adminToken
             let client = try Client(token: token)
             let ostree = try Management.tool("ostree")
             try await publish(version: "1", to: server, with: client)
             try await ProcessRunner.check(
                 ostree, ["refs", "--repo=\(server.repoPath.path)", "--delete", try await Management.appRef()])
-            let fixture = try await FixtureRepo.shared.repository(version: "1")
-            let buildURL = try await client.createBuild(managerURL: server.managerURL)
-            try await client.check(["push", buildURL, fixture.path])
+            let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
 
             // Act
             let started = try await Management.object(
@@ -187,6 +184,5 @@ struct ManagementRepoTests {
             #expect(fsck.succeeded, "\(fsck.stdout)\n\(fsck.stderr)")
             #expect(output == "Hello 1")
         }
-        await server.stop()
     }
 }

@@ -1,9 +1,10 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #3, token administration against the real server: subsets, usage, revocation, the opt-in branch check.
-@Suite("Management: tokens", .enabled(if: TestSupport.hasOSTree))
+@Suite("Management: tokens", .enabled(if: TestEnvironment.hasOSTree))
 struct ManagementTokenTests {
     /// The claims of a JWT, read from its payload (no verification: the server signed it).
     static func claims(of token: String) throws -> [String: Any] {
@@ -17,11 +18,10 @@ struct ManagementTokenTests {
         return object
     }
 
-    @Test("a subset token cannot widen any claim of its parent", arguments: TestSupport.databases)
+    @Test("a subset token cannot widen any claim of its parent", arguments: TestEnvironment.databases)
     func subsetCannotWiden(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let parent = try Management.token(
                 sub: "build", scope: ["build", "upload"], prefixes: ["org.test"], repos: ["stable"],
                 branches: ["stable"], jti: "parent-\(UUID().uuidString)", name: "ci")
@@ -65,15 +65,14 @@ struct ManagementTokenTests {
             let exp = try #require(childClaims["exp"] as? Int)
             #expect(exp <= Int(Date().timeIntervalSince1970) + 600)
         }
-        await server.stop()
     }
 
     @Test(
-        "get_list shows a token's use, and once revoked it and its subsets get 401", arguments: TestSupport.databases)
+        "get_list shows a token's use, and once revoked it and its subsets get 401",
+        arguments: TestEnvironment.databases)
     func revocationAndUsage(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let jti = "ci-\(UUID().uuidString)"
             let token = try Management.token(scope: ["build", "jobs"], jti: jti)
             let manager = try Management.token(sub: "", scope: ["tokenmanagement"])
@@ -111,11 +110,11 @@ struct ManagementTokenTests {
             #expect(revoked.first?["revoked_at"] is String, "\(revoked)")
             #expect(notManager.status == 403)
         }
-        await server.stop()
     }
 
     @Test(
-        "with enforce-branches a build ref outside the token's branches is refused", arguments: TestSupport.databases)
+        "with enforce-branches a build ref outside the token's branches is refused",
+        arguments: TestEnvironment.databases)
     func branchesAreEnforcedWhenEnabled(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { config in

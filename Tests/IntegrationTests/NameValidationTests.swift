@@ -1,10 +1,11 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Names are checked where they enter (issue #10, holes 3 and 4): against the real server, a bad app id, ref,
 /// repo, check or delta name is a 400 `generic-error` and nothing is stored, queued or created.
-@Suite("Name validation at the edge", .enabled(if: TestSupport.hasOSTree))
+@Suite("Name validation at the edge", .enabled(if: TestEnvironment.hasOSTree))
 struct NameValidationTests {
     static let badAppIDs = [
         "org.test.Hello/../../../../etc", "org.test.Hello/..", "../../etc", "/etc", "org.test.", ".", "..", "",
@@ -25,7 +26,7 @@ struct NameValidationTests {
     }
 
     @Test(
-        "republish with a path or another bad app id is a 400 and creates no job", arguments: TestSupport.databases)
+        "republish with a path or another bad app id is a 400 and creates no job", arguments: TestEnvironment.databases)
     func republishRefusesBadAppIDs(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange: a token for `org.test.`, as in the issue; its prefix matches every probe below.
@@ -44,7 +45,7 @@ struct NameValidationTests {
         }
     }
 
-    @Test("republish to an odd repo name is a 400 naming it", arguments: TestSupport.databases)
+    @Test("republish to an odd repo name is a 400 naming it", arguments: TestEnvironment.databases)
     func republishRefusesBadRepoNames(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             for repo in ["-stable", ".stable", "sta%20ble"] {
@@ -62,7 +63,7 @@ struct NameValidationTests {
 
     @Test(
         "build_ref with a bad ref name is a 400 and stores nothing; honest refs are stored",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func buildRefRefusesBadRefs(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -108,7 +109,7 @@ struct NameValidationTests {
 
     @Test(
         "creating a build with a bad app id or repo name is a 400 and creates no build",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func createBuildRefusesBadNames(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -136,7 +137,7 @@ struct NameValidationTests {
 
     @Test(
         "extra ids with non-ASCII letters, paths or empty elements are a 400 and are not stored",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func addExtraIDsRefusesBadIDs(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -157,7 +158,7 @@ struct NameValidationTests {
         }
     }
 
-    @Test("listing builds by a bad app id is a 400", arguments: TestSupport.databases)
+    @Test("listing builds by a bad app id is a 400", arguments: TestEnvironment.databases)
     func listBuildsRefusesBadAppIDs(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             for query in ["..%2F..%2Fetc", "org.test.", "%2Fetc", "org.test.Hello%00"] {
@@ -174,7 +175,7 @@ struct NameValidationTests {
         }
     }
 
-    @Test("asking for a check job by a bad check name is a 400", arguments: TestSupport.databases)
+    @Test("asking for a check job by a bad check name is a 400", arguments: TestEnvironment.databases)
     func checkJobRefusesBadCheckNames(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -198,7 +199,7 @@ struct NameValidationTests {
 
     @Test(
         "delta uploads to an odd repo name or with bad delta names are a 400 and store nothing",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func deltaUploadRefusesBadNames(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange

@@ -1,12 +1,13 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Generated conformance (issue #6): schemathesis derives requests from the served OpenAPI document, valid and
 /// invalid, sends them to a real server holding real builds, jobs and refs, and holds every response to the
 /// document. `OpsTests.responsesConformToTheOpenAPIDocument` keeps checking the flows it cannot reach (push, a
 /// successful commit and publish).
-@Suite("OpenAPI conformance", .enabled(if: TestSupport.hasOSTree), .enabled(if: TestSupport.hasSchemathesis))
+@Suite("OpenAPI conformance", .enabled(if: TestEnvironment.hasOSTree), .enabled(if: TestEnvironment.hasSchemathesis))
 struct OpenAPIConformanceTests {
     /// Not fuzzed: the delta worker websocket `/delta/worker`, left out of the document (a websocket upgrade is no
     /// request/response operation; schemathesis would only see refused upgrades). The uploads (`/build/{id}/upload`,
@@ -17,12 +18,11 @@ struct OpenAPIConformanceTests {
     static let maxExamples = 40
     static let seed = 20_261_128
 
-    @Test("every generated request gets a response the OpenAPI document allows", arguments: TestSupport.databases)
+    @Test("every generated request gets a response the OpenAPI document allows", arguments: TestEnvironment.databases)
     func generatedRequestsGetDocumentedResponses(database: DatabaseKind) async throws {
         // Arrange
-        _ = try TestSupport.requireSchemathesis()  // before the server: a missing tool fails at once
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        _ = try TestEnvironment.requireSchemathesis()  // before the server: a missing tool fails at once
+        try await withTestServer(database: database) { server in
             let known = try await Self.makeResources(on: server)
             let document = try await HTTP.request("GET", server.url("/openapi.yaml"))
             let directory = try TempDirectory(prefix: "flat-manager-openapi-doc")
@@ -40,7 +40,6 @@ struct OpenAPIConformanceTests {
                 run.result.status == 0,
                 "\(run.command)\n--- stdout ---\n\(run.result.stdout)\n--- stderr ---\n\(run.result.stderr)")
         }
-        await server.stop()
     }
 
     /// What the generated requests find on the server: a published build (with its commit, publish and

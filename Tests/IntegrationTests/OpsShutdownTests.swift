@@ -2,6 +2,7 @@ import Dispatch
 import FlatManagerCore
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -12,21 +13,18 @@ import Testing
 /// finish (within `shutdown-timeout-secs`), waits for the running job (within `job-shutdown-timeout-secs`), and
 /// exits 0; SIGINT and SIGQUIT cut the requests off but still wait for the job. A job cut off by its bound is
 /// broken by the next start, as after a crash.
-@Suite("Shutdown", .enabled(if: TestSupport.hasOSTree))
+@Suite("Shutdown", .enabled(if: TestEnvironment.hasOSTree))
 struct OpsShutdownTests {
     @Test(
         "SIGTERM during a request and a commit job: the request is answered, the job ends, the exit status is 0",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func sigtermLetsTheRequestAndTheJobFinish(database: DatabaseKind) async throws {
         // Arrange: the commit job is held inside build-commit-from; a create-build request has sent its head and
         // half of its body, so that the server is handling it when the signal arrives.
         let gate = try GatedFlatpak()
-        let server = try await TestServer(database: database, extraPath: [gate.directory.url])
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database, extraPath: [gate.directory.url]) { server in
             let client = try Client(token: server.adminToken)
-            let fixture = try await FixtureRepo.shared.repository(version: "1")
-            let buildURL = try await client.createBuild(managerURL: server.managerURL)
-            try await client.check(["push", buildURL, fixture.path])
+            let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
             let commit = try await HTTP.postJSON(
                 try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
             try #require(commit.status == 200, "POST commit: \(commit.status) \(commit.text)")
@@ -66,16 +64,14 @@ struct OpsShutdownTests {
             #expect(createdAfterRestart.id == created.id)
             #expect(published.publishedState == .published)
         }
-        await server.stop()
     }
 
     @Test(
         "SIGTERM with a request body that never completes: the server closes it at the bound and exits 0",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func sigtermBoundsARequestThatNeverCompletes(database: DatabaseKind) async throws {
         // Arrange: a 2 s request bound; a create-build request whose body stops halfway and never goes on.
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             try await Self.restart(server, adding: ["shutdown-timeout-secs": 2])
             let request = try Self.halfSentCreateBuild(server)
             // The server has to have read the head before the signal, or the connection is idle and simply closed.
@@ -95,17 +91,15 @@ struct OpsShutdownTests {
             #expect(reply.status != 200, "\(reply.raw)")
             #expect(answering)
         }
-        await server.stop()
     }
 
     @Test(
         "SIGINT or SIGQUIT cuts a request off at once, still lets the commit job end, and exits 0",
-        arguments: TestSupport.databases, [SIGINT, SIGQUIT])
+        arguments: TestEnvironment.databases, [SIGINT, SIGQUIT])
     func immediateStopCutsRequestsButWaitsForTheJob(database: DatabaseKind, signal: Int32) async throws {
         // Arrange: the commit job is held inside build-commit-from, and a create-build request is half sent.
         let gate = try GatedFlatpak()
-        let server = try await TestServer(database: database, extraPath: [gate.directory.url])
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database, extraPath: [gate.directory.url]) { server in
             let buildURL = try await Self.startHeldCommit(server, gate)
             let request = try Self.halfSentCreateBuild(server)
             try await Task.sleep(for: .seconds(2))
@@ -134,17 +128,15 @@ struct OpsShutdownTests {
             #expect(job.status == .ended, "\(job.log)")
             #expect(committed.repoState == .ready)
         }
-        await server.stop()
     }
 
     @Test(
         "SIGTERM with a job that outlives its bound: exit 1, and the next start breaks the job",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func sigtermBoundsARunningJob(database: DatabaseKind) async throws {
         // Arrange: a 2 s job bound and a commit job held inside build-commit-from.
         let gate = try GatedFlatpak()
-        let server = try await TestServer(database: database, extraPath: [gate.directory.url])
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database, extraPath: [gate.directory.url]) { server in
             try await Self.restart(server, adding: ["job-shutdown-timeout-secs": 2])
             let buildURL = try await Self.startHeldCommit(server, gate)
 
@@ -164,24 +156,20 @@ struct OpsShutdownTests {
             #expect(build.repoState == .failed)
             #expect(build.repoStateReason == "Server was restarted during job")
         }
-        await server.stop()
     }
 
     @Test(
         "SIGTERM while update-repo waits for a hanging delta: the delta generator stops, the job ends, exit 0",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func sigtermStopsDeltaGeneration(database: DatabaseKind) async throws {
         // Arrange: local delta generation hangs far longer than any bound of the test (the job bound is 3600 s).
         let tools = try FakeTools()
         let marker = tools.directory.appending("generating")
         try tools.flatpak(deltaScript: #"touch "\#(marker.path)"; exec sleep 300"#)
-        let server = try await TestServer(database: database, extraPath: [tools.url])
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database, extraPath: [tools.url]) { server in
             try await server.reconfigure(stableRepo: DeltaTests.depthTwo)
             let client = try Client(token: server.adminToken)
-            let fixture = try await FixtureRepo.shared.repository(version: "1")
-            let buildURL = try await client.createBuild(managerURL: server.managerURL)
-            try await client.check(["push", buildURL, fixture.path])
+            let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
             try await client.check(["commit", "--wait", buildURL])
             try await client.check(["publish", "--wait", buildURL])
             try await waitUntil("the delta generation to start", timeout: .seconds(120)) {
@@ -205,7 +193,6 @@ struct OpsShutdownTests {
             #expect(update.log.contains("Delta generation stopped"), "\(update.log)")
             #expect(update.log.contains("Updating summary"))
         }
-        await server.stop()
     }
 
     /// Stops the server, adds `keys` to its config file, and starts it again.
@@ -223,9 +210,7 @@ struct OpsShutdownTests {
     /// Returns the build URL.
     static func startHeldCommit(_ server: TestServer, _ gate: GatedFlatpak) async throws -> String {
         let client = try Client(token: server.adminToken)
-        let fixture = try await FixtureRepo.shared.repository(version: "1")
-        let buildURL = try await client.createBuild(managerURL: server.managerURL)
-        try await client.check(["push", buildURL, fixture.path])
+        let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
         let commit = try await HTTP.postJSON(try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
         try #require(commit.status == 200, "POST commit: \(commit.status) \(commit.text)")
         try await gate.waitUntilStarted()

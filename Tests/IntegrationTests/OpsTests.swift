@@ -1,16 +1,16 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Operations (issue #6): metrics, logs, `--check-config`, the OpenAPI document and the status pages, against the
 /// real server. SQLite only: none of this depends on the database, and each case runs a whole publish.
-@Suite("Operations", .enabled(if: TestSupport.hasOSTree))
+@Suite("Operations", .enabled(if: TestEnvironment.hasOSTree))
 struct OpsTests {
     @Test("after a push, commit and publish, /metrics shows the uploads and jobs that happened")
     func metricsCountWhatHappened() async throws {
         // Arrange
-        let server = try await TestServer(database: .sqlite)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: .sqlite) { server in
             let client = try Client(token: server.adminToken)
             let fixture = try await FixtureRepo.shared.repository(version: "1")
 
@@ -47,14 +47,12 @@ struct OpsTests {
                     text, "flat_manager_http_requests_total{method=\"POST\",route=\"/api/v1/build\",status=\"200\"}")
                     == 1)
         }
-        await server.stop()
     }
 
     @Test("with JSON logs every line parses, and every line of a request or job carries its ids")
     func jsonLogLinesCarryRequestAndJobIDs() async throws {
         // Arrange
-        let server = try await TestServer(database: .sqlite, environment: ["FLAT_MANAGER_LOG_FORMAT": "json"])
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: .sqlite, environment: ["FLAT_MANAGER_LOG_FORMAT": "json"]) { server in
             let client = try Client(token: server.adminToken)
 
             // Act
@@ -85,7 +83,6 @@ struct OpsTests {
             #expect(jobLines.allSatisfy { $0.1["job_id"] != nil })
             #expect(jobLines.contains { $0.1["build_id"] as? String == "1" })
         }
-        await server.stop()
     }
 
     @Test("--check-config accepts the test config and names the key of a broken one")
@@ -121,8 +118,7 @@ struct OpsTests {
     @Test("real responses of the running server conform to docs/openapi.yaml, which the server serves")
     func responsesConformToTheOpenAPIDocument() async throws {
         // Arrange
-        let server = try await TestServer(database: .sqlite)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: .sqlite) { server in
             let client = try Client(token: server.adminToken)
             let buildURL = try await publish(version: "1", to: server, with: client)
             let id = try #require(buildURL.split(separator: "/").last.map(String.init))
@@ -168,19 +164,15 @@ struct OpsTests {
                 recorder.exchanges.contains { $0.status == 200 } && recorder.exchanges.contains { $0.status >= 400 })
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         }
-        await server.stop()
     }
 
     @Test("the job page in headless Chromium follows the log live, and the dashboard links build and jobs")
     func statusPagesInABrowser() async throws {
         // Arrange: a flatpak wrapper holds the commit job inside build-commit-from until the test releases it.
         let gate = try GatedFlatpak()
-        let server = try await TestServer(database: .sqlite, extraPath: [gate.directory.url])
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: .sqlite, extraPath: [gate.directory.url]) { server in
             let client = try Client(token: server.adminToken)
-            let fixture = try await FixtureRepo.shared.repository(version: "1")
-            let buildURL = try await client.createBuild(managerURL: server.managerURL)
-            try await client.check(["push", buildURL, fixture.path])
+            let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
             let commit = try await HTTP.postJSON(
                 try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
             let job = try JSONDecoder().decode(Job.self, from: commit.body)
@@ -203,7 +195,6 @@ struct OpsTests {
             #expect(buildPage.text.contains("<a href=\"/status/\(job.id)\">\(job.id)</a>"))
             #expect(!dashboard.text.contains(server.adminToken) && !buildPage.text.contains(server.adminToken))
         }
-        await server.stop()
     }
 
     /// The objects and delta parts a build's upload area (an ostree repo) holds: what the pushes stored.

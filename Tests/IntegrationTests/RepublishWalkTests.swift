@@ -1,17 +1,18 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #10, hole 3, inside the job: republish lists `refs/heads/app/<app>` and must never walk out of
 /// `refs/heads`, whether through a symlinked ref directory or an app id that reads as a path.
-@Suite("Republish walks", .enabled(if: TestSupport.hasOSTree))
+@Suite("Republish walks", .enabled(if: TestEnvironment.hasOSTree))
 struct RepublishWalkTests {
     @Test(
-        "a symlinked ref directory fails the republish job instead of being followed", arguments: TestSupport.databases)
+        "a symlinked ref directory fails the republish job instead of being followed",
+        arguments: TestEnvironment.databases)
     func symlinkedRefDirectoryIsRefused(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let outside = server.directory.appending("outside")
             let fakeRef = outside.appendingPathComponent("x86_64/stable")
             try FileManager.default.createDirectory(
@@ -36,16 +37,14 @@ struct RepublishWalkTests {
             #expect(!log.contains("Re-publishing"), "\(log)")
             #expect(await server.isAnswering())
         }
-        await server.stop()
     }
 
     @Test(
         "an app id that reads as a path never reaches a walk: refused at the API or by the job",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func pathLikeAppIDIsRefused(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let app = "org.test.Hello/../../../../etc"
 
             // Act
@@ -67,6 +66,5 @@ struct RepublishWalkTests {
             }
             #expect(await server.isAnswering())
         }
-        await server.stop()
     }
 }

@@ -1,23 +1,21 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// A server killed while a commit job runs marks the job broken and the build failed when it comes back, and
 /// keeps working (server.md §3.6).
-@Suite("Restart during a job", .enabled(if: TestSupport.hasOSTree))
+@Suite("Restart during a job", .enabled(if: TestEnvironment.hasOSTree))
 struct RestartTests {
     @Test(
         "a commit interrupted by a crash is broken after restart, and a new build still publishes",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func interruptedCommitIsBrokenAfterRestart(database: DatabaseKind) async throws {
         // Arrange: a `flatpak` in front of PATH makes the first build-commit-from take 30 s.
         let wrapper = try SlowFlatpak()
-        let server = try await TestServer(database: database, extraPath: [wrapper.directory.url])
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database, extraPath: [wrapper.directory.url]) { server in
             let client = try Client(token: server.adminToken)
-            let fixture = try await FixtureRepo.shared.repository(version: "1")
-            let buildURL = try await client.createBuild(managerURL: server.managerURL)
-            try await client.check(["push", buildURL, fixture.path])
+            let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
             let commit = try await HTTP.postJSON(
                 try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
             try #require(commit.status == 200, "POST commit: \(commit.status) \(commit.text)")
@@ -37,7 +35,6 @@ struct RestartTests {
             let builds = try await get([Build].self, server.managerURL + "/api/v1/build", token: server.adminToken)
             #expect(builds.contains { $0.id != build.id && $0.publishedState == .published })
         }
-        await server.stop()
     }
 }
 
@@ -48,7 +45,7 @@ struct SlowFlatpak {
     let marker: URL
 
     init() throws {
-        guard let realFlatpak = TestSupport.executable(named: "flatpak") else {
+        guard let realFlatpak = TestEnvironment.executable(named: "flatpak") else {
             throw TestSupportError.missingPrerequisite("flatpak")
         }
         directory = try TempDirectory(prefix: "flat-manager-slow-flatpak")

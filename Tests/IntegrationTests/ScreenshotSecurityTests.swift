@@ -1,11 +1,12 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #10, hole 1: a build's screenshots commit can no longer write outside the repository's `media/`, and a
 /// screenshots ref must belong to an app the token covers (0.5.3). Attacks go through the real server, the real
 /// client and real ostree.
-@Suite("Screenshot security", .enabled(if: TestSupport.hasOSTree))
+@Suite("Screenshot security", .enabled(if: TestEnvironment.hasOSTree))
 struct ScreenshotSecurityTests {
     /// A first build plants a link, a second build writes through it (the issue's reproduction).
     enum Attack: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -42,11 +43,10 @@ struct ScreenshotSecurityTests {
 
     @Test(
         "a screenshots commit holding a symlink fails the publish naming the entry, and nothing is written outside media",
-        arguments: TestSupport.databases, Attack.allCases)
+        arguments: TestEnvironment.databases, Attack.allCases)
     func symlinkAttackIsRefused(database: DatabaseKind, attack: Attack) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let arch = try await Self.arch()
             let ref = "screenshots/\(arch)"
             let escaped = attack.escapedDirectory(server: server)
@@ -87,14 +87,12 @@ struct ScreenshotSecurityTests {
             #expect(await Self.stagingDirectories(server: server).isEmpty)
             #expect(await server.isAnswering())
         }
-        await server.stop()
     }
 
-    @Test("honest screenshots land in media and are served below /repo", arguments: TestSupport.databases)
+    @Test("honest screenshots land in media and are served below /repo", arguments: TestEnvironment.databases)
     func honestScreenshotsArePublished(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let existing = server.repoPath.appendingPathComponent("media/org.test.Hello/older.png")
             try Self.write("older", to: existing)
             try Self.write("stale", to: server.repoPath.appendingPathComponent("media/org.test.Hello/1/shot.png"))
@@ -119,16 +117,14 @@ struct ScreenshotSecurityTests {
             #expect(try String(contentsOf: existing, encoding: .utf8) == "older")
             #expect(await Self.stagingDirectories(server: server).isEmpty)
         }
-        await server.stop()
     }
 
     @Test(
         "a media directory that is a symlink to another disk receives the screenshots and serves them",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func symlinkedMediaDirectoryIsWrittenInto(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let disk = server.directory.appending("other-disk/media")
             try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(
@@ -150,7 +146,6 @@ struct ScreenshotSecurityTests {
                 try FileManager.default.destinationOfSymbolicLink(
                     atPath: server.repoPath.appendingPathComponent("media").path) == disk.path)
         }
-        await server.stop()
     }
 
     // MARK: - Binding
@@ -163,11 +158,10 @@ struct ScreenshotSecurityTests {
 
     @Test(
         "screenshots of a build without app id need its one app ref covered, global access for none, never several",
-        arguments: TestSupport.databases, AppRefs.allCases)
+        arguments: TestEnvironment.databases, AppRefs.allCases)
     func screenshotsAreBoundToTheBuildsApp(database: DatabaseKind, appRefs: AppRefs) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let build = try await Management.object(
                 server, "POST", "/api/v1/build", token: server.adminToken, json: ["repo": "stable"])
             let id = try #require(build["id"] as? Int)
@@ -209,7 +203,6 @@ struct ScreenshotSecurityTests {
                 expectError(byGlobal, status: 403, type: "token-insufficient")
             }
         }
-        await server.stop()
     }
 
     // MARK: - Helpers

@@ -1,10 +1,11 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #10, hole 5: the token-type protection of a commit holds on every route that can serve the commit's file,
 /// `/build-repo/{id}` with its main-repo fallback and its `parent` link included, not only on `/repo`.
-@Suite("Security: protected downloads on every route", .enabled(if: TestSupport.hasOSTree))
+@Suite("Security: protected downloads on every route", .enabled(if: TestEnvironment.hasOSTree))
 struct SecurityDownloadTests {
     /// `objects/xx/rest.commit` of a checksum.
     static func commitPath(_ checksum: String) -> String {
@@ -13,7 +14,7 @@ struct SecurityDownloadTests {
 
     @Test(
         "a protected commit is refused anonymously through /build-repo, its fallback and its parent link",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func protectedCommitThroughBuildRepo(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { config in
@@ -73,7 +74,7 @@ struct SecurityDownloadTests {
         await server.stop()
     }
 
-    @Test("unprotected files of a build repo are still served anonymously", arguments: TestSupport.databases)
+    @Test("unprotected files of a build repo are still served anonymously", arguments: TestEnvironment.databases)
     func unprotectedFilesStayPublic(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { config in

@@ -1,5 +1,6 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 
 /// Issue #10, step 5: the opt-in upload limits answer 413 with the upstream error JSON and keep nothing of the
 /// offending part; the HTTP header and idle timeouts close connections that keep the server waiting.
-@Suite("Security: upload limits and HTTP timeouts", .enabled(if: TestSupport.hasOSTree))
+@Suite("Security: upload limits and HTTP timeouts", .enabled(if: TestEnvironment.hasOSTree))
 struct SecurityLimitsTests {
     /// A delta-part upload name (no verifier, so any content of any size is a valid part).
     static func deltaPartName(_ part: Int) -> String {
@@ -44,7 +45,7 @@ struct SecurityLimitsTests {
                 server, "POST", "/api/v1/build", token: server.adminToken, json: ["repo": "stable"])["id"] as? Int)
     }
 
-    @Test("a file over max-object-bytes is a 413 and nothing of it is kept", arguments: TestSupport.databases)
+    @Test("a file over max-object-bytes is a 413 and nothing of it is kept", arguments: TestEnvironment.databases)
     func objectLimit(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { $0["max-object-bytes"] = 1000 }
@@ -71,7 +72,7 @@ struct SecurityLimitsTests {
 
     @Test(
         "uploads past max-build-bytes are a 413 across requests; smaller ones still fit",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func buildLimit(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { $0["max-build-bytes"] = 2500 }
@@ -97,7 +98,9 @@ struct SecurityLimitsTests {
         await server.stop()
     }
 
-    @Test("a build ref past max-build-refs is a 413; updating an existing ref is not", arguments: TestSupport.databases)
+    @Test(
+        "a build ref past max-build-refs is a 413; updating an existing ref is not",
+        arguments: TestEnvironment.databases)
     func refLimit(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { $0["max-build-refs"] = 1 }
@@ -129,7 +132,7 @@ struct SecurityLimitsTests {
 
     @Test(
         "a push, publish and flatpak install pass untouched under realistic limits and the default timeouts",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func honestFlowUnderLimits(database: DatabaseKind) async throws {
         // Arrange
         let server = try await Management.server(database: database) { config in

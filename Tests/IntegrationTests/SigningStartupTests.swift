@@ -1,9 +1,10 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue #4: a signing key the keyring does not have stops the start-up, naming the key and its config key.
-@Suite("Signing keys at start-up", .enabled(if: TestSupport.hasOSTree))
+@Suite("Signing keys at start-up", .enabled(if: TestEnvironment.hasOSTree))
 struct SigningStartupTests {
     @Test("a repo gpg-key missing from the keyring makes the server exit with an error naming it")
     func missingRepoKeyStopsStartup() async throws {

@@ -1,18 +1,18 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// GPG signing with a throwaway key: published commits and the summary are signed with the repo's `gpg-key`,
 /// build repos with `build-gpg-key`, and a flatpak user that trusts only that key installs and updates.
-@Suite("GPG signing", .enabled(if: TestSupport.hasOSTree))
+@Suite("GPG signing", .enabled(if: TestEnvironment.hasOSTree))
 struct SigningTests {
     @Test(
         "a signed repository is added with --gpg-import, and install and update verify its signatures",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func signedRepositoryInstallsAndUpdates(database: DatabaseKind) async throws {
         // Arrange
         let key = try await ThrowawayGPGKey()
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             try await server.reconfigure(
                 top: #"{"gpg-homedir": "\#(key.home.path)", "build-gpg-key": "\#(key.fingerprint)"}"#,
                 stableRepo: #"{"gpg-key": "\#(key.fingerprint)"}"#)
@@ -33,7 +33,6 @@ struct SigningTests {
             #expect(second == "Hello 2")
             #expect(FileManager.default.fileExists(atPath: server.repoPath.appendingPathComponent("summary.sig").path))
         }
-        await server.stop()
     }
 
     @Test(
@@ -43,8 +42,7 @@ struct SigningTests {
         // Arrange
         let key = try await ThrowawayGPGKey()
         let second = try await key.addKey(name: "Flat Manager Second Key")
-        let server = try await TestServer(database: .sqlite)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: .sqlite) { server in
             try await server.reconfigure(
                 top: #"{"gpg-homedir": "\#(key.home.path)"}"#,
                 stableRepo: #"""
@@ -82,7 +80,6 @@ struct SigningTests {
             #expect(exported.range(of: first) != nil, "the first public key is in GPGKey")
             #expect(exported.range(of: secondKey) != nil, "the second public key is in GPGKey")
         }
-        await server.stop()
     }
 
     @Test("a user given the wrong key cannot add the signed repository")
@@ -90,8 +87,7 @@ struct SigningTests {
         // Arrange
         let key = try await ThrowawayGPGKey()
         let otherKey = try await ThrowawayGPGKey(name: "Someone Else")
-        let server = try await TestServer(database: .sqlite)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: .sqlite) { server in
             try await server.reconfigure(
                 top: #"{"gpg-homedir": "\#(key.home.path)", "build-gpg-key": "\#(key.fingerprint)"}"#,
                 stableRepo: #"{"gpg-key": "\#(key.fingerprint)"}"#)
@@ -112,6 +108,5 @@ struct SigningTests {
             // flatpak names the untrusted signature: made by the repo's key (its 64-bit key id), not the user's.
             #expect(result.stderr.contains(String(key.fingerprint.suffix(16))), "\(result.stderr)")
         }
-        await server.stop()
     }
 }

@@ -1,15 +1,16 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// The `/status` pages respect privacy (issue #10, step 6): a private build is shown to anonymous viewers by id and
 /// states only, job output never shows them the server's absolute paths, and `status-requires-token` puts every
 /// page behind a `jobs` token.
-@Suite("Status pages and privacy", .enabled(if: TestSupport.hasOSTree))
+@Suite("Status pages and privacy", .enabled(if: TestEnvironment.hasOSTree))
 struct StatusPrivacyTests {
     @Test(
         "a private build is shown to anonymous viewers by id and state only, in full with a jobs token",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func privateBuildIsNotDescribed(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange: a private build whose commit fails (its ref names a commit nobody uploaded).
@@ -43,7 +44,7 @@ struct StatusPrivacyTests {
 
     @Test(
         "a public build is still described, and its job output shows anonymous viewers no server paths",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func publicBuildIsDescribedWithoutPaths(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange: the failed commit's log quotes the command line, full of the server's directories.
@@ -79,7 +80,7 @@ struct StatusPrivacyTests {
 
     @Test(
         "status pages are public by default; with status-requires-token they answer 401, 403 or 200",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func statusRequiresToken(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange

@@ -1,14 +1,15 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// The arithmetic traps of issue #10, one request each, against the real server process: before the fix each of
 /// these ended the process with `Illegal instruction`; now each is answered and the server keeps serving.
-@Suite("No trap reachable from input", .enabled(if: TestSupport.hasOSTree))
+@Suite("No trap reachable from input", .enabled(if: TestEnvironment.hasOSTree))
 struct TrapTests {
     @Test(
         "token_subset with a duration of Int64.max is refused with 403 and the server keeps serving",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func tokenSubsetWithHugeDurationIsRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -26,7 +27,7 @@ struct TrapTests {
 
     @Test(
         "token_subset durations beyond Int64 are a 400 and Int64.min mints a token expiring now",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func tokenSubsetDurationsAtTheEdges(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             for (duration, expected) in [("9223372036854775808", 400), ("1e300", 400), ("-9223372036854775808", 200)] {
@@ -45,7 +46,7 @@ struct TrapTests {
 
     @Test(
         "a token whose exp is far in the future is accepted and its stored expiry is clamped to year 9999",
-        arguments: TestSupport.databases, ["10000000000000", "1e13", "9223372036854775807", "253402300800"])
+        arguments: TestEnvironment.databases, ["10000000000000", "1e13", "9223372036854775807", "253402300800"])
     func farFutureExpiryIsAccepted(database: DatabaseKind, exp: String) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -68,7 +69,7 @@ struct TrapTests {
 
     @Test(
         "a token with a negative exp is refused as expired with 401",
-        arguments: TestSupport.databases, ["-1", "-9223372036854775808", "-62135596801"])
+        arguments: TestEnvironment.databases, ["-1", "-9223372036854775808", "-62135596801"])
     func negativeExpiryIsExpired(database: DatabaseKind, exp: String) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -85,7 +86,7 @@ struct TrapTests {
 
     @Test(
         "a token whose exp is not an Int64 is refused with 401 Invalid token claims",
-        arguments: TestSupport.databases,
+        arguments: TestEnvironment.databases,
         ["9223372036854775808", "-9223372036854775809", "18446744073709551616", "1e300", "1.5", "\"1e13\"", "null"])
     func expiryOutsideInt64IsInvalid(database: DatabaseKind, exp: String) async throws {
         try await withServer(database) { server in
@@ -103,7 +104,7 @@ struct TrapTests {
 
     @Test(
         "a token whose jti holds a NUL or is longer than 1 KiB is refused with 401, not a database error",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func untrackableJTIIsInvalid(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             for jti in [#"a\u0000b"#, String(repeating: "j", count: 3_000)] {
@@ -122,7 +123,7 @@ struct TrapTests {
 
     @Test(
         "extreme log offsets in the body and the query get 200 or a plain 400, never a crash",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func extremeLogOffsets(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -155,7 +156,7 @@ struct TrapTests {
         }
     }
 
-    @Test("ids beyond Int32 or malformed in every id position are a 404", arguments: TestSupport.databases)
+    @Test("ids beyond Int32 or malformed in every id position are a 404", arguments: TestEnvironment.databases)
     func extremeIDsAreNotFound(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange
@@ -187,7 +188,7 @@ struct TrapTests {
 
     @Test(
         "NUL characters in JSON strings and in the app-id query are a 400, never a database error",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func nulCharactersAreRefused(database: DatabaseKind) async throws {
         try await withServer(database) { server in
             // Arrange

@@ -1,18 +1,18 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Behaviours upstream 0.5.3's operators rely on (issue #12): publish removes the build directory, and hooks run
 /// with the server's environment (narrowed only when `hook-environment` says so).
-@Suite("Upstream 0.5.3 parity", .enabled(if: TestSupport.hasOSTree))
+@Suite("Upstream 0.5.3 parity", .enabled(if: TestEnvironment.hasOSTree))
 struct UpstreamParityTests {
     @Test(
         "a successful publish removes the build directory; /build-repo/ID is a 404 and the build record stays",
-        arguments: TestSupport.databases)
+        arguments: TestEnvironment.databases)
     func publishRemovesTheBuildDirectory(database: DatabaseKind) async throws {
         // Arrange
-        let server = try await TestServer(database: database)
-        try await withServerOutputOnFailure(server) {
+        try await withTestServer(database: database) { server in
             let token = server.adminToken
             let client = try Client(token: token)
             let build = try await Management.committedBuild(version: "1", server: server, client: client)
@@ -36,7 +36,6 @@ struct UpstreamParityTests {
             #expect(record["published_state"] as? Int == 2)
             #expect(purge.status == 200 || purge.status == 400, "purge still answers: \(purge.status) \(purge.text)")
         }
-        await server.stop()
     }
 
     /// Publishes a build on a server whose environment has `OPERATOR_SETTING` and whose publish hook writes
@@ -66,7 +65,7 @@ struct UpstreamParityTests {
         return result
     }
 
-    @Test("a publish hook sees a variable that only the server's environment has", arguments: TestSupport.databases)
+    @Test("a publish hook sees a variable that only the server's environment has", arguments: TestEnvironment.databases)
     func hookSeesTheServersEnvironment(database: DatabaseKind) async throws {
         // Act
         let (job, build, seen) = try await Self.publishWithHook(database: database)

@@ -1,11 +1,12 @@
 import FlatManagerCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Moving from upstream (issue #12): a PostgreSQL database in the shape upstream 0.4.2, 0.5.0 or 0.5.3 left it
 /// (written here from the spec's schema facts, server.md §2, not by our migrator) is taken over at start-up: its
 /// published build stays readable, and a whole push → commit → publish → flatpak install works on top.
-@Suite("Upstream database takeover", .enabled(if: TestSupport.hasOSTree))
+@Suite("Upstream database takeover", .enabled(if: TestEnvironment.hasOSTree))
 struct UpstreamTakeoverTests {
     /// The upstream release whose schema the database has.
     enum UpstreamSchema: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -83,7 +84,7 @@ struct UpstreamTakeoverTests {
 
     @Test(
         "an upstream database is taken over: its published build stays readable and a new build installs",
-        .enabled(if: TestSupport.hasPostgres), arguments: UpstreamSchema.allCases)
+        .enabled(if: TestEnvironment.hasPostgres), arguments: UpstreamSchema.allCases)
     func takeover(schema: UpstreamSchema) async throws {
         // Arrange
         let psql = try Management.tool("psql")

@@ -2,6 +2,7 @@ import FlatManagerCore
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 import Testing
 
 @Suite("Glob matching")
@@ -19,23 +20,23 @@ struct GlobTests {
     }
 }
 
-@Suite("Delta planning", .enabled(if: TestSupport.hasOSTree))
+@Suite("Delta planning", .enabled(if: TestEnvironment.hasOSTree))
 struct DeltaPlanningTests {
     /// A repo whose `app/org.test.App/x86_64/stable` has three commits; returns them oldest first.
     static func history(in directory: String) async throws -> (repo: String, commits: [String]) {
         let repo = directory + "/repo"
-        try await TestSupport.run("ostree", "init", "--repo=\(repo)", "--mode=archive-z2")
+        try await OSTreeFixtures.run("ostree", "init", "--repo=\(repo)", "--mode=archive-z2")
         var commits: [String] = []
         for content in ["one", "two", "three"] {
             commits.append(
-                try await TestSupport.commitAgain(
+                try await OSTreeFixtures.commitAgain(
                     repo: repo, ref: "app/org.test.App/x86_64/stable", in: directory, content: content))
         }
         return (repo, commits)
     }
 
     static func config(_ repo: String, depth: Int) throws -> RepoConfig {
-        try TestSupport.repoConfig(
+        try OSTreeFixtures.repoConfig(
             path: repo,
             extra:
                 "\"deltas\": [{\"id\": [\"org.other.*\"], \"depth\": 9}, {\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": \(depth)}]"
@@ -43,7 +44,7 @@ struct DeltaPlanningTests {
     }
 
     @Test func depthOneWantsOnlyTheFromScratchDelta() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let (repo, commits) = try await Self.history(in: directory)
 
             let wanted = try DeltaPlanning.wantedDeltas(repo: FilePath(repo), config: try Self.config(repo, depth: 1))
@@ -53,7 +54,7 @@ struct DeltaPlanningTests {
     }
 
     @Test func depthThreeWantsDeltasFromParentAndGrandparent() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let (repo, commits) = try await Self.history(in: directory)
 
             let wanted = try DeltaPlanning.wantedDeltas(repo: FilePath(repo), config: try Self.config(repo, depth: 3))
@@ -67,7 +68,7 @@ struct DeltaPlanningTests {
     }
 
     @Test func aMissingAncestorStopsTheWalk() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let (repo, commits) = try await Self.history(in: directory)
             try FileManager.default.removeItem(
                 atPath: repo + "/" + ObjectName(checksum: commits[1], type: .commit).relativePath.string)
@@ -79,9 +80,9 @@ struct DeltaPlanningTests {
     }
 
     @Test func depthsFollowTheRefKind() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            try await TestSupport.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
-            let config = try TestSupport.repoConfig(
+        try await withTemporaryDirectory { directory in
+            try await OSTreeFixtures.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
+            let config = try OSTreeFixtures.repoConfig(
                 path: directory,
                 extra:
                     "\"appstream-delta-depth\": 4, \"deltas\": [{\"id\": [\"org.test.*\"], \"arch\": [\"x86*\"], \"depth\": 2}]"
@@ -98,8 +99,8 @@ struct DeltaPlanningTests {
     }
 
     @Test func aDeltaDirectoryWithoutSuperblockIsIncompleteNotExisting() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, _, commit) = try await OSTreeFixtures.makeFlatpakRepo(in: directory)
             let incomplete = Delta(from: nil, to: commit)
             // What a killed `flatpak build-update-repo --generate-static-delta-to` leaves: the directory, one part.
             try FileManager.default.createDirectory(
@@ -116,9 +117,9 @@ struct DeltaPlanningTests {
     }
 
     @Test func existingDeltasAreTheDecodableDirectoriesTwoLevelsDown() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
-            try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commit, repo)
+        try await withTemporaryDirectory { directory in
+            let (repo, _, commit) = try await OSTreeFixtures.makeFlatpakRepo(in: directory)
+            try await OSTreeFixtures.run("flatpak", "build-update-repo", "--generate-static-delta-to", commit, repo)
             try FileManager.default.createDirectory(
                 atPath: repo + "/deltas/.tmp/ab/cdef", withIntermediateDirectories: true)
 
@@ -130,13 +131,13 @@ struct DeltaPlanningTests {
 
     @Test("a symlinked delta directory is neither complete nor incomplete: the scan does not follow it")
     func symlinkedDeltaDirectoriesAreNotFollowed() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let repo = directory + "/repo"
             let linked = try #require(Delta(name: String(repeating: "A", count: 43)))
             let linkedFirstLevel = try #require(Delta(name: String(repeating: "Q", count: 43)))
-            try TestSupport.write("superblock", to: directory + "/elsewhere/delta/superblock")
-            try TestSupport.write(
+            try OSTreeFixtures.write("superblock", to: directory + "/elsewhere/delta/superblock")
+            try OSTreeFixtures.write(
                 "superblock", to: directory + "/elsewhere/level/" + String(repeating: "Q", count: 41) + "/superblock")
             let linkedPath = "\(repo)/\(linked.directory)"
             try FileManager.default.createDirectory(

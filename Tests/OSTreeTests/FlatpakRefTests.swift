@@ -1,5 +1,6 @@
 import FlatManagerCore
 import OSTree
+import TestSupport
 import Testing
 
 @Suite("FlatpakRef")
@@ -31,11 +32,11 @@ struct FlatpakRefTests {
         #expect(!text.contains("GPGKey"))
     }
 
-    @Test(.enabled(if: TestSupport.hasOSTree))
+    @Test(.enabled(if: TestEnvironment.hasOSTree))
     func mainRepoVariantUsesTheRepoSettings() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            try await TestSupport.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
-            let repo = try TestSupport.repoConfig(
+        try await withTemporaryDirectory { directory in
+            try await OSTreeFixtures.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
+            let repo = try OSTreeFixtures.repoConfig(
                 path: directory,
                 extra: """
                     "collection-id": "org.test.Repo", "deploy-collection-id": true, "suggested-repo-name": "testrepo",
@@ -64,11 +65,11 @@ struct FlatpakRefTests {
         }
     }
 
-    @Test(.enabled(if: TestSupport.hasOSTree))
+    @Test(.enabled(if: TestEnvironment.hasOSTree))
     func mainRepoVariantFallsBackToTheRepoName() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            try await TestSupport.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
-            let repo = try TestSupport.repoConfig(
+        try await withTemporaryDirectory { directory in
+            try await OSTreeFixtures.run("ostree", "init", "--repo=\(directory)", "--mode=archive-z2")
+            let repo = try OSTreeFixtures.repoConfig(
                 path: directory, extra: "\"collection-id\": \"org.test.Repo\", \"base-url\": \"https://cdn/r\"")
 
             let text = FlatpakRef.mainRepo(

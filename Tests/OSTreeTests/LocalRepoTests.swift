@@ -1,13 +1,14 @@
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 import Testing
 
-@Suite("LocalRepo", .enabled(if: TestSupport.hasOSTree))
+@Suite("LocalRepo", .enabled(if: TestEnvironment.hasOSTree))
 struct LocalRepoTests {
     /// Distinct dirtrees, dirmetas and files that `ostree ls -R -C` lists for a commit.
     static func ostreeCounts(repo: String, commit: String) async throws -> (trees: Int, metas: Int, files: Int) {
-        let listing = try await TestSupport.run("ostree", "--repo=\(repo)", "ls", "-R", "-C", commit)
+        let listing = try await OSTreeFixtures.run("ostree", "--repo=\(repo)", "ls", "-R", "-C", commit)
         var trees: Set<String> = []
         var metas: Set<String> = []
         var files: Set<String> = []
@@ -24,8 +25,8 @@ struct LocalRepoTests {
     }
 
     @Test func closureHasWhatOstreeListsForTheCommit() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, commit) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, commit) = try await OSTreeFixtures.makeContentRepo(in: directory)
             let local = try LocalRepo(path: FilePath(repo))
 
             let closure = try local.closure(ofCommits: [commit, commit])
@@ -46,9 +47,9 @@ struct LocalRepoTests {
     }
 
     @Test func closureOfTwoCommitsSharesObjects() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, first) = try await TestSupport.makeContentRepo(in: directory)
-            let second = try await TestSupport.commitAgain(
+        try await withTemporaryDirectory { directory in
+            let (repo, first) = try await OSTreeFixtures.makeContentRepo(in: directory)
+            let second = try await OSTreeFixtures.commitAgain(
                 repo: repo, ref: "other", in: directory, content: "new content\n")
             let local = try LocalRepo(path: FilePath(repo))
 
@@ -62,8 +63,8 @@ struct LocalRepoTests {
     }
 
     @Test func refsAndResolveFollowRefsHeads() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, commit) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, commit) = try await OSTreeFixtures.makeContentRepo(in: directory)
             let local = try LocalRepo(path: FilePath(repo))
 
             #expect(try local.refs() == ["test/ref": commit])
@@ -75,8 +76,8 @@ struct LocalRepoTests {
     }
 
     @Test func refusesARepoThatIsNotInArchiveMode() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            try await TestSupport.run("ostree", "init", "--repo=\(directory)/bare", "--mode=bare-user")
+        try await withTemporaryDirectory { directory in
+            try await OSTreeFixtures.run("ostree", "init", "--repo=\(directory)/bare", "--mode=bare-user")
             #expect(throws: RepoError.notArchiveRepo(path: directory + "/bare")) {
                 try LocalRepo(path: FilePath(directory + "/bare"))
             }
@@ -85,11 +86,11 @@ struct LocalRepoTests {
     }
 
     @Test func listsThePartsOfAFromScratchDelta() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, _, commit) = try await TestSupport.makeFlatpakRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, _, commit) = try await OSTreeFixtures.makeFlatpakRepo(in: directory)
             let local = try LocalRepo(path: FilePath(repo))
             #expect(try local.staticDeltaParts(forCommit: commit).isEmpty)
-            try await TestSupport.run("flatpak", "build-update-repo", "--generate-static-delta-to", commit, repo)
+            try await OSTreeFixtures.run("flatpak", "build-update-repo", "--generate-static-delta-to", commit, repo)
 
             let parts = try local.staticDeltaParts(forCommit: commit)
 

@@ -1,6 +1,7 @@
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,11 +12,11 @@ import Testing
 struct NoFollowTreeTests {
     @Test("an honest tree is listed with directories before their files and copied into the destination")
     func honestTreeIsCopied() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
-            try TestSupport.write("png", to: staging + "/org.test.App/1/shot.png")
-            try TestSupport.write("other", to: staging + "/top.png")
+            try OSTreeFixtures.write("png", to: staging + "/org.test.App/1/shot.png")
+            try OSTreeFixtures.write("other", to: staging + "/top.png")
             let media = directory + "/media"
             try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
 
@@ -32,13 +33,13 @@ struct NoFollowTreeTests {
 
     @Test("an existing file of the same name is replaced and other files are kept")
     func existingFileIsReplaced() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
-            try TestSupport.write("new", to: staging + "/app/shot.png")
+            try OSTreeFixtures.write("new", to: staging + "/app/shot.png")
             let media = directory + "/media"
-            try TestSupport.write("old", to: media + "/app/shot.png")
-            try TestSupport.write("keep", to: media + "/app/older.png")
+            try OSTreeFixtures.write("old", to: media + "/app/shot.png")
+            try OSTreeFixtures.write("keep", to: media + "/app/older.png")
 
             // Act
             try NoFollowTree.copy(
@@ -58,7 +59,7 @@ struct NoFollowTreeTests {
         "a symbolic link in the staged tree is refused, naming the entry",
         arguments: [("up", ".."), ("abs", "/tmp"), ("dir/inner", "../..")])
     func symlinkInStagingIsRefused(name: String, target: String) async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
             try FileManager.default.createDirectory(atPath: staging + "/dir", withIntermediateDirectories: true)
@@ -71,7 +72,7 @@ struct NoFollowTreeTests {
 
     @Test("a fifo in the staged tree is refused")
     func fifoInStagingIsRefused() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
             try FileManager.default.createDirectory(atPath: staging + "/sub", withIntermediateDirectories: true)
@@ -86,10 +87,10 @@ struct NoFollowTreeTests {
 
     @Test("a regular file with a second hard link is refused")
     func hardLinkedFileIsRefused() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
-            try TestSupport.write("secret", to: directory + "/outside")
+            try OSTreeFixtures.write("secret", to: directory + "/outside")
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
             #expect(link(directory + "/outside", staging + "/linked") == 0)
 
@@ -104,10 +105,10 @@ struct NoFollowTreeTests {
         "a symbolic link already inside the destination is refused and nothing is written through it",
         arguments: ["up/PWNED", "up"])
     func symlinkInDestinationIsRefused(stagedFile: String) async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
-            try TestSupport.write("pwned", to: staging + "/" + stagedFile)
+            try OSTreeFixtures.write("pwned", to: staging + "/" + stagedFile)
             let media = directory + "/media"
             let outside = directory + "/outside"
             try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
@@ -126,10 +127,10 @@ struct NoFollowTreeTests {
 
     @Test("a destination that is itself a symbolic link to another directory is written into")
     func destinationSymlinkItselfIsFollowedOnce() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
-            try TestSupport.write("png", to: staging + "/app/shot.png")
+            try OSTreeFixtures.write("png", to: staging + "/app/shot.png")
             let disk = directory + "/other-disk/media"
             try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: directory + "/media", withDestinationPath: disk)
@@ -146,12 +147,12 @@ struct NoFollowTreeTests {
 
     @Test("a directory in the tree where the destination holds a file is refused")
     func fileInTheWayOfADirectoryIsRefused() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let staging = directory + "/staging"
-            try TestSupport.write("png", to: staging + "/app/shot.png")
+            try OSTreeFixtures.write("png", to: staging + "/app/shot.png")
             let media = directory + "/media"
-            try TestSupport.write("file", to: media + "/app")
+            try OSTreeFixtures.write("file", to: media + "/app")
 
             // Act / Assert
             #expect(throws: UnsafeTreeError.destinationConflict("app", reason: "exists and is not a directory")) {
@@ -163,7 +164,7 @@ struct NoFollowTreeTests {
 
     @Test("a tree nested deeper than the bound is refused")
     func deepTreeIsRefused() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let components = Array(repeating: "d", count: NoFollowTree.maximumDepth + 1)
             try FileManager.default.createDirectory(
@@ -182,11 +183,11 @@ struct NoFollowTreeTests {
 struct DirectoryWalkTests {
     @Test("symbolic links are reported as links and never entered")
     func symlinksAreNotFollowed() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let root = directory + "/root"
-            try TestSupport.write("1234", to: root + "/a/file")
-            try TestSupport.write("outside!", to: directory + "/outside/big")
+            try OSTreeFixtures.write("1234", to: root + "/a/file")
+            try OSTreeFixtures.write("outside!", to: directory + "/outside/big")
             try FileManager.default.createSymbolicLink(
                 atPath: root + "/link", withDestinationPath: directory + "/outside")
             try FileManager.default.createSymbolicLink(atPath: root + "/a/up", withDestinationPath: "..")

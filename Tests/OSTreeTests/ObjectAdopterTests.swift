@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import Testing
 
 @testable import OSTree
@@ -33,13 +34,13 @@ struct ObjectAdopterTests {
         init() throws {
             root = NSTemporaryDirectory() + "adopter-" + UUID().uuidString
             main = root + "/main"
-            storage = BuildStorage(base: root + "/builds")
+            storage = BuildStorage(base: FilePath(root + "/builds"))
             let files = FileManager.default
             try files.createDirectory(atPath: main + "/objects", withIntermediateDirectories: true)
-            try files.createDirectory(atPath: storage.directory(1) + "/objects", withIntermediateDirectories: true)
+            try files.createDirectory(atPath: storage.directory(1).string + "/objects", withIntermediateDirectories: true)
             try files.createDirectory(
-                atPath: storage.uploadDirectory(1) + "/objects", withIntermediateDirectories: true)
-            try files.createSymbolicLink(atPath: storage.parentDirectory(1), withDestinationPath: main)
+                atPath: storage.uploadDirectory(1).string + "/objects", withIntermediateDirectories: true)
+            try files.createSymbolicLink(atPath: storage.parentDirectory(1).string, withDestinationPath: main)
         }
 
         func place(_ name: ObjectName, _ placement: Placement) throws {
@@ -49,13 +50,13 @@ struct ObjectAdopterTests {
                     atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 #expect(files.createFile(atPath: path, contents: Data(name.checksum.utf8)))
             }
-            if placement.inMain { try write(main + "/" + name.relativePath) }
-            if placement.uploaded { try write(storage.uploadedObjectPath(1, name)) }
+            if placement.inMain { try write(main + "/" + name.relativePath.string) }
+            if placement.uploaded { try write(storage.uploadedObjectPath(1, name).string) }
             if placement.own {
-                try write(storage.ownObjectPath(1, name))
+                try write(storage.ownObjectPath(1, name).string)
             } else if placement.ownPrefixExists {
                 try files.createDirectory(
-                    atPath: (storage.ownObjectPath(1, name) as NSString).deletingLastPathComponent,
+                    atPath: (storage.ownObjectPath(1, name).string as NSString).deletingLastPathComponent,
                     withIntermediateDirectories: true)
             }
         }
@@ -100,12 +101,12 @@ struct ObjectAdopterTests {
             #expect(fastAnswers[index] == (placement.inMain || placement.uploaded || placement.own), "\(placement)")
             if placement.inMain && !placement.own {
                 #expect(
-                    fast.inode(fast.storage.ownObjectPath(1, name)) == fast.inode(fast.main + "/" + name.relativePath),
+                    fast.inode(fast.storage.ownObjectPath(1, name).string) == fast.inode(fast.main + "/" + name.relativePath.string),
                     "linked: \(placement)")
             }
         }
         #expect(absentAnswer == false)
-        #expect(fast.inode(fast.storage.ownObjectPath(1, absent)) == nil)
+        #expect(fast.inode(fast.storage.ownObjectPath(1, absent).string) == nil)
     }
 
     @Test("works after the commit removed the upload repository, and refuses a build without a repository")
@@ -115,7 +116,7 @@ struct ObjectAdopterTests {
         defer { try? FileManager.default.removeItem(atPath: layout.root) }
         let inMain = Self.name(1)
         try layout.place(inMain, Placement(inMain: true, uploaded: false, own: false, ownPrefixExists: false))
-        try FileManager.default.removeItem(atPath: layout.storage.uploadDirectory(1))
+        try FileManager.default.removeItem(atPath: layout.storage.uploadDirectory(1).string)
 
         // Act
         var adopter = try ObjectAdopter(storage: layout.storage, buildID: 1)
@@ -133,7 +134,7 @@ struct ObjectAdopterTests {
         // Arrange
         let layout = try Layout()
         defer { try? FileManager.default.removeItem(atPath: layout.root) }
-        let objects = layout.storage.directory(1) + "/objects"
+        let objects = layout.storage.directory(1).string + "/objects"
         try FileManager.default.removeItem(atPath: objects)
         try FileManager.default.createSymbolicLink(atPath: objects, withDestinationPath: layout.main + "/objects")
 

@@ -1,9 +1,10 @@
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 import Testing
 
-@Suite("ObjectVerifier", .enabled(if: TestSupport.hasOSTree))
+@Suite("ObjectVerifier", .enabled(if: TestEnvironment.hasOSTree))
 struct ObjectVerifierTests {
     /// Every object file of the repo with its parsed name.
     static func objects(in repo: String) throws -> [(name: ObjectName, path: String)] {
@@ -31,37 +32,38 @@ struct ObjectVerifierTests {
     }
 
     @Test func acceptsEveryObjectOstreeWrote() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, _) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, _) = try await OSTreeFixtures.makeContentRepo(in: directory)
             let objects = try Self.objects(in: repo)
             #expect(Set(objects.map(\.name.type)) == Set(ObjectType.allCases))
 
             for object in objects {
-                let bytes = try TestSupport.readBytes(object.path)
+                let bytes = try OSTreeFixtures.readBytes(object.path)
                 #expect(throws: Never.self, "\(object.name)") { try Self.verify(object.name, bytes) }
             }
         }
     }
 
     @Test func acceptsTheFileWithAnExtendedAttribute() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, commit) = try await TestSupport.makeContentRepo(in: directory)
-            let listing = try await TestSupport.run("ostree", "--repo=\(repo)", "ls", "-X", "-C", commit, "/random.bin")
+        try await withTemporaryDirectory { directory in
+            let (repo, commit) = try await OSTreeFixtures.makeContentRepo(in: directory)
+            let listing = try await OSTreeFixtures.run(
+                "ostree", "--repo=\(repo)", "ls", "-X", "-C", commit, "/random.bin")
             try #require(listing.contains("user.flatmanager"), "the file system did not keep the xattr")
             let checksum = try #require(listing.split(separator: " ").first { $0.count == 64 })
             let name = ObjectName(checksum: String(checksum), type: .filez)
 
-            let bytes = try TestSupport.readBytes(repo + "/" + name.relativePath.string)
+            let bytes = try OSTreeFixtures.readBytes(repo + "/" + name.relativePath.string)
 
             #expect(throws: Never.self) { try Self.verify(name, bytes) }
         }
     }
 
     @Test func rejectsAFlippedByteAnywhere() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, _) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, _) = try await OSTreeFixtures.makeContentRepo(in: directory)
             for object in try Self.objects(in: repo) {
-                let bytes = try TestSupport.readBytes(object.path)
+                let bytes = try OSTreeFixtures.readBytes(object.path)
                 for index in [0, bytes.count / 2, bytes.count - 1]
                     + (0..<3).map({ _ in Int.random(in: 0..<bytes.count) })
                 {
@@ -76,10 +78,10 @@ struct ObjectVerifierTests {
     }
 
     @Test func rejectsTruncatedAndExtendedFiles() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, _) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, _) = try await OSTreeFixtures.makeContentRepo(in: directory)
             for object in try Self.objects(in: repo) where object.name.type == .filez {
-                let bytes = try TestSupport.readBytes(object.path)
+                let bytes = try OSTreeFixtures.readBytes(object.path)
                 #expect(throws: ObjectVerificationError.self) { try Self.verify(object.name, Array(bytes.dropLast())) }
                 #expect(throws: ObjectVerificationError.self) { try Self.verify(object.name, bytes + [0]) }
             }
@@ -87,8 +89,8 @@ struct ObjectVerifierTests {
     }
 
     @Test func rejectsAnObjectUnderAnotherObjectsName() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (repo, _) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (repo, _) = try await OSTreeFixtures.makeContentRepo(in: directory)
             let objects = try Self.objects(in: repo)
             let files = objects.filter { $0.name.type == .filez }
             let first = try #require(files.first)
@@ -96,7 +98,7 @@ struct ObjectVerifierTests {
             try #require(first.name != second.name)
 
             let error = #expect(throws: ObjectVerificationError.self) {
-                try Self.verify(first.name, try TestSupport.readBytes(second.path))
+                try Self.verify(first.name, try OSTreeFixtures.readBytes(second.path))
             }
             #expect(error != nil)
         }

@@ -1,26 +1,27 @@
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 import Testing
 
 /// The named commands run against the real flatpak and ostree, in the order the jobs run them
 /// (server.md §4.3, §4.5, §4.6, §4.7, §8): proof that the tools accept our argument lists and our repo layout.
-@Suite("Commands with the real tools", .enabled(if: TestSupport.hasOSTree))
+@Suite("Commands with the real tools", .enabled(if: TestEnvironment.hasOSTree))
 struct RealToolsTests {
     let runner = CommandRunner(timeout: .seconds(120))
 
     @Test func aBuildGoesThroughCommitPublishUpdateRepublishAndPrune() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (src, ref, uploaded) = try await TestSupport.makeFlatpakSource(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (src, ref, uploaded) = try await OSTreeFixtures.makeFlatpakSource(in: directory)
             let main = directory + "/main"
-            try await TestSupport.run(
+            try await OSTreeFixtures.run(
                 "ostree", "init", "--repo=\(main)", "--mode=archive-z2", "--collection-id=org.test.Repo")
             let build = directory + "/build/1"
             try RepoLayout.createBuildRepository(
                 at: FilePath(build), parent: FilePath(main), collectionID: "org.test.Repo.Build1")
             try RepoLayout.createBuildRepository(
                 at: FilePath(build + "/upload"), parent: FilePath(main), collectionID: nil)
-            try await TestSupport.run("ostree", "--repo=\(build)/upload", "pull-local", src, ref)
+            try await OSTreeFixtures.run("ostree", "--repo=\(build)/upload", "pull-local", src, ref)
 
             let committed = try await commit(build: build, ref: ref, uploaded: uploaded)
             let published = try await publish(build: build, main: main, ref: ref)
@@ -73,9 +74,9 @@ struct RealToolsTests {
     /// `--user-mode` makes of singly linked regular files (so `NoFollowTree.inspect` passes honest screenshots),
     /// and copied into `REPO/media`.
     func extractScreenshots(build: String, main: String, in directory: String) async throws {
-        try TestSupport.write("png", to: directory + "/shots/org.test.App/shot.png")
-        try TestSupport.write("png", to: directory + "/shots/org.test.App/same-content.png")
-        try await TestSupport.run(
+        try OSTreeFixtures.write("png", to: directory + "/shots/org.test.App/shot.png")
+        try OSTreeFixtures.write("png", to: directory + "/shots/org.test.App/same-content.png")
+        try await OSTreeFixtures.run(
             "ostree", "--repo=\(build)", "commit", "--branch=screenshots/x86_64", directory + "/shots")
         try FileManager.default.createDirectory(atPath: main + "/media", withIntermediateDirectories: true)
         let staging = directory + "/staging"
@@ -92,7 +93,7 @@ struct RealToolsTests {
     /// §4.6: appstream, deltas, summary.
     func updateRepo(main: String, commit: String) async throws {
         try await runner.run(.flatpakUpdateRepo(repo: FilePath(main), gpg: .none, noUpdateSummary: true))
-        let config = try TestSupport.repoConfig(
+        let config = try OSTreeFixtures.repoConfig(
             path: main, extra: "\"deltas\": [{\"id\": [\"org.test.*\"], \"depth\": 2}]")
         let missing = try DeltaPlanning.wantedDeltas(repo: FilePath(main), config: config)
             .subtracting(DeltaPlanning.existingDeltas(repo: FilePath(main)))

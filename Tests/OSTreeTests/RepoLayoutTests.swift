@@ -1,12 +1,13 @@
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 import Testing
 
 @Suite("RepoLayout and Refs")
 struct RepoLayoutTests {
     @Test func createsTheDirectoriesParentLinkAndConfigOfABuildRepo() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let main = directory + "/main"
             try FileManager.default.createDirectory(atPath: main, withIntermediateDirectories: true)
 
@@ -29,7 +30,7 @@ struct RepoLayoutTests {
     }
 
     @Test func leavesOutTheCollectionIDWhenThereIsNone() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             try RepoLayout.createBuildRepository(
                 at: FilePath(directory + "/upload"), parent: FilePath(directory), collectionID: nil)
             let config = try String(contentsOfFile: directory + "/upload/config", encoding: .utf8)
@@ -39,7 +40,7 @@ struct RepoLayoutTests {
     }
 
     @Test func refusesToCreateARepoTwice() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             try RepoLayout.createBuildRepository(
                 at: FilePath(directory + "/b"), parent: FilePath(directory), collectionID: nil)
             #expect(throws: RepoError.alreadyExists(path: directory + "/b")) {
@@ -49,39 +50,39 @@ struct RepoLayoutTests {
         }
     }
 
-    @Test(.enabled(if: TestSupport.hasOSTree))
+    @Test(.enabled(if: TestEnvironment.hasOSTree))
     func ostreeAcceptsTheBuildRepoFindsParentObjectsAndPullsIntoIt() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
-            let (main, mainCommit) = try await TestSupport.makeContentRepo(in: directory)
+        try await withTemporaryDirectory { directory in
+            let (main, mainCommit) = try await OSTreeFixtures.makeContentRepo(in: directory)
             let other = directory + "/other"
-            try await TestSupport.run("ostree", "init", "--repo=\(other)", "--mode=archive-z2")
-            let otherCommit = try await TestSupport.commitAgain(
+            try await OSTreeFixtures.run("ostree", "init", "--repo=\(other)", "--mode=archive-z2")
+            let otherCommit = try await OSTreeFixtures.commitAgain(
                 repo: other, ref: "app/x/y/z", in: directory, content: "o")
             let build = directory + "/build"
             try RepoLayout.createBuildRepository(
                 at: FilePath(build), parent: FilePath(main), collectionID: "org.test.Build1")
 
-            let refs = try await TestSupport.run("ostree", "--repo=\(build)", "refs")
-            let shown = try await TestSupport.run("ostree", "--repo=\(build)", "show", mainCommit)
-            try await TestSupport.run("ostree", "--repo=\(build)", "pull-local", other, "app/x/y/z")
+            let refs = try await OSTreeFixtures.run("ostree", "--repo=\(build)", "refs")
+            let shown = try await OSTreeFixtures.run("ostree", "--repo=\(build)", "show", mainCommit)
+            try await OSTreeFixtures.run("ostree", "--repo=\(build)", "pull-local", other, "app/x/y/z")
 
             #expect(refs.isEmpty)
             #expect(shown.contains("commit \(mainCommit)"))
             #expect(try Refs.read(repo: FilePath(build), ref: "app/x/y/z") == otherCommit)
-            let parsed = try await TestSupport.run("ostree", "--repo=\(build)", "rev-parse", "app/x/y/z")
+            let parsed = try await OSTreeFixtures.run("ostree", "--repo=\(build)", "rev-parse", "app/x/y/z")
             #expect(parsed == otherCommit + "\n")
         }
     }
 
     @Test func readsAndListsRefsUnderAPrefixDirectory() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             let heads = directory + "/refs/heads"
             let commit = String(repeating: "a", count: 64)
             for ref in [
                 "app/org.x/x86_64/stable", "app/org.x/aarch64/stable", "appstream/x86_64", "appstream2/x86_64",
                 "app/org.xy/x86_64/stable",
             ] {
-                try TestSupport.write(commit + "\n", to: heads + "/" + ref)
+                try OSTreeFixtures.write(commit + "\n", to: heads + "/" + ref)
             }
 
             #expect(try Refs.read(repo: FilePath(directory), ref: "appstream/x86_64") == commit)
@@ -100,9 +101,9 @@ struct RepoLayoutTests {
     @Test(
         "listing refs refuses a prefix that steps out of refs/heads", arguments: ["app/../..", "..", "app//x", "./app"])
     func listingRefusesATraversingPrefix(prefix: String) async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
-            try TestSupport.write(
+            try OSTreeFixtures.write(
                 String(repeating: "a", count: 64), to: directory + "/refs/heads/app/org.x/x86_64/stable")
 
             // Act / Assert
@@ -112,11 +113,11 @@ struct RepoLayoutTests {
 
     @Test("listing refs refuses a symbolic link below refs/heads instead of following it")
     func listingRefusesASymlinkedRefDirectory() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             // Arrange
             let heads = directory + "/refs/heads"
-            try TestSupport.write(String(repeating: "a", count: 64), to: heads + "/app/org.x/x86_64/stable")
-            try TestSupport.write("not a ref", to: directory + "/elsewhere/etc/passwd")
+            try OSTreeFixtures.write(String(repeating: "a", count: 64), to: heads + "/app/org.x/x86_64/stable")
+            try OSTreeFixtures.write("not a ref", to: directory + "/elsewhere/etc/passwd")
             try FileManager.default.createSymbolicLink(
                 atPath: heads + "/app/org.evil", withDestinationPath: directory + "/elsewhere")
 

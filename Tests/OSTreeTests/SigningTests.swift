@@ -1,10 +1,13 @@
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 import Testing
 
 /// gpg export and signed flatpak commands with a throwaway key.
-@Suite("Signing with a real gpg key", .enabled(if: TestSupport.hasOSTree && TestSupport.isOnPath("gpg")))
+@Suite(
+    "Signing with a real gpg key",
+    .enabled(if: TestEnvironment.hasOSTree && TestEnvironment.executable(named: "gpg") != nil))
 struct SigningTests {
     /// Runs `body` with a new homedir holding one ed25519 signing key (homedir, fingerprint), then stops the
     /// gpg-agent that gpg started for it, whatever `body` did.
@@ -14,10 +17,10 @@ struct SigningTests {
             atPath: homedir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let result: Result<Void, any Error>
         do {
-            try await TestSupport.run(
+            try await OSTreeFixtures.run(
                 "gpg", "--homedir=\(homedir)", "--batch", "--passphrase", "", "--quick-gen-key",
                 "Test <test@example.com>", "ed25519", "sign", "never")
-            let listing = try await TestSupport.run("gpg", "--homedir=\(homedir)", "--list-keys", "--with-colons")
+            let listing = try await OSTreeFixtures.run("gpg", "--homedir=\(homedir)", "--list-keys", "--with-colons")
             let fingerprint = listing.split(separator: "\n").first { $0.hasPrefix("fpr:") }?
                 .split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first
             try await body(homedir, String(try #require(fingerprint)))
@@ -25,35 +28,35 @@ struct SigningTests {
         } catch {
             result = .failure(error)
         }
-        _ = try? await TestSupport.run("gpgconf", "--homedir=\(homedir)", "--kill", "gpg-agent")
+        _ = try? await OSTreeFixtures.run("gpgconf", "--homedir=\(homedir)", "--kill", "gpg-agent")
         try result.get()
     }
 
     @Test func exportGivesTheBinaryKeyGpgWritesToAFile() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             try await Self.withKey(in: directory) { homedir, key in
                 let output = try await CommandRunner().run(
                     .gpgExport(binary: "gpg", homedir: FilePath(homedir), keys: [key]))
-                try await TestSupport.run(
+                try await OSTreeFixtures.run(
                     "gpg", "--homedir=\(homedir)", "--output=\(directory)/key.gpg", "--export", key)
 
                 #expect(!output.stdoutBytes.isEmpty)
-                #expect(output.stdoutBytes == (try TestSupport.readBytes(directory + "/key.gpg")))
+                #expect(output.stdoutBytes == (try OSTreeFixtures.readBytes(directory + "/key.gpg")))
             }
         }
     }
 
     @Test func signedCommitAndUpdateRepoWriteSignatures() async throws {
-        try await TestSupport.withTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             try await Self.withKey(in: directory) { homedir, key in
-                let (src, ref, uploaded) = try await TestSupport.makeFlatpakSource(in: directory)
+                let (src, ref, uploaded) = try await OSTreeFixtures.makeFlatpakSource(in: directory)
                 let main = directory + "/main"
-                try await TestSupport.run("ostree", "init", "--repo=\(main)", "--mode=archive-z2")
+                try await OSTreeFixtures.run("ostree", "init", "--repo=\(main)", "--mode=archive-z2")
                 let build = directory + "/build"
                 try RepoLayout.createBuildRepository(at: FilePath(build), parent: FilePath(main), collectionID: nil)
                 try RepoLayout.createBuildRepository(
                     at: FilePath(build + "/upload"), parent: FilePath(main), collectionID: nil)
-                try await TestSupport.run("ostree", "--repo=\(build)/upload", "pull-local", src, ref)
+                try await OSTreeFixtures.run("ostree", "--repo=\(build)/upload", "pull-local", src, ref)
                 let gpg = GPGSigning(homedir: FilePath(homedir), keys: [key])
 
                 try await CommandRunner().run(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -65,38 +66,6 @@ enum DeltaName {
     static func path(_ name: String) -> String { "deltas/\(name.prefix(2))/\(name.dropFirst(2))" }
 }
 
-/// A directory of stand-in programs put in front of the server's (or worker's) PATH.
-struct FakeTools: Sendable {
-    let directory: TempDirectory
-
-    init() throws {
-        directory = try TempDirectory(prefix: "flat-manager-fake-bin")
-    }
-
-    var url: URL { directory.url }
-
-    /// A `flatpak` that runs `deltaScript` (POSIX sh) for `build-update-repo --generate-static-delta-*` and hands
-    /// every other invocation to the real flatpak.
-    func flatpak(deltaScript: String) throws {
-        guard let real = TestSupport.executable(named: "flatpak") else {
-            throw TestSupportError.missingPrerequisite("flatpak")
-        }
-        let script = """
-            #!/bin/sh
-            for argument in "$@"; do
-                if [ "$argument" = "--generate-static-delta-to" ]; then
-                    \(deltaScript)
-                fi
-            done
-            exec \(real.path) "$@"
-
-            """
-        let path = directory.appending("flatpak").path
-        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
-    }
-}
-
 /// A running `delta-generator-client`, connected to a test server with a `delta`/`generate` token.
 final class DeltaWorkerProcess: Sendable {
     let workDirectory: TempDirectory
@@ -152,18 +121,6 @@ final class DeltaWorkerProcess: Sendable {
     deinit {
         handle.signal(SIGKILL)
     }
-}
-
-/// Waits until `condition` holds, polling; throws after `timeout` with `what` in the message.
-func waitUntil(
-    _ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    throw TestSupportError.unexpected("timed out waiting for \(what)")
 }
 
 /// A websocket client over a raw socket, for requests our own worker never sends (proxy headers): the handshake,

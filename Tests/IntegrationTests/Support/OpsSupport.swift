@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Helpers of the operations tests: the metrics text, the OpenAPI conformance checker, headless Chromium.
 enum Ops {
@@ -90,7 +91,7 @@ enum Ops {
 
     /// Runs the Python checker over the exchanges; returns its result (status 0: all conform).
     static func checkConformance(document: URL, exchanges: [Exchange]) async throws -> ProcessResult {
-        guard let python = TestSupport.executable(named: "python3") else {
+        guard let python = TestEnvironment.executable(named: "python3") else {
             throw TestSupportError.missingPrerequisite("python3")
         }
         let directory = try TempDirectory(prefix: "flat-manager-openapi")
@@ -261,10 +262,10 @@ enum Ops {
 
     /// Runs `liveLogScript` against a job page.
     static func followLiveLog(_ url: URL, release: URL) async throws -> (before: PageState, after: PageState) {
-        guard let python = TestSupport.executable(named: "python3") else {
+        guard let python = TestEnvironment.executable(named: "python3") else {
             throw TestSupportError.missingPrerequisite("python3")
         }
-        guard let chromium = TestSupport.executable(named: "chromium") else {
+        guard let chromium = TestEnvironment.executable(named: "chromium") else {
             throw TestSupportError.missingPrerequisite("chromium")
         }
         let directory = try TempDirectory(prefix: "flat-manager-chromium")
@@ -294,52 +295,5 @@ enum Ops {
         let rest = html[html.index(after: open)...]
         guard let close = rest.range(of: "</") else { return nil }
         return String(rest[..<close.lowerBound])
-    }
-}
-
-/// A directory with a `flatpak` script that, on `build-commit-from`, waits until `release` exists (so that a test
-/// can look at a running job), then runs the real flatpak.
-struct GatedFlatpak {
-    let directory: TempDirectory
-    let started: URL
-    let release: URL
-
-    init() throws {
-        guard let realFlatpak = TestSupport.executable(named: "flatpak") else {
-            throw TestSupportError.missingPrerequisite("flatpak")
-        }
-        directory = try TempDirectory(prefix: "flat-manager-gated-flatpak")
-        started = directory.appending("commit-started")
-        release = directory.appending("release")
-        let script = """
-            #!/bin/sh
-            # Test wrapper: hold the commit until the test releases it (at most 120 s).
-            case " $* " in
-                *" build-commit-from "*)
-                    touch '\(started.path)'
-                    n=0
-                    while [ ! -e '\(release.path)' ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n+1)); done
-                    ;;
-            esac
-            exec '\(realFlatpak.path)' "$@"
-
-            """
-        let executable = directory.appending("flatpak")
-        try Data(script.utf8).write(to: executable)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: executable.path)
-    }
-
-    func waitUntilStarted() async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !FileManager.default.fileExists(atPath: started.path) {
-            guard ContinuousClock.now < deadline else {
-                throw TestSupportError.timedOut("the commit job never ran flatpak build-commit-from")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    func releaseCommit() throws {
-        try Data().write(to: release)
     }
 }

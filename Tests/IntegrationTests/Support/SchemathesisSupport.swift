@@ -1,6 +1,7 @@
 import Foundation
+import TestSupport
 
-extension TestSupport {
+extension TestEnvironment {
     /// Where scripts/install-deps.sh --test installs schemathesis (a pinned version in its own venv);
     /// `FLAT_MANAGER_SCHEMATHESIS` may name another `schemathesis` executable.
     static let defaultSchemathesis = "/opt/flat-manager-test-venv/bin/schemathesis"
@@ -64,7 +65,7 @@ enum Schemathesis {
         document: URL, server: TestServer, tokens: Tokens, known: KnownIDs, excludedPaths: [String],
         maxExamples: Int, seed: Int
     ) async throws -> (command: String, result: ProcessResult) {
-        let executable = try TestSupport.requireSchemathesis()
+        let executable = try TestEnvironment.requireSchemathesis()
         let directory = try TempDirectory(prefix: "flat-manager-schemathesis")
         try Data(hooks.utf8).write(to: directory.appending("flat_manager_hooks.py"))
         let arguments =
@@ -74,7 +75,7 @@ enum Schemathesis {
                 String(maxExamples), "--seed", String(seed), "--workers", "1", "--generation-database", "none",
                 "--generation-with-security-parameters", "false", "--request-timeout", "30", "--no-color",
             ] + excludedPaths.flatMap { ["--exclude-path", $0] }
-        var environment = TestSupport.environment
+        var environment = TestEnvironment.environment
         environment["SCHEMATHESIS_HOOKS"] = "flat_manager_hooks"
         environment["PYTHONPATH"] = directory.url.path
         environment["FLAT_MANAGER_TOKENS"] = String(decoding: try JSONEncoder().encode(tokens), as: UTF8.self)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A throwaway GPG keyring with one signing key without passphrase (`gpg --batch --quick-gen-key`), made in a
 /// fresh GNUPGHOME. Debian ships `gpg`, not `gpg2`. The keyring's agent is stopped when the object goes away.
@@ -11,7 +12,9 @@ final class ThrowawayGPGKey: Sendable {
     let gpg: URL
 
     init(name: String = "Flat Manager Test") async throws {
-        guard let gpg = TestSupport.executable(named: "gpg") else { throw TestSupportError.missingPrerequisite("gpg") }
+        guard let gpg = TestEnvironment.executable(named: "gpg") else {
+            throw TestSupportError.missingPrerequisite("gpg")
+        }
         self.gpg = gpg
         // A short path: gpg-agent's socket path must fit in sun_path.
         home = try TempDirectory(prefix: "fm-gpg")
@@ -50,14 +53,14 @@ final class ThrowawayGPGKey: Sendable {
     }
 
     static func environment(home: TempDirectory) -> [String: String] {
-        var environment = TestSupport.environment
+        var environment = TestEnvironment.environment
         environment["GNUPGHOME"] = home.path
         return environment
     }
 
     deinit {
         // Best effort: the agent would otherwise linger after its home is removed.
-        if let gpgconf = TestSupport.executable(named: "gpgconf") {
+        if let gpgconf = TestEnvironment.executable(named: "gpgconf") {
             let environment = Self.environment(home: home)
             let process = Process()
             process.executableURL = gpgconf

@@ -7,18 +7,18 @@ import Foundation
 /// (the bundle itself, an `.xctest` directory on macOS, a helper) differs between platforms, so several
 /// starting points are tried and each is walked up to the first directory that holds the executable.
 /// `FLAT_MANAGER_BIN_DIR` overrides the search.
-enum Binaries {
-    static let server = "flat-manager"
-    static let client = "flat-manager-client"
-    static let gentoken = "gentoken"
+package enum Binaries {
+    package static let server = "flat-manager"
+    package static let client = "flat-manager-client"
+    package static let gentoken = "gentoken"
 
     /// The directory holding the built executables; found once per test run.
-    static func directory() throws -> URL {
+    package static func directory() throws -> URL {
         try cachedDirectory.get()
     }
 
     /// The URL of one built executable (in `directory`, by default the build directory).
-    static func url(of name: String, in directory: URL? = nil) throws -> URL {
+    package static func url(of name: String, in directory: URL? = nil) throws -> URL {
         let url = try (directory ?? self.directory()).appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
             throw TestSupportError.binaryNotFound(name: name, searched: [url.deletingLastPathComponent().path])
@@ -27,7 +27,7 @@ enum Binaries {
     }
 
     private static let cachedDirectory: Result<URL, TestSupportError> = {
-        if let override = TestSupport.environment["FLAT_MANAGER_BIN_DIR"], !override.isEmpty {
+        if let override = TestEnvironment.environment["FLAT_MANAGER_BIN_DIR"], !override.isEmpty {
             return .success(URL(fileURLWithPath: override, isDirectory: true))
         }
         let starts = startingPoints()
@@ -36,7 +36,7 @@ enum Binaries {
     }()
 
     /// Where the search starts: the running executable, argv[0], the main bundle.
-    static func startingPoints() -> [URL] {
+    package static func startingPoints() -> [URL] {
         var points: [URL] = []
         if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             points.append(URL(fileURLWithPath: executable))
@@ -52,7 +52,7 @@ enum Binaries {
 
     /// The nearest directory at or above each starting point (in order) that contains an executable regular
     /// file called `name`.
-    static func findDirectory(containing name: String, startingAt starts: [URL]) -> URL? {
+    package static func findDirectory(containing name: String, startingAt starts: [URL]) -> URL? {
         for start in starts {
             var directory = start.standardizedFileURL.resolvingSymlinksInPath()
             while true {

@@ -2,29 +2,15 @@ import FlatManagerCore
 import Foundation
 import OSTree
 import SystemPackage
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Shared helpers: tool detection, temporary directories, fixtures made with the real tools.
-enum TestSupport {
-    /// Whether `ostree` and `flatpak` are on `PATH` (CI always has them).
-    static let hasOSTree: Bool = isOnPath("ostree") && isOnPath("flatpak")
-
-    static func isOnPath(_ program: String) -> Bool {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }
-    }
-
-    /// Runs `body` with a fresh empty directory that is removed afterwards.
-    static func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let path = NSTemporaryDirectory() + "ostree-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        return try await body(path)
-    }
-
+/// Fixtures of the OSTree tests, made with the real tools (the trait and the temporary directories are
+/// TestSupport's: `TestEnvironment.hasOSTree`, `withTemporaryDirectory`).
+enum OSTreeFixtures {
     /// Runs a program with our own runner and returns its stdout.
     @discardableResult
     static func run(_ executable: String, _ arguments: String..., in directory: String? = nil) async throws -> String {

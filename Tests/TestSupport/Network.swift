@@ -14,14 +14,14 @@ import Synchronization
 /// the pick and the server's bind, which happened with kernel-chosen ports ("Address already in use"). Each port is
 /// handed out once per test process, and only after a bind to it succeeded (nothing else listens there).
 /// `scripts/with-postgres.sh` picks its port from 20000–31999.
-enum FreePort {
+package enum FreePort {
     #if canImport(Glibc)
-        static let streamSocket = Int32(SOCK_STREAM.rawValue)
+        package static let streamSocket = Int32(SOCK_STREAM.rawValue)
     #else
-        static let streamSocket = SOCK_STREAM
+        package static let streamSocket = SOCK_STREAM
     #endif
 
-    static func pick() throws -> Int {
+    package static func pick() throws -> Int {
         for _ in 0..<200 {
             let candidate = Int.random(in: 12000..<20000)
             guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
@@ -44,7 +44,7 @@ enum FreePort {
         } == 0
     }
 
-    static func loopbackAddress(port: UInt16) -> sockaddr_in {
+    package static func loopbackAddress(port: UInt16) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -54,24 +54,30 @@ enum FreePort {
 }
 
 /// A response as the tests look at it.
-struct HTTPResponse: Sendable {
-    var status: Int
-    var headers: [String: String]
-    var body: Data
+package struct HTTPResponse: Sendable {
+    package var status: Int
+    package var headers: [String: String]
+    package var body: Data
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+    package init(status: Int, headers: [String: String], body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    package var text: String { String(decoding: body, as: UTF8.self) }
 
     /// The body decoded as the upstream error JSON, if it is one.
-    func errorBody() -> ErrorBodyShape? { try? JSONDecoder().decode(ErrorBodyShape.self, from: body) }
+    package func errorBody() -> ErrorBodyShape? { try? JSONDecoder().decode(ErrorBodyShape.self, from: body) }
 }
 
 /// The upstream error JSON (api.md §2), decoded leniently so a test can say which member is wrong.
-struct ErrorBodyShape: Decodable, Sendable {
-    var status: Int
-    var errorType: String
-    var message: String
+package struct ErrorBodyShape: Decodable, Sendable {
+    package var status: Int
+    package var errorType: String
+    package var message: String
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case status
         case errorType = "error-type"
         case message
@@ -79,8 +85,8 @@ struct ErrorBodyShape: Decodable, Sendable {
 }
 
 /// Plain HTTP requests through URLSession, for the API and status checks.
-enum HTTP {
-    static func request(
+package enum HTTP {
+    package static func request(
         _ method: String, _ url: URL, token: String? = nil, body: Data? = nil, contentType: String? = nil,
         headers: [String: String] = [:]
     ) async throws -> HTTPResponse {
@@ -102,7 +108,7 @@ enum HTTP {
     }
 
     /// POSTs a JSON-encodable value.
-    static func postJSON(_ url: URL, _ value: some Encodable, token: String?) async throws -> HTTPResponse {
+    package static func postJSON(_ url: URL, _ value: some Encodable, token: String?) async throws -> HTTPResponse {
         try await request("POST", url, token: token, body: JSONEncoder().encode(value), contentType: "application/json")
     }
 }
@@ -111,9 +117,11 @@ enum HTTP {
 ///
 /// URLSession (libcurl on Linux) removes `..` segments before sending, which would hide exactly the path
 /// traversal probes the tests want to make.
-enum RawHTTP {
+package enum RawHTTP {
     /// Sends `GET <rawPath>` to 127.0.0.1:`port` and returns the status and the whole raw response text.
-    static func get(port: Int, rawPath: String, headers: [String: String] = [:]) throws -> (status: Int, raw: String) {
+    package static func get(port: Int, rawPath: String, headers: [String: String] = [:]) throws -> (
+        status: Int, raw: String
+    ) {
         let descriptor = try connectLoopback(port: port)
         defer { close(descriptor) }
         var request = "GET \(rawPath) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
@@ -125,7 +133,7 @@ enum RawHTTP {
     }
 
     /// A socket connected to 127.0.0.1:`port` whose reads time out after 30 s; the caller closes it.
-    static func connectLoopback(port: Int) throws -> Int32 {
+    package static func connectLoopback(port: Int) throws -> Int32 {
         let descriptor = socket(AF_INET, FreePort.streamSocket, 0)
         guard descriptor >= 0 else { throw TestSupportError.unexpected("socket() failed: errno \(errno)") }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
@@ -143,7 +151,7 @@ enum RawHTTP {
         return descriptor
     }
 
-    static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
+    package static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
@@ -153,7 +161,7 @@ enum RawHTTP {
     }
 
     /// Everything the peer sends until it closes the connection (or the read times out).
-    static func receiveAll(_ descriptor: Int32) -> [UInt8] {
+    package static func receiveAll(_ descriptor: Int32) -> [UInt8] {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -165,7 +173,7 @@ enum RawHTTP {
     }
 
     /// The status code of `HTTP/1.1 404 Not Found`, or 0 when there is no status line.
-    static func statusCode(of raw: String) -> Int {
+    package static func statusCode(of raw: String) -> Int {
         let statusLine = raw.split(separator: "\r\n", maxSplits: 1).first ?? ""
         let parts = statusLine.split(separator: " ")
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let code = Int(parts[1]) else { return 0 }

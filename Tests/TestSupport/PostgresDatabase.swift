@@ -2,10 +2,10 @@ import Foundation
 
 /// Fresh PostgreSQL databases on the test server that scripts/with-postgres.sh started, one per test server,
 /// so tests running in parallel never see each other's rows.
-enum PostgresDatabase {
+package enum PostgresDatabase {
     /// Creates a database with a unique name and returns its URL (the server URL with the database replaced).
-    static func create(serverURL: String) async throws -> String {
-        guard let psql = TestSupport.executable(named: "psql") else {
+    package static func create(serverURL: String) async throws -> String {
+        guard let psql = TestEnvironment.executable(named: "psql") else {
             throw TestSupportError.missingPrerequisite("psql")
         }
         let name = "fm_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -17,7 +17,7 @@ enum PostgresDatabase {
 
     /// `postgres://user@host:5432/old?sslmode=disable` → `postgres://user@host:5432/NAME?sslmode=disable`; also
     /// for URLs without a database path and for the percent-encoded unix-socket host form.
-    static func url(_ url: String, replacingDatabaseWith name: String) -> String {
+    package static func url(_ url: String, replacingDatabaseWith name: String) -> String {
         let queryStart = url.firstIndex(of: "?") ?? url.endIndex
         let query = url[queryStart...]
         let beforeQuery = url[..<queryStart]

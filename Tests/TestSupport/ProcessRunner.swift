@@ -6,19 +6,19 @@ import Synchronization
 #endif
 
 /// What a finished command printed and how it ended.
-struct ProcessResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+package struct ProcessResult: Sendable {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
 
-    var succeeded: Bool { status == 0 }
+    package var succeeded: Bool { status == 0 }
 }
 
 /// Runs external commands for the tests: argument arrays (no shell), output captured through files (so that
 /// neither stream can fill a pipe and block the child), stdin from /dev/null, and a deadline.
-enum ProcessRunner {
+package enum ProcessRunner {
     /// Runs `executable` with `arguments` and returns its result, whatever the exit status.
-    static func run(
+    package static func run(
         _ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
         currentDirectory: URL? = nil, timeout: Duration = .seconds(300)
     ) async throws -> ProcessResult {
@@ -40,7 +40,7 @@ enum ProcessRunner {
 
     /// Runs a command and throws `commandFailed` (with both outputs) unless it exits 0.
     @discardableResult
-    static func check(
+    package static func check(
         _ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
         currentDirectory: URL? = nil, timeout: Duration = .seconds(300)
     ) async throws -> ProcessResult {
@@ -55,19 +55,19 @@ enum ProcessRunner {
     }
 
     /// Starts a process whose output goes to the given files (created or truncated).
-    static func launch(
+    package static func launch(
         _ executable: URL, _ arguments: [String], environment: [String: String]?, currentDirectory: URL?,
         stdout: URL, stderr: URL
     ) throws -> ProcessHandle {
         let pid = try Spawn.start(
             executable: executable.path, arguments: [executable.path] + arguments,
-            environment: environment ?? TestSupport.environment, directory: currentDirectory?.path,
+            environment: environment ?? TestEnvironment.environment, directory: currentDirectory?.path,
             stdout: stdout.path, stderr: stderr.path)
         return ProcessHandle(pid: pid)
     }
 
     /// A file's text, or "" when unreadable (used for captured output).
-    static func readText(_ url: URL) -> String {
+    package static func readText(_ url: URL) -> String {
         (try? String(contentsOf: url, encoding: .utf8)) ?? ""
     }
 }
@@ -77,33 +77,33 @@ enum ProcessRunner {
 /// Not Foundation's `Process`: on Linux it reports a child as running for as long as any grandchild holds the
 /// descriptors it inherited (a server killed while its `flatpak` child sleeps would look alive). This handle
 /// reaps its own child with `waitpid`, which sees exactly the child's exit.
-final class ProcessHandle: Sendable {
-    let processIdentifier: pid_t
+package final class ProcessHandle: Sendable {
+    package let processIdentifier: pid_t
     /// The wait status once the child has been reaped.
     private let waitStatus = Mutex<Int32?>(nil)
 
-    init(pid: pid_t) { processIdentifier = pid }
+    package init(pid: pid_t) { processIdentifier = pid }
 
     /// False once the child has exited (and has been reaped).
-    var isRunning: Bool { reap() == nil }
+    package var isRunning: Bool { reap() == nil }
 
     /// The exit code, or 128 + the signal number for a child killed by a signal (as a shell reports it);
     /// -1 while running.
-    var terminationStatus: Int32 {
+    package var terminationStatus: Int32 {
         guard let status = reap() else { return -1 }
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
     /// Sends a signal (SIGTERM, SIGKILL, ...) unless the child has already been reaped.
-    func signal(_ signal: Int32) {
+    package func signal(_ signal: Int32) {
         waitStatus.withLock { status in
             if status == nil { _ = kill(processIdentifier, signal) }
         }
     }
 
     /// Waits until the process has exited; false when the timeout passed first.
-    func waitForExit(timeout: Duration) async -> Bool {
+    package func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while isRunning {
             if ContinuousClock.now >= deadline { return false }
@@ -130,7 +130,7 @@ final class ProcessHandle: Sendable {
 
 /// `posix_spawn` with stdin from /dev/null, stdout/stderr into files, a working directory and default signal
 /// handling in the child.
-enum Spawn {
+package enum Spawn {
     private typealias AddChdir =
         @convention(c) (
             UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>
@@ -144,7 +144,7 @@ enum Spawn {
         return unsafeBitCast(symbol, to: AddChdir.self)
     }()
 
-    static func start(
+    package static func start(
         executable: String, arguments: [String], environment: [String: String], directory: String?,
         stdout: String, stderr: String
     ) throws -> pid_t {

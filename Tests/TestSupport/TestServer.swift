@@ -7,22 +7,22 @@ import Foundation
 
 /// A real `flat-manager` process on a free port, in its own temporary directory with its own config, repos and
 /// database, started the way an operator would start it (working directory = the directory with config.json).
-actor TestServer {
+package actor TestServer {
     /// Upstream's example secret: base64 of "secret" (so `gentoken --secret secret` matches it).
-    static let base64Secret = "c2VjcmV0"
-    static let secretText = "secret"
-    static let collectionID = "org.test.Stable"
+    package static let base64Secret = "c2VjcmV0"
+    package static let secretText = "secret"
+    package static let collectionID = "org.test.Stable"
 
-    let database: DatabaseKind
-    let directory: TempDirectory
-    let port: Int
-    let baseURL: URL
+    nonisolated package let database: DatabaseKind
+    nonisolated package let directory: TempDirectory
+    nonisolated package let port: Int
+    nonisolated package let baseURL: URL
     /// A token allowed to do everything on every repo, prefix and branch (made with our `gentoken`).
-    let adminToken: String
+    nonisolated package let adminToken: String
     /// The `stable` repository (an ostree archive-z2 repo created before start).
-    let repoPath: URL
-    let buildRepoBase: URL
-    let configPath: URL
+    nonisolated package let repoPath: URL
+    nonisolated package let buildRepoBase: URL
+    nonisolated package let configPath: URL
 
     private let environment: [String: String]
     private let serverBinary: URL
@@ -33,12 +33,12 @@ actor TestServer {
     ///
     /// `extraPath` directories are put in front of `PATH` (e.g. to wrap `flatpak`); `environment` adds variables;
     /// `binaryDirectory` replaces the built `flat-manager` and `gentoken` (the harness tests use stand-ins).
-    init(
+    package init(
         database: DatabaseKind, extraPath: [URL] = [], environment: [String: String] = [:],
         binaryDirectory: URL? = nil, prepareDatabase: (@Sendable (String) async throws -> Void)? = nil
     ) async throws {
         let binaries = try binaryDirectory ?? Binaries.directory()
-        try TestSupport.requireOSTree()
+        try TestEnvironment.requireOSTree()
         self.database = database
         directory = try TempDirectory(prefix: "flat-manager-server")
         port = try FreePort.pick()
@@ -52,7 +52,7 @@ actor TestServer {
         try await Self.initRepository(at: repoPath, collectionID: Self.collectionID)
         var databaseURL: String?
         if database == .postgres {
-            databaseURL = try await PostgresDatabase.create(serverURL: try TestSupport.requirePostgres())
+            databaseURL = try await PostgresDatabase.create(serverURL: try TestEnvironment.requirePostgres())
         }
         // A database shaped before the first start (e.g. an upstream schema the server must take over).
         if let prepareDatabase, let databaseURL { try await prepareDatabase(databaseURL) }
@@ -62,15 +62,15 @@ actor TestServer {
     }
 
     /// A URL below the server, e.g. `url("/api/v1/build")`.
-    nonisolated func url(_ path: String) -> URL {
+    package nonisolated func url(_ path: String) -> URL {
         URL(string: baseURL.absoluteString + path) ?? baseURL
     }
 
     /// The API base the client takes as MANAGER_URL.
-    nonisolated var managerURL: String { baseURL.absoluteString }
+    package nonisolated var managerURL: String { baseURL.absoluteString }
 
     /// Starts the process (again) with the same directory, config and database.
-    func start() async throws {
+    package func start() async throws {
         guard process == nil else { return }
         generation += 1
         let handle = try ProcessRunner.launch(
@@ -82,29 +82,29 @@ actor TestServer {
 
     /// SIGTERM, then waits for a graceful exit (SIGKILL after 60 s). Returns the exit status.
     @discardableResult
-    func stop() async -> Int32? {
+    package func stop() async -> Int32? {
         await end(with: SIGTERM, grace: .seconds(60))
     }
 
     /// Sends `signal` (SIGINT, SIGQUIT, ...), then waits for the exit (SIGKILL after 60 s). Returns the exit status.
     @discardableResult
-    func stop(signal: Int32) async -> Int32? {
+    package func stop(signal: Int32) async -> Int32? {
         await end(with: signal, grace: .seconds(60))
     }
 
     /// SIGKILL, like a crash or an OOM kill; running jobs are interrupted.
-    func kill() async {
+    package func kill() async {
         _ = await end(with: SIGKILL, grace: .seconds(10))
     }
 
     /// `stop()` (or nothing if not running), then `start()`.
-    func restart() async throws {
+    package func restart() async throws {
         await stop()
         try await start()
     }
 
     /// Everything the server printed so far (all runs), for failure messages.
-    func output() -> String {
+    package func output() -> String {
         (1...max(generation, 1)).map { run in
             let out = ProcessRunner.readText(directory.appending("server-\(run).stdout"))
             let err = ProcessRunner.readText(directory.appending("server-\(run).stderr"))
@@ -114,7 +114,7 @@ actor TestServer {
 
     /// True while `GET /status` answers 200. Asked with the admin token (it has the `jobs` scope), so that a server
     /// with `status-requires-token` counts as answering too.
-    func isAnswering() async -> Bool {
+    package func isAnswering() async -> Bool {
         (try? await HTTP.request("GET", url("/status"), token: adminToken).status) == 200
     }
 
@@ -152,8 +152,8 @@ actor TestServer {
 
 extension TestServer {
     /// The test's environment, minus what would redirect the server, with `extraPath` in front of PATH.
-    static func serverEnvironment(extraPath: [URL], additions: [String: String]) -> [String: String] {
-        var environment = TestSupport.environment
+    package static func serverEnvironment(extraPath: [URL], additions: [String: String]) -> [String: String] {
+        var environment = TestEnvironment.environment
         environment["REPO_CONFIG"] = nil
         let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         environment["PATH"] = (extraPath.map(\.path) + [path]).joined(separator: ":")
@@ -162,7 +162,7 @@ extension TestServer {
     }
 
     /// Upstream's config format with absolute paths; `database-url` only for PostgreSQL.
-    static func writeConfig(
+    package static func writeConfig(
         to url: URL, port: Int, repoPath: URL, buildRepoBase: URL, databaseURL: String?
     ) throws {
         var config: [String: Any] = [
@@ -182,8 +182,8 @@ extension TestServer {
     }
 
     /// `ostree init --mode=archive-z2 --repo=PATH --collection-id=ID`.
-    static func initRepository(at path: URL, collectionID: String) async throws {
-        guard let ostree = TestSupport.executable(named: "ostree") else {
+    package static func initRepository(at path: URL, collectionID: String) async throws {
+        guard let ostree = TestEnvironment.executable(named: "ostree") else {
             throw TestSupportError.missingPrerequisite("ostree")
         }
         try await ProcessRunner.check(
@@ -191,7 +191,7 @@ extension TestServer {
     }
 
     /// An admin token from our `gentoken`, allowed every scope, repo, prefix and branch.
-    static func makeAdminToken(gentoken: URL) async throws -> String {
+    package static func makeAdminToken(gentoken: URL) async throws -> String {
         let scopes = [
             "build", "upload", "download", "publish", "jobs", "generate", "republish", "reviewcheck",
             "tokenmanagement",
@@ -208,7 +208,7 @@ extension TestServer {
     }
 
     /// Signs a token directly with Core's signer, for claims gentoken cannot make (e.g. already expired).
-    static func signToken(_ claims: Claims, base64Secret: String = base64Secret) throws -> String {
+    package static func signToken(_ claims: Claims, base64Secret: String = base64Secret) throws -> String {
         guard let signer = TokenSigner(base64Secret: base64Secret) else {
             throw TestSupportError.unexpected("bad test secret")
         }

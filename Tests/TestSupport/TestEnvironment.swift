@@ -3,44 +3,44 @@ import Testing
 
 /// What the integration tests need from the machine, and the switch that turns "missing" into "failed".
 ///
-/// Tests declare their prerequisites with `.enabled(if: TestSupport.hasOSTree)` (or `hasPostgres`). Locally a
+/// Tests declare their prerequisites with `.enabled(if: TestEnvironment.hasOSTree)` (or `hasPostgres`). Locally a
 /// missing tool skips the test; with `FLAT_MANAGER_REQUIRE_ALL_TESTS=1` (set by scripts/test.sh, hence in CI) the
 /// conditions are always true, so the test runs and fails at the first use of the missing tool, with
 /// `TestSupportError.missingPrerequisite` naming it.
-enum TestSupport {
+package enum TestEnvironment {
     /// The process environment of the test run.
-    static let environment = ProcessInfo.processInfo.environment
+    package static let environment = ProcessInfo.processInfo.environment
 
     /// True when `FLAT_MANAGER_REQUIRE_ALL_TESTS=1`: prerequisites must be present, never skipped.
-    static let requiresAllTests = environment["FLAT_MANAGER_REQUIRE_ALL_TESTS"] == "1"
+    package static let requiresAllTests = environment["FLAT_MANAGER_REQUIRE_ALL_TESTS"] == "1"
 
     /// The programs the ostree/flatpak tests run, and the static busybox the fixture runtime is made of.
-    static let ostreeTools = ["ostree", "flatpak", "bwrap"]
+    package static let ostreeTools = ["ostree", "flatpak", "bwrap"]
 
     /// Condition for tests that need ostree, flatpak, bubblewrap and busybox-static.
-    static var hasOSTree: Bool { requiresAllTests || missingOSTreePrerequisites().isEmpty }
+    package static var hasOSTree: Bool { requiresAllTests || missingOSTreePrerequisites().isEmpty }
 
     /// Condition for tests that need a PostgreSQL server (FLAT_MANAGER_TEST_POSTGRES_URL) and `psql`.
-    static var hasPostgres: Bool { requiresAllTests || missingPostgresPrerequisites().isEmpty }
+    package static var hasPostgres: Bool { requiresAllTests || missingPostgresPrerequisites().isEmpty }
 
     /// The URL of the throw-away PostgreSQL server that scripts/with-postgres.sh starts, if any.
-    static var postgresURL: String? {
+    package static var postgresURL: String? {
         guard let url = environment["FLAT_MANAGER_TEST_POSTGRES_URL"], !url.isEmpty else { return nil }
         return url
     }
 
     /// The databases a database-parameterised test runs against: SQLite always, PostgreSQL when available or
     /// required (so that under FLAT_MANAGER_REQUIRE_ALL_TESTS a missing server fails the PostgreSQL case).
-    static var databases: [DatabaseKind] { hasPostgres ? [.sqlite, .postgres] : [.sqlite] }
+    package static var databases: [DatabaseKind] { hasPostgres ? [.sqlite, .postgres] : [.sqlite] }
 
     /// Throws unless ostree, flatpak, bubblewrap and a static busybox are present.
-    static func requireOSTree() throws {
+    package static func requireOSTree() throws {
         let missing = missingOSTreePrerequisites()
         guard missing.isEmpty else { throw TestSupportError.missingPrerequisite(missing.joined(separator: ", ")) }
     }
 
     /// Throws unless a PostgreSQL server URL and `psql` are available; returns the URL.
-    static func requirePostgres() throws -> String {
+    package static func requirePostgres() throws -> String {
         let missing = missingPostgresPrerequisites()
         guard missing.isEmpty, let url = postgresURL else {
             throw TestSupportError.missingPrerequisite(missing.joined(separator: ", "))
@@ -48,13 +48,13 @@ enum TestSupport {
         return url
     }
 
-    static func missingOSTreePrerequisites() -> [String] {
+    package static func missingOSTreePrerequisites() -> [String] {
         var missing = ostreeTools.filter { executable(named: $0) == nil }
         if !FileManager.default.isExecutableFile(atPath: "/bin/busybox") { missing.append("/bin/busybox") }
         return missing
     }
 
-    static func missingPostgresPrerequisites() -> [String] {
+    package static func missingPostgresPrerequisites() -> [String] {
         var missing: [String] = []
         if postgresURL == nil { missing.append("FLAT_MANAGER_TEST_POSTGRES_URL") }
         if executable(named: "psql") == nil { missing.append("psql") }
@@ -62,7 +62,7 @@ enum TestSupport {
     }
 
     /// The first executable called `name` on `PATH` (like `command -v`).
-    static func executable(named name: String, path: String? = TestSupport.environment["PATH"]) -> URL? {
+    package static func executable(named name: String, path: String? = TestEnvironment.environment["PATH"]) -> URL? {
         let directories = (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
         for directory in directories where !directory.isEmpty {
             let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
@@ -71,29 +71,29 @@ enum TestSupport {
         return nil
     }
 
-    /// The repository root, found from this source file (Tests/IntegrationTests/Support/TestSupport.swift).
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+    /// The repository root, found from this source file (Tests/IntegrationTests/Support/TestEnvironment.swift).
+    package static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // Support
         .deletingLastPathComponent()  // IntegrationTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()
 
     /// A script of ours under scripts/.
-    static func script(_ name: String) -> URL {
+    package static func script(_ name: String) -> URL {
         repositoryRoot.appendingPathComponent("scripts").appendingPathComponent(name)
     }
 }
 
 /// The two database back ends the server supports; tests that touch the database run against both.
-enum DatabaseKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
+package enum DatabaseKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
     case sqlite
     case postgres
 
-    var testDescription: String { rawValue }
+    package var testDescription: String { rawValue }
 }
 
 /// Why the harness could not do what a test asked.
-enum TestSupportError: Error, CustomStringConvertible {
+package enum TestSupportError: Error, CustomStringConvertible {
     case missingPrerequisite(String)
     case binaryNotFound(name: String, searched: [String])
     case commandFailed(command: String, status: Int32, stdout: String, stderr: String)
@@ -101,7 +101,7 @@ enum TestSupportError: Error, CustomStringConvertible {
     case serverFailed(String)
     case unexpected(String)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .missingPrerequisite(let what):
             "missing test prerequisite: \(what) (run `bash scripts/install-deps.sh --test`, and run the tests "

@@ -8,10 +8,10 @@ import Foundation
 ///
 /// A class because the directory's lifetime is tied to the object's identity (removal in `deinit`).
 /// Set FLAT_MANAGER_KEEP_TEST_DIRS=1 to keep the directories for a post-mortem.
-final class TempDirectory: Sendable {
-    let url: URL
+package final class TempDirectory: Sendable {
+    package let url: URL
 
-    init(prefix: String = "flat-manager-test") throws {
+    package init(prefix: String = "flat-manager-test") throws {
         let base = FileManager.default.temporaryDirectory
         let template = base.appendingPathComponent("\(prefix).XXXXXX").path
         var bytes = Array(template.utf8CString)
@@ -24,13 +24,22 @@ final class TempDirectory: Sendable {
     }
 
     deinit {
-        if TestSupport.environment["FLAT_MANAGER_KEEP_TEST_DIRS"] != "1" {
+        if TestEnvironment.environment["FLAT_MANAGER_KEEP_TEST_DIRS"] != "1" {
             try? FileManager.default.removeItem(at: url)
         }
     }
 
-    var path: String { url.path }
+    package var path: String { url.path }
 
     /// A path inside the directory (not created).
-    func appending(_ component: String) -> URL { url.appendingPathComponent(component) }
+    package func appending(_ component: String) -> URL { url.appendingPathComponent(component) }
+}
+
+/// Runs `body` with the path of a fresh empty directory (a `TempDirectory`), removed when `body` has returned.
+package func withTemporaryDirectory<T>(
+    prefix: String = "flat-manager-test", _ body: (String) async throws -> T
+) async throws -> T {
+    let directory = try TempDirectory(prefix: prefix)
+    defer { withExtendedLifetime(directory) {} }
+    return try await body(directory.path)
 }

@@ -4,14 +4,14 @@ import Foundation
 ///
 /// `HOME`, the XDG directories, `XDG_RUNTIME_DIR` and `FLATPAK_USER_DIR` all point into one temporary
 /// directory, so no system state is read or changed and no D-Bus is needed (environment.md).
-struct FlatpakUser: Sendable {
-    let home: TempDirectory
-    let environment: [String: String]
-    let flatpak: URL
+package struct FlatpakUser: Sendable {
+    package let home: TempDirectory
+    package let environment: [String: String]
+    package let flatpak: URL
 
-    init() throws {
-        try TestSupport.requireOSTree()
-        guard let flatpak = TestSupport.executable(named: "flatpak") else {
+    package init() throws {
+        try TestEnvironment.requireOSTree()
+        guard let flatpak = TestEnvironment.executable(named: "flatpak") else {
             throw TestSupportError.missingPrerequisite("flatpak")
         }
         self.flatpak = flatpak
@@ -24,7 +24,7 @@ struct FlatpakUser: Sendable {
             "XDG_RUNTIME_DIR": "runtime",
             "FLATPAK_USER_DIR": "home/.local/share/flatpak",
         ]
-        var environment = TestSupport.environment
+        var environment = TestEnvironment.environment
         for (variable, relative) in paths {
             let url = home.appending(relative)
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -36,29 +36,29 @@ struct FlatpakUser: Sendable {
     }
 
     /// `flatpak remote-add --user --no-gpg-verify NAME URL`.
-    func remoteAdd(name: String = "test", url: String) async throws {
+    package func remoteAdd(name: String = "test", url: String) async throws {
         try await flatpak(["remote-add", "--user", "--no-gpg-verify", name, url])
     }
 
     /// `flatpak install --user -y --noninteractive REMOTE REF`.
-    func install(_ ref: String, from remote: String = "test") async throws {
+    package func install(_ ref: String, from remote: String = "test") async throws {
         try await flatpak(["install", "--user", "-y", "--noninteractive", remote, ref])
     }
 
     /// `flatpak update --user -y --noninteractive` (everything installed).
-    func update() async throws {
+    package func update() async throws {
         try await flatpak(["update", "--user", "-y", "--noninteractive"])
     }
 
     /// `flatpak run APP` and what it printed on stdout, without the trailing newline.
-    func run(_ appID: String) async throws -> String {
+    package func run(_ appID: String) async throws -> String {
         let result = try await flatpak(["run", appID])
         return result.stdout.trimmingCharacters(in: .newlines)
     }
 
     /// Runs any flatpak subcommand in this installation; throws with its output unless it exits 0.
     @discardableResult
-    func flatpak(_ arguments: [String]) async throws -> ProcessResult {
+    package func flatpak(_ arguments: [String]) async throws -> ProcessResult {
         try await ProcessRunner.check(flatpak, arguments, environment: environment, timeout: .seconds(120))
     }
 }

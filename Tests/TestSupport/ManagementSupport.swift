@@ -4,10 +4,10 @@ import Testing
 
 /// What the management tests (checks, hooks, republish, tokens, protected downloads, purge, prune) share: a server
 /// whose config gets extra keys, the JSON API, job polling, and small scripts written to a temporary directory.
-enum Management {
+package enum Management {
     /// A started server whose config has been changed by `configure` (it is started once with the harness's
     /// config, stopped, reconfigured and started again, so the harness itself stays untouched).
-    static func server(
+    package static func server(
         database: DatabaseKind, environment: [String: String] = [:],
         configure: (inout [String: Any]) throws -> Void
     ) async throws -> TestServer {
@@ -25,7 +25,7 @@ enum Management {
     }
 
     /// Sets `repos.stable.<key>` in a config dictionary.
-    static func setRepoKey(_ key: String, _ value: Any, in config: inout [String: Any]) throws {
+    package static func setRepoKey(_ key: String, _ value: Any, in config: inout [String: Any]) throws {
         guard var repos = config["repos"] as? [String: Any], var stable = repos["stable"] as? [String: Any] else {
             throw TestSupportError.unexpected("config has no repos.stable")
         }
@@ -35,7 +35,7 @@ enum Management {
     }
 
     /// An executable `/bin/sh` script `name` in `directory` with `body` after the shebang.
-    static func script(_ name: String, in directory: TempDirectory, _ body: String) throws -> String {
+    package static func script(_ name: String, in directory: TempDirectory, _ body: String) throws -> String {
         let url = directory.appending(name)
         try Data("#!/bin/sh\n\(body)\n".utf8).write(to: url)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
@@ -43,7 +43,7 @@ enum Management {
     }
 
     /// The numeric build id at the end of a build URL printed by `create`.
-    static func buildID(_ buildURL: String) throws -> Int {
+    package static func buildID(_ buildURL: String) throws -> Int {
         guard let id = buildURL.split(separator: "/").last.flatMap({ Int($0) }) else {
             throw TestSupportError.unexpected("no build id in \(buildURL)")
         }
@@ -51,7 +51,7 @@ enum Management {
     }
 
     /// A request to the API with a JSON body; the response whatever its status.
-    static func call(
+    package static func call(
         _ server: TestServer, _ method: String, _ path: String, token: String?, json: Any? = nil
     ) async throws -> HTTPResponse {
         let body = try json.map { try JSONSerialization.data(withJSONObject: $0) }
@@ -60,7 +60,7 @@ enum Management {
     }
 
     /// The JSON object of a 200 answer; throws with the body otherwise.
-    static func object(
+    package static func object(
         _ server: TestServer, _ method: String, _ path: String, token: String?, json: Any? = nil
     ) async throws -> [String: Any] {
         let response = try await call(server, method, path, token: token, json: json)
@@ -73,7 +73,7 @@ enum Management {
     }
 
     /// Polls `GET path` (a job or a build) until `done` holds for its JSON, for at most `timeout`.
-    static func waitFor(
+    package static func waitFor(
         _ server: TestServer, _ path: String, token: String, timeout: Duration = .seconds(180),
         until done: ([String: Any]) -> Bool
     ) async throws -> [String: Any] {
@@ -89,7 +89,7 @@ enum Management {
     }
 
     /// Waits until the job has ended (2) or broken (3) and returns it.
-    static func finishedJob(_ server: TestServer, id: Int, token: String) async throws -> [String: Any] {
+    package static func finishedJob(_ server: TestServer, id: Int, token: String) async throws -> [String: Any] {
         try await waitFor(server, "/api/v1/job/\(id)", token: token) { job in
             let status = job["status"] as? Int ?? 0
             return status == 2 || status == 3
@@ -97,7 +97,8 @@ enum Management {
     }
 
     /// The checks of a build from `GET /api/v1/build/{id}/extended`, by name.
-    static func checks(_ server: TestServer, build: Int, token: String) async throws -> [String: [String: Any]] {
+    package static func checks(_ server: TestServer, build: Int, token: String) async throws -> [String: [String: Any]]
+    {
         let extended = try await object(server, "GET", "/api/v1/build/\(build)/extended", token: token)
         let list = extended["checks"] as? [[String: Any]] ?? []
         var byName: [String: [String: Any]] = [:]
@@ -108,7 +109,7 @@ enum Management {
     }
 
     /// Waits until every check of the build has left Pending (its job ran).
-    static func settledChecks(
+    package static func settledChecks(
         _ server: TestServer, build: Int, count: Int, token: String
     ) async throws -> [String: [String: Any]] {
         let deadline = ContinuousClock.now + .seconds(180)
@@ -124,7 +125,7 @@ enum Management {
     }
 
     /// `ostree refs` of a repository, sorted, with the commit each points at.
-    static func refs(of repo: URL) async throws -> [String: String] {
+    package static func refs(of repo: URL) async throws -> [String: String] {
         let ostree = try tool("ostree")
         let names = try await ProcessRunner.check(ostree, ["refs", "--repo=\(repo.path)"]).stdout
             .split(whereSeparator: \.isNewline).map(String.init)
@@ -137,20 +138,22 @@ enum Management {
     }
 
     /// The fixture app's ref for this machine's default architecture.
-    static func appRef() async throws -> String {
+    package static func appRef() async throws -> String {
         let arch = try await ProcessRunner.check(try tool("flatpak"), ["--default-arch"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return FixtureRepo.appRef(arch: arch)
     }
 
     /// A program on PATH, or a missing-prerequisite error.
-    static func tool(_ name: String) throws -> URL {
-        guard let url = TestSupport.executable(named: name) else { throw TestSupportError.missingPrerequisite(name) }
+    package static func tool(_ name: String) throws -> URL {
+        guard let url = TestEnvironment.executable(named: name) else {
+            throw TestSupportError.missingPrerequisite(name)
+        }
         return url
     }
 
     /// A token signed with the server's secret, valid for an hour, with these claims.
-    static func token(
+    package static func token(
         sub: String = "build", scope: [String], prefixes: [String] = [""], repos: [String] = [""],
         branches: [String] = [""], jti: String? = nil, name: String = "test", lifetime: Int64 = 3600
     ) throws -> String {
@@ -160,16 +163,22 @@ enum Management {
         return try TestServer.signToken(claims)
     }
 
-    /// create → push → commit (waiting for the commit job) with the client; returns the build id. The client's
-    /// `commit --wait` also follows the checks and exits 1 when one fails: with `checksMayFail` only the commit job
-    /// itself has to succeed.
-    static func committedBuild(
-        version: String, server: TestServer, client: Client, commitArguments: [String] = [],
-        checksMayFail: Bool = false
-    ) async throws -> Int {
+    /// create → push of the fixture app at `version` with the client; returns the build URL `create` printed.
+    package static func pushedBuild(version: String, server: TestServer, client: Client) async throws -> String {
         let fixture = try await FixtureRepo.shared.repository(version: version)
         let buildURL = try await client.createBuild(managerURL: server.managerURL)
         try await client.check(["push", buildURL, fixture.path])
+        return buildURL
+    }
+
+    /// create → push → commit (waiting for the commit job) with the client; returns the build id. The client's
+    /// `commit --wait` also follows the checks and exits 1 when one fails: with `checksMayFail` only the commit job
+    /// itself has to succeed.
+    package static func committedBuild(
+        version: String, server: TestServer, client: Client, commitArguments: [String] = [],
+        checksMayFail: Bool = false
+    ) async throws -> Int {
+        let buildURL = try await pushedBuild(version: version, server: server, client: client)
         let arguments = ["commit", "--wait"] + commitArguments + [buildURL]
         let id = try buildID(buildURL)
         if checksMayFail {
@@ -185,14 +194,14 @@ enum Management {
     }
 
     /// Starts a publish through the API and waits for the publish job; returns it.
-    static func publishJob(_ server: TestServer, build: Int, token: String) async throws -> [String: Any] {
+    package static func publishJob(_ server: TestServer, build: Int, token: String) async throws -> [String: Any] {
         let job = try await object(server, "POST", "/api/v1/build/\(build)/publish", token: token, json: [:])
         let id = try #require(job["id"] as? Int)
         return try await finishedJob(server, id: id, token: token)
     }
 
     /// The `update-repo-job` of a finished publish or republish job, waited for.
-    static func waitForUpdate(_ server: TestServer, after job: [String: Any], token: String) async throws {
+    package static func waitForUpdate(_ server: TestServer, after job: [String: Any], token: String) async throws {
         let results = try results(job)
         let update = try #require(results["update-repo-job"] as? Int, "no update-repo-job in \(results)")
         let finished = try await finishedJob(server, id: update, token: token)
@@ -200,13 +209,13 @@ enum Management {
     }
 
     /// A member of a JSON object body (e.g. `current-state` of an error), as text.
-    static func member(_ name: String, of response: HTTPResponse) -> String? {
+    package static func member(_ name: String, of response: HTTPResponse) -> String? {
         let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         return object?[name] as? String
     }
 
     /// The job's `results` member decoded (it is JSON in a string).
-    static func results(_ job: [String: Any]) throws -> [String: Any] {
+    package static func results(_ job: [String: Any]) throws -> [String: Any] {
         let text = job["results"] as? String ?? "{}"
         return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
     }
