@@ -186,19 +186,30 @@ let package = Package(
             name: "GenTokenTests", dependencies: ["GenToken", "FlatManagerCore", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FlatManagerServerTests",
-            dependencies: ["FlatManagerServer", "FlatManagerCore", "OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "FlatManagerServer", "FlatManagerCore", "OSTree", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "DeltaGeneratorClientTests", dependencies: ["DeltaGeneratorClient", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "OSTreeTests", dependencies: ["OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")], swiftSettings: strict),
+            name: "OSTreeTests",
+            dependencies: ["OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict),
         .testTarget(
-            name: "FlatManagerStoreTests", dependencies: ["FlatManagerStore", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            name: "FlatManagerStoreTests",
+            dependencies: [
+                "FlatManagerStore", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "FlatManagerJobsTests",
-            dependencies: ["FlatManagerJobs", "FlatManagerStore", "OSTree", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "FlatManagerJobs", "FlatManagerStore", "OSTree", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "FlatManagerMetricsTests", dependencies: ["FlatManagerMetrics", "FlatManagerCore"],

@@ -33,7 +33,9 @@ public struct ObjectAdopter: ~Copyable {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
         self.own = own
-        upload = open(storage.uploadDirectory(buildID).appending("objects").string, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        upload = open(
+            storage.uploadDirectory(buildID).appending("objects").string,
+            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         // `parent` is the one link that is meant to be followed: it points at the main repository.
         parent = open(storage.parentDirectory(buildID).appending("objects").string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         fallback = (storage, buildID)

@@ -1,7 +1,7 @@
 import FlatManagerCore
 import Foundation
-import SystemPackage
 import OSTree
+import SystemPackage
 import TestSupport
 import Testing
 

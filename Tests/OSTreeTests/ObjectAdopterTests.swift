@@ -37,7 +37,8 @@ struct ObjectAdopterTests {
             storage = BuildStorage(base: FilePath(root + "/builds"))
             let files = FileManager.default
             try files.createDirectory(atPath: main + "/objects", withIntermediateDirectories: true)
-            try files.createDirectory(atPath: storage.directory(1).string + "/objects", withIntermediateDirectories: true)
+            try files.createDirectory(
+                atPath: storage.directory(1).string + "/objects", withIntermediateDirectories: true)
             try files.createDirectory(
                 atPath: storage.uploadDirectory(1).string + "/objects", withIntermediateDirectories: true)
             try files.createSymbolicLink(atPath: storage.parentDirectory(1).string, withDestinationPath: main)
@@ -101,7 +102,8 @@ struct ObjectAdopterTests {
             #expect(fastAnswers[index] == (placement.inMain || placement.uploaded || placement.own), "\(placement)")
             if placement.inMain && !placement.own {
                 #expect(
-                    fast.inode(fast.storage.ownObjectPath(1, name).string) == fast.inode(fast.main + "/" + name.relativePath.string),
+                    fast.inode(fast.storage.ownObjectPath(1, name).string)
+                        == fast.inode(fast.main + "/" + name.relativePath.string),
                     "linked: \(placement)")
             }
         }
