@@ -70,6 +70,13 @@ public struct Config: Sendable, Equatable {
     /// default) passes the whole environment, as upstream; a list narrows it for operators who want that. The
     /// `FLAT_MANAGER_*` variables of the job are always set.
     public var hookEnvironment: [String]?
+    /// Ours (`job-max-resumes`): how often a commit, publish, check, republish or update-repo job interrupted by a
+    /// crash, a stop past its timeout or a lost lease is resumed; interrupted once more, it is broken as upstream
+    /// breaks it (0 = upstream's behaviour).
+    public var jobMaxResumes: Int = 3
+    /// Ours (`failed-build-retention-hours`): the directory of a failed or purged build is removed this many hours
+    /// after the cleanup sweep first saw it so (its record stays); 0 = at the next sweep.
+    public var failedBuildRetentionHours: Int = 24
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }

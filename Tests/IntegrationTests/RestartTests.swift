@@ -7,10 +7,50 @@ import Testing
 @Suite("Restart during a job", .enabled(if: TestSupport.hasOSTree))
 struct RestartTests {
     @Test(
-        "a commit interrupted by a crash is broken after restart, and a new build still publishes",
+        "with job-max-resumes 0, a commit interrupted by a crash is broken after restart, and a new build still publishes",
         arguments: TestSupport.databases)
     func interruptedCommitIsBrokenAfterRestart(database: DatabaseKind) async throws {
-        // Arrange: a `flatpak` in front of PATH makes the first build-commit-from take 30 s.
+        // Arrange: a `flatpak` in front of PATH makes the first build-commit-from take 30 s; upstream's rule.
+        let wrapper = try SlowFlatpak()
+        let server = try await TestServer(database: database, extraPath: [wrapper.directory.url])
+        try await withServerOutputOnFailure(server) {
+            try await server.reconfigure(top: #"{"job-max-resumes": 0}"#)
+            let client = try Client(token: server.adminToken)
+            let fixture = try await FixtureRepo.shared.repository(version: "1")
+            let buildURL = try await client.createBuild(managerURL: server.managerURL)
+            try await client.check(["push", buildURL, fixture.path])
+            let commit = try await HTTP.postJSON(
+                try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
+            try #require(commit.status == 200, "POST commit: \(commit.status) \(commit.text)")
+            try await wrapper.waitUntilCommitStarted()
+
+            // Act
+            await server.kill()
+            _ = await Orphans.kill(naming: server.directory.url.path)
+            try await server.start()
+            let job = try await get(Job.self, buildURL + "/commit", token: server.adminToken)
+            let build = try await get(Build.self, buildURL, token: server.adminToken)
+            try await publish(version: "1", to: server, with: client)
+
+            // Assert
+            #expect(job.status == .broken)
+            #expect(build.repoState == .failed)
+            #expect(build.repoStateReason == "Server was restarted during job")
+            let builds = try await get([Build].self, server.managerURL + "/api/v1/build", token: server.adminToken)
+            #expect(builds.contains { $0.id != build.id && $0.publishedState == .published })
+        }
+        await server.stop()
+    }
+}
+
+/// Issue #14: by default an interrupted commit resumes after the restart and ends as an uninterrupted one.
+@Suite("Resume after a restart", .enabled(if: TestSupport.hasOSTree))
+struct ResumeAfterRestartTests {
+    @Test(
+        "a commit interrupted by a crash resumes after restart, the build becomes ready and publishes",
+        arguments: TestSupport.databases)
+    func interruptedCommitResumes(database: DatabaseKind) async throws {
+        // Arrange: the first build-commit-from takes 30 s (the wrapper's later calls do not wait).
         let wrapper = try SlowFlatpak()
         let server = try await TestServer(database: database, extraPath: [wrapper.directory.url])
         try await withServerOutputOnFailure(server) {
@@ -25,17 +65,22 @@ struct RestartTests {
 
             // Act
             await server.kill()
+            _ = await Orphans.kill(naming: server.directory.url.path)
             try await server.start()
+            try await client.check(["commit", "--wait", buildURL])
+            try await client.check(["publish", "--wait", "--wait-update", buildURL])
             let job = try await get(Job.self, buildURL + "/commit", token: server.adminToken)
             let build = try await get(Build.self, buildURL, token: server.adminToken)
-            try await publish(version: "1", to: server, with: client)
 
             // Assert
-            #expect(job.status == .broken)
-            #expect(build.repoState == .failed)
-            #expect(build.repoStateReason == "Server was restarted during job")
-            let builds = try await get([Build].self, server.managerURL + "/api/v1/build", token: server.adminToken)
-            #expect(builds.contains { $0.id != build.id && $0.publishedState == .published })
+            #expect(job.status == .ended, "\(job.log)")
+            #expect(job.log.contains("Resuming job after an interruption"), "\(job.log)")
+            #expect(job.log.components(separatedBy: "Removing upload directory").count == 2, "\(job.log)")
+            #expect(build.repoState == .ready)
+            #expect(build.publishedState == .published)
+            let ref = try #require(
+                try await OSTreeTool.refs(repo: server.repoPath, prefix: "app/\(FixtureRepo.appID)/").first)
+            #expect(try await OSTreeTool.historyLength(repo: server.repoPath, ref: ref) == 1)
         }
         await server.stop()
     }
