@@ -67,8 +67,11 @@ struct ResumeAfterRestartTests {
             await server.kill()
             _ = await Orphans.kill(naming: server.directory.url.path)
             try await server.start()
-            try await client.check(["commit", "--wait", buildURL])
-            try await client.check(["publish", "--wait", "--wait-update", buildURL])
+            // The commit request is not repeated: the build is still Committing, its job runs again by itself.
+            let driver = CrashCycleDriver(server: server, client: client, token: server.adminToken)
+            for phase in [CrashPhase.commit, .publish, .updateRepo] {
+                try await driver.run(phase, buildURL: buildURL, fixture: fixture)
+            }
             let job = try await get(Job.self, buildURL + "/commit", token: server.adminToken)
             let build = try await get(Build.self, buildURL, token: server.adminToken)
 
