@@ -84,7 +84,10 @@ struct CrashCycleTests {
                 #expect(commits == builds.count, "\(ref) has \(commits) commits for \(builds.count) publishes")
             }
             #expect(printed == "Hello \(Self.version(ofCycle: Self.cycles))")
-            print("crash cycles on \(database): \(Self.cycles) cycles, \(Self.cycles * 4) kills, \(orphans) orphans")
+            let phases = CrashPhase.allCases.map { "\($0.rawValue) \(durations[$0] ?? .zero)" }.joined(separator: ", ")
+            print(
+                "crash cycles on \(database): \(Self.cycles) cycles, \(Self.cycles * 4) kills, \(orphans) orphans killed; "
+                    + "uninterrupted phases: \(phases)")
         }
         await server.stop()
     }
