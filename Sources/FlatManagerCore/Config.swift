@@ -46,7 +46,7 @@ public struct Config: Sendable, Equatable {
     /// closed (upstream waits for them without a bound).
     public var shutdownTimeoutSecs: Int = 30
     /// Ours: once HTTP has stopped, running jobs get this many seconds to finish; then the process exits with
-    /// status 1 and leaves their leases, so that the next start breaks them as after a crash (upstream waits
+    /// status 1 and leaves their leases, so that the next start resumes them as after a crash (upstream waits
     /// without a bound).
     public var jobShutdownTimeoutSecs: Int = 3600
     /// Ours: a request's head must be complete this many seconds after the connection opened or the previous

@@ -86,8 +86,8 @@ struct HTTPService: Service {
 /// The job dispatcher with a bound on how long a shutdown waits for its running jobs.
 ///
 /// Cancelling the dispatcher would kill the jobs' child processes and record the jobs as failed by us, so at the
-/// bound the process exits instead, leaving each job Started with its lease: the next start's recovery breaks
-/// it, fails its build, and queues an interrupted repository update again (`Store.recoverInterruptedJobs`).
+/// bound the process exits instead, leaving each job Started with its lease: the next start's recovery resumes
+/// it (or, past `job-max-resumes`, breaks it and fails its build; `Store.recoverInterruptedJobs`).
 /// systemd (control group) and Docker (the container) end the children left behind.
 struct BoundedJobs: Service {
     let dispatcher: JobDispatcher
@@ -127,7 +127,7 @@ struct BoundedJobs: Service {
         logger.error(
             """
             Running jobs \(running.joined(separator: ", ")) did not finish within job-shutdown-timeout-secs \
-            (\(boundSeconds) s): exiting without them; the next start marks them broken
+            (\(boundSeconds) s): exiting without them; the next start resumes them
             """)
         // Not exit(): other threads are still running and must not see the process's static state torn down.
         fflush(nil)
