@@ -37,6 +37,8 @@ extension Config: Decodable {
         case maxBuildRefs = "max-build-refs"
         case statusRequiresToken = "status-requires-token"
         case hookEnvironment = "hook-environment"
+        case jobMaxResumes = "job-max-resumes"
+        case failedBuildRetentionHours = "failed-build-retention-hours"
     }
 
     /// The file as written, not yet validated: use `Config.parse` or `Config.load`, which also validate.
@@ -74,6 +76,8 @@ extension Config: Decodable {
         maxBuildRefs = try c.optional(.maxBuildRefs, .integer(in: 1...Int(Int32.max)))
         statusRequiresToken = try c.defaulted(.statusRequiresToken, false, .bool)
         hookEnvironment = try c.optional(.hookEnvironment, .strings)
+        jobMaxResumes = try c.defaulted(.jobMaxResumes, 3, .integer(in: 0...1000))
+        failedBuildRetentionHours = try c.defaulted(.failedBuildRetentionHours, 24, .integer(in: 0...87600))
     }
 }
 

@@ -47,7 +47,7 @@ public struct Config: Sendable, Equatable {
     /// closed (upstream waits for them without a bound).
     public var shutdownTimeoutSecs: Int = 30
     /// Ours: once HTTP has stopped, running jobs get this many seconds to finish; then the process exits with
-    /// status 1 and leaves their leases, so that the next start breaks them as after a crash (upstream waits
+    /// status 1 and leaves their leases, so that the next start resumes them as after a crash (upstream waits
     /// without a bound).
     public var jobShutdownTimeoutSecs: Int = 3600
     /// Ours: a request's head must be complete this many seconds after the connection opened or the previous
@@ -71,6 +71,13 @@ public struct Config: Sendable, Equatable {
     /// default) passes the whole environment, as upstream; a list narrows it for operators who want that. The
     /// `FLAT_MANAGER_*` variables of the job are always set.
     public var hookEnvironment: [String]?
+    /// Ours (`job-max-resumes`): how often a commit, publish, check, republish or update-repo job interrupted by a
+    /// crash, a stop past its timeout or a lost lease is resumed; interrupted once more, it is broken as upstream
+    /// breaks it (0 = upstream's behaviour).
+    public var jobMaxResumes: Int = 3
+    /// Ours (`failed-build-retention-hours`): the directory of a failed or purged build is removed this many hours
+    /// after the cleanup sweep first saw it so (its record stays); 0 = at the next sweep.
+    public var failedBuildRetentionHours: Int = 24
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }

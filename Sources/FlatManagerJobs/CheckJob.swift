@@ -20,14 +20,29 @@ struct CheckJob: JobHandler {
         guard !hook.command.isEmpty else {
             throw .unusableHook("The '\(name)' check hook is defined, but it has no command")
         }
+        let jobID = context.job.id
+        if let decided = try await decidedBeforeInterruption(in: context) {
+            await context.log("Check status was updated to \(decided.name) before the interruption")
+            return CheckResult()
+        }
         await context.log("Running check command")
         let status = try await runHook(hook, in: context)
-        let jobID = context.job.id
         _ = try await context.db {
             try await store.setCheckStatus(jobID: jobID, status: status, results: nil, onlyIfPendingUnlessFailed: true)
         }
         await context.log("Check status updated to \(status.name)")
         return CheckResult()
+    }
+
+    /// For a resumed run: the check's status when it is no longer Pending (the interrupted run, or the hook through
+    /// the review API, decided it), so that the hook does not run again and possibly overturn it; nil otherwise.
+    func decidedBeforeInterruption(in context: JobContext) async throws(JobError) -> CheckStatus? {
+        let store = context.store
+        let jobID = context.job.id
+        guard try await context.db({ try await store.resumeCount(jobID: jobID) }) > 0,
+            let check = try await context.db({ try await store.check(jobID: jobID) }), check.status != .pending
+        else { return nil }
+        return check.status
     }
 
     func runHook(_ hook: CheckHook, in context: JobContext) async throws(JobError) -> CheckStatus {

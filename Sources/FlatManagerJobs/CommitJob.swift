@@ -19,6 +19,7 @@ struct CommitJob: JobHandler {
             throw .missingBuild(buildID)
         }
         let refs = try await context.db { try await store.buildRefs(buildID: buildID) }
+        if let earlier = try await finishedEarlier(build, refs: refs, in: context) { return earlier }
         let outcome: Store.CommitOutcome
         let committed: RefCommits
         do throws(JobError) {
@@ -50,6 +51,13 @@ struct CommitJob: JobHandler {
         }
         var committed = RefCommits()
         for ref in refs {
+            // Resumed: a ref the interrupted run committed is not committed again.
+            if let earlier = Resume.commit(of: ref.refName, in: buildDir, importedFrom: ref.commit) {
+                await context.log("Ref \(ref.refName) was committed before the interruption (\(earlier))")
+                committed.append(ref: ref.refName, commit: earlier)
+                try writeFlatpakRef(for: ref.refName, buildDir: buildDir, env: env)
+                continue
+            }
             await context.log("Committing ref \(ref.refName) (\(ref.commit))")
             try await context.run(
                 .flatpakCommitToBuild(
@@ -65,11 +73,37 @@ struct CommitJob: JobHandler {
         try await extractAppstream(repo: buildDir, in: context)
         await context.log("Removing upload directory")
         do {
-            try FileManager.default.removeItem(atPath: uploadDir.string)
+            // An interrupted run may have removed it already, or part of it.
+            if FileManager.default.fileExists(atPath: uploadDir.string) {
+                try FileManager.default.removeItem(atPath: uploadDir.string)
+            }
         } catch {
             throw .io("Cannot remove \(uploadDir)", reason: error.localizedDescription)
         }
         return committed
+    }
+
+    /// For a run resumed after the interruption of one that already moved the build on: its result when the build
+    /// is Ready or Validating by this job (the refs as committed), the recorded failure when this job failed it.
+    /// Nil when the build is still Committing, i.e. the work is still to do.
+    func finishedEarlier(_ build: Build, refs: [BuildRef], in context: JobContext) async throws(JobError)
+        -> CommitResult?
+    {
+        guard build.repoState != .committing, build.commitJobID == context.job.id else { return nil }
+        switch build.repoState {
+        case .ready, .validating:
+            await context.log("The build was committed before the interruption")
+            let buildDir = context.environment.buildDirectory(buildID)
+            var committed = RefCommits()
+            for ref in refs {
+                committed.append(ref: ref.refName, commit: try readRef(repo: buildDir, ref: ref.refName))
+            }
+            return CommitResult(refs: committed)
+        case .failed:
+            throw .failedBeforeInterruption(build.repoStateReason ?? "Build failed")
+        default:
+            return nil
+        }
     }
 
     func writeFlatpakRef(for refName: String, buildDir: FilePath, env: JobEnvironment) throws(JobError) {

@@ -110,7 +110,8 @@ public final class JobDispatcher: Service, Sendable {
             do {
                 try await store.renewLeases(owner: owner, leaseSeconds: leaseSeconds)
                 let repos = try await store.recoverInterruptedJobs(
-                    owner: owner, isOwnerAlive: Self.isOwnerAlive, resetPurgingBuilds: false)
+                    owner: owner, isOwnerAlive: Self.isOwnerAlive, resetPurgingBuilds: false,
+                    maxResumes: environment.config.jobMaxResumes)
                 for repo in repos { kick(.repo(repo)) }
             } catch {
                 environment.logger.error("Cannot renew job leases: \(String(reflecting: error))")

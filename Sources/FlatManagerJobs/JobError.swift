@@ -30,10 +30,12 @@ public enum JobError: Error, Sendable, Equatable, CustomStringConvertible {
     case refused(String, reason: String)
     /// A file system or repository read/write failed: what was attempted (`Cannot write /x`) and why.
     case io(String, reason: String? = nil)
+    /// A resumed job whose interrupted run had already failed the build: the reason it recorded then.
+    case failedBeforeInterruption(String)
 
     public var description: String {
         switch self {
-        case .invalidJob(let message), .unusableHook(let message):
+        case .invalidJob(let message), .unusableHook(let message), .failedBeforeInterruption(let message):
             return message
         case .missingBuild(let id):
             return "Can't load build \(id)"

@@ -9,7 +9,8 @@ import FlatManagerCore
 // builds run in parallel). A loop claims the next runnable job with a lease (`Store.claimNextJob`, `FOR UPDATE
 // SKIP LOCKED` on PostgreSQL, a per-repo advisory lock for the serial queues), so several loops and several server
 // processes on one database never run a job twice. Leases are renewed while the process lives; a job whose lease
-// owner died is broken at the next start-up (`Store.recoverInterruptedJobs`), with upstream's restart rules.
+// owner died or whose lease expired is resumed (`Store.recoverInterruptedJobs`, see Resume.swift), or, past
+// `job-max-resumes`, broken with upstream's restart rules.
 // Each kind is one file with one entry point; a job only appends to its log and changes build/check state through
 // the store; the dispatcher alone writes the final status and results.
 

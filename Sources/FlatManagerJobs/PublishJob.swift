@@ -20,6 +20,10 @@ struct PublishJob: JobHandler {
             throw .missingBuild(buildID)
         }
         let refs = try await context.db { try await store.buildRefs(buildID: buildID) }
+        if let earlier = try await finishedEarlier(build, refs: refs, in: context) {
+            await removeBuildDirectory(in: context)
+            return earlier
+        }
         let result: PublishResult
         do throws(JobError) {
             let repo = try context.environment.repoConfig(build.repo)
@@ -53,7 +57,11 @@ struct PublishJob: JobHandler {
     {
         let env = context.environment
         let buildDir = env.buildDirectory(buildID)
-        if !repo.hooks.publish.isEmpty {
+        let imports = importState(refs: refs, buildDir: buildDir, repo: repo)
+        if !imports.done.isEmpty {
+            // Resumed after the import began: the hook ran to its end before it.
+            await context.log("The publish hook ran and the import began before the interruption")
+        } else if !repo.hooks.publish.isEmpty {
             // Before the import: a failing hook leaves the main repository untouched.
             await context.log("Running publish hook")
             try await Hook.runRequired(
@@ -63,6 +71,7 @@ struct PublishJob: JobHandler {
         // Screenshots are checked out and inspected before the import, so a hostile tree fails the publish while the
         // main repository is still untouched; the staging directory goes whatever happens (`removeItem` deletes
         // symlinks, it does not follow them).
+        removeStaleStagingDirectories(buildDir: buildDir.string)
         let hasScreenshots = refs.contains { $0.refName.hasPrefix("screenshots/") }
         let staging = hasScreenshots ? try makeStagingDirectory(buildDir: buildDir.string) : nil
         defer {
@@ -72,11 +81,23 @@ struct PublishJob: JobHandler {
         if let staging {
             screenshots = try await stageScreenshots(build: build, refs: refs, staging: staging, in: context)
         }
-        await context.log("Importing build to repo \(repo.name)")
         let extraIDs = repo.collectionID.map { cid in build.extraIDs.map { "\(cid).\($0)" } } ?? []
-        try await context.run(
-            .flatpakPublish(build: buildDir, repo: repo.path, gpg: env.signing(for: repo), extraCollectionIDs: extraIDs)
-        )
+        if imports.done.isEmpty {
+            await context.log("Importing build to repo \(repo.name)")
+            try await context.run(
+                .flatpakPublish(
+                    build: buildDir, repo: repo.path, gpg: env.signing(for: repo), extraCollectionIDs: extraIDs))
+        } else if !imports.pending.isEmpty {
+            // Only what the interrupted import did not reach: a ref imported twice would get a second commit.
+            await context.log(
+                "Importing the rest of the build to repo \(repo.name): \(imports.pending.joined(separator: ", "))")
+            try await context.run(
+                .flatpakPublish(
+                    build: buildDir, repo: repo.path, gpg: env.signing(for: repo), extraCollectionIDs: extraIDs,
+                    refs: imports.pending))
+        } else {
+            await context.log("The build was imported to repo \(repo.name) before the interruption")
+        }
         try FileManager.default.makeDirectory(repo.path.string + "/appstream")
         try FileManager.default.makeDirectory(repo.path.string + "/media")
         var published = RefCommits()
@@ -96,13 +117,7 @@ struct PublishJob: JobHandler {
                 try copyScreenshots(tree, into: repo.path.string + "/media")
             }
         }
-        let delay = env.config.delayUpdateSecs
-        let jobID = context.job.id
-        let (isNew, update) = try await context.db {
-            try await context.store.queueUpdateRepo(repo: repo.name, startingJob: jobID, delaySeconds: delay)
-        }
-        await context.log(updateQueuedLine(isNew: isNew, jobID: update.id, delay: delay))
-        return PublishResult(refs: published, updateRepoJob: update.id)
+        return PublishResult(refs: published, updateRepoJob: try await queueUpdate(repo: repo, in: context))
     }
 
     /// A screenshots ref checked out into the staging directory and inspected.

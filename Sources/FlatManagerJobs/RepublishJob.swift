@@ -28,7 +28,11 @@ struct RepublishJob: JobHandler {
             // The repo by name: job logs can be public, server paths stay out of them.
             throw .io("Failed to list refs of \(app) in repo \(repo.name)", reason: "\(error)")
         }
-        for ref in refs {
+        let pending = try await unexported(refs, repo: repo, in: context)
+        for ref in refs where !pending.contains(ref) {
+            await context.log("\(ref) was republished before the interruption")
+        }
+        for ref in pending {
             await context.log("Re-publishing \(ref)")
             try await context.run(.flatpakRepublishImport(src: repo.path, tmp: FilePath(tmp), ref: ref))
         }
@@ -39,10 +43,13 @@ struct RepublishJob: JobHandler {
                 variables: ["FLAT_MANAGER_IS_REPUBLISH": "true"], in: context)
         }
         await context.log("Republishing refs to repo \(repo.name)")
-        try await context.run(
-            .flatpakRepublishExport(
-                tmp: FilePath(tmp), repo: repo.path, gpg: env.signing(for: repo), endOfLife: endOfLife,
-                endOfLifeRebase: endOfLifeRebase.map { "\(app)=\($0)" }))
+        if !pending.isEmpty || refs.isEmpty {
+            // A resumed run names the refs left: with end-of-life options every export makes a new commit.
+            try await context.run(
+                .flatpakRepublishExport(
+                    tmp: FilePath(tmp), repo: repo.path, gpg: env.signing(for: repo), endOfLife: endOfLife,
+                    endOfLifeRebase: endOfLifeRebase.map { "\(app)=\($0)" }, refs: pending == refs ? [] : pending))
+        }
         let delay = env.config.delayUpdateSecs
         let jobID = context.job.id
         let (isNew, update) = try await context.db {
@@ -50,6 +57,27 @@ struct RepublishJob: JobHandler {
         }
         await context.log(updateQueuedLine(isNew: isNew, jobID: update.id, delay: delay))
         return RepublishResult(updateRepoJob: update.id)
+    }
+
+    /// The refs this job has not exported yet, recording the main repository's head of each before its export:
+    /// a ref whose head moved away from the one recorded was exported by an interrupted run of this job (the
+    /// repo's jobs run one at a time, so nothing else moved it).
+    func unexported(_ refs: [String], repo: RepoConfig, in context: JobContext) async throws(JobError) -> [String] {
+        let store = context.store
+        let jobID = context.job.id
+        let recorded = try await context.db { try await store.checkpoints(jobID: jobID) }
+        var pending: [String] = []
+        for ref in refs {
+            let head = try readRef(repo: repo.path, ref: ref)
+            let step = "export-base:\(ref)"
+            if let base = recorded[step] {
+                if base == head { pending.append(ref) }
+                continue
+            }
+            try await context.db { try await store.setCheckpoint(jobID: jobID, step: step, value: head) }
+            pending.append(ref)
+        }
+        return pending
     }
 
     /// Dot-separated non-empty elements of ASCII letters, digits, `_` and `-` (the flatpak id alphabet): no `/`,

@@ -48,6 +48,14 @@ struct Composition {
     /// The build area, shared with the jobs (they get it from their environment, built from the same config).
     var storage: BuildStorage { BuildStorage(base: config.buildRepoBase) }
 
+    /// The sweep that removes failed and purged builds' directories after `failed-build-retention-hours`, every
+    /// ten minutes (and once at start).
+    var buildCleanup: BuildCleanup {
+        BuildCleanup(
+            store: store, storage: storage, retentionHours: config.failedBuildRetentionHours,
+            interval: .seconds(600), logger: logger)
+    }
+
     /// The host of `Location` headers for requests that name none.
     var fallbackHost: String { "\(config.host):\(config.port)" }
 

@@ -133,8 +133,9 @@ enum Startup {
         do {
             try await store.migrate()
             let owner = JobDispatcher.processOwner()
-            let repos = try await store.recoverInterruptedJobs(owner: owner, isOwnerAlive: JobDispatcher.isOwnerAlive)
-            for repo in repos { logger.info("Queued a repository update for \(repo) after an interrupted one") }
+            let repos = try await store.recoverInterruptedJobs(
+                owner: owner, isOwnerAlive: JobDispatcher.isOwnerAlive, maxResumes: config.jobMaxResumes)
+            for repo in repos { logger.info("Jobs of repo \(repo) are queued again after an interruption") }
         } catch {
             logger.critical("Database start-up failed: \(String(reflecting: error))")
             try? await store.close()
@@ -168,8 +169,8 @@ enum Startup {
             logger.info("Listening on \(channel.localAddress?.description ?? "?")")
         }
         let group = Shutdown.serviceGroup(
-            config: config, store: store, sampler: sampler, dispatcher: dispatcher, deltaGenerator: deltaGenerator,
-            app: app, logger: logger)
+            config: config, store: store, sampler: sampler, cleanup: composition.buildCleanup, dispatcher: dispatcher,
+            deltaGenerator: deltaGenerator, app: app, logger: logger)
         try await group.run()
     }
 

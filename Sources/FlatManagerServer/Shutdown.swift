@@ -12,11 +12,11 @@ import UnixSignals
 /// then the connections still open are closed. SIGINT and SIGQUIT close them at once. Either way the job
 /// dispatcher then stops claiming and waits for the running jobs, at most `job-shutdown-timeout-secs`; a job still
 /// running after that is left as it is (Started, with this process's lease) and the process exits with status 1,
-/// so that the next start breaks it as after a crash. The database closes last.
+/// so that the next start resumes it as after a crash. The database closes last.
 ///
 /// The services, in the order the group starts them (it stops them in reverse):
 /// 1. the store, which only closes once everything else has stopped;
-/// 2. the metrics sampler;
+/// 2. the metrics sampler and the build-area cleanup sweep (`BuildCleanup`);
 /// 3. the job dispatcher with its deadline (`BoundedJobs`);
 /// 4. `DeltaGeneratorStopper`: once HTTP is down, queued deltas fail and local generations are killed, so that
 ///    update-repo jobs do not wait for deltas during the shutdown (upstream's wart: such a job may never finish);
@@ -31,7 +31,7 @@ enum Shutdown {
 
     /// The server's services, bounded as described above; `app` is the HTTP application.
     static func serviceGroup(
-        config: Config, store: Store, sampler: MetricsSampler, dispatcher: JobDispatcher,
+        config: Config, store: Store, sampler: MetricsSampler, cleanup: BuildCleanup, dispatcher: JobDispatcher,
         deltaGenerator: DeltaGenerator, app: any Service, logger: Logger
     ) -> ServiceGroup {
         var http = ServiceGroupConfiguration(
@@ -43,7 +43,8 @@ enum Shutdown {
         return ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: StoreService(store: store)), .init(service: sampler), .init(service: jobs),
+                    .init(service: StoreService(store: store)), .init(service: sampler), .init(service: cleanup),
+                    .init(service: jobs),
                     .init(service: DeltaGeneratorStopper(generator: deltaGenerator)),
                     // HTTP ending by itself (an immediate stop, or a failure such as a port in use) still lets the
                     // running jobs finish and closes the database.
@@ -85,8 +86,8 @@ struct HTTPService: Service {
 /// The job dispatcher with a bound on how long a shutdown waits for its running jobs.
 ///
 /// Cancelling the dispatcher would kill the jobs' child processes and record the jobs as failed by us, so at the
-/// bound the process exits instead, leaving each job Started with its lease: the next start's recovery breaks
-/// it, fails its build, and queues an interrupted repository update again (`Store.recoverInterruptedJobs`).
+/// bound the process exits instead, leaving each job Started with its lease: the next start's recovery resumes
+/// it (or, past `job-max-resumes`, breaks it and fails its build; `Store.recoverInterruptedJobs`).
 /// systemd (control group) and Docker (the container) end the children left behind.
 struct BoundedJobs: Service {
     let dispatcher: JobDispatcher
@@ -126,7 +127,7 @@ struct BoundedJobs: Service {
         logger.error(
             """
             Running jobs \(running.joined(separator: ", ")) did not finish within job-shutdown-timeout-secs \
-            (\(boundSeconds) s): exiting without them; the next start marks them broken
+            (\(boundSeconds) s): exiting without them; the next start resumes them
             """)
         // Not exit(): other threads are still running and must not see the process's static state torn down.
         fflush(nil)

@@ -170,7 +170,34 @@ enum Migrations {
         Migration(
             "swift-0002-build-token-branches", "create build_token_branches",
             postgres: [buildTokenBranches(branches: "TEXT[]")], sqlite: [buildTokenBranches(branches: "TEXT")]),
+        Migration(
+            "swift-0003-resumable-jobs", "create job_resumes, job_checkpoints, build_purges, build_cleanups",
+            postgres: resumableJobs(time: "TIMESTAMP"), sqlite: resumableJobs(time: "INTEGER")),
     ]
+
+    /// Ours: how often each job was resumed after an interruption, what its steps recorded while they ran (so that
+    /// a resumed job skips what already happened), which process purges a build, and when the cleanup sweep
+    /// first saw a failed or purged build and when it removed its directory.
+    static func resumableJobs(time: String) -> [String] {
+        [
+            """
+            CREATE TABLE job_resumes (job_id INTEGER PRIMARY KEY REFERENCES jobs(id),
+            resumes INTEGER NOT NULL DEFAULT 0)
+            """,
+            """
+            CREATE TABLE job_checkpoints (job_id INTEGER NOT NULL REFERENCES jobs(id), step TEXT NOT NULL,
+            value TEXT NOT NULL, PRIMARY KEY (job_id, step))
+            """,
+            """
+            CREATE TABLE build_purges (build_id INTEGER PRIMARY KEY REFERENCES builds(id), owner TEXT NOT NULL,
+            started_at \(time) NOT NULL)
+            """,
+            """
+            CREATE TABLE build_cleanups (build_id INTEGER PRIMARY KEY REFERENCES builds(id),
+            seen_at \(time) NOT NULL, removed_at \(time))
+            """,
+        ]
+    }
 
     /// Every migration, in the order it is applied.
     static let all: [Migration] = upstream + newerUpstream + ours

@@ -90,8 +90,9 @@ extension Store {
     }
 
     /// Any state except Committing, Purging and Validating, and only while not Publishing → Purging
-    /// (Purged → Purging is allowed). Returns the updated build. Nil when there is no build.
-    public func beginPurge(buildID: Int32) async throws -> Transition<Build>? {
+    /// (Purged → Purging is allowed). Returns the updated build. Nil when there is no build. `owner` (this process)
+    /// is recorded so that recovery resets the purge only once its owner is dead.
+    public func beginPurge(buildID: Int32, owner: String = Store.purgeOwner) async throws -> Transition<Build>? {
         try await transaction { db in
             guard var build = try await build(id: buildID, in: db, lock: true) else { return nil }
             let busy: Set<RepoState> = [.committing, .purging, .validating]
@@ -101,6 +102,7 @@ extension Store {
             build.repoState = .purging
             build.repoStateReason = nil
             try await updateStates(of: build, in: db)
+            try await recordPurge(buildID: buildID, owner: owner, in: db)
             return .done(build)
         }
     }
@@ -119,6 +121,7 @@ extension Store {
             build.repoState = failure == nil ? .purged : .failed
             build.repoStateReason = failure
             try await updateStates(of: build, in: db)
+            try await forgetPurge(buildID: buildID, in: db)
             return build
         }
     }

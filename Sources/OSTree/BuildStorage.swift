@@ -97,6 +97,19 @@ public struct BuildStorage: Sendable, Equatable {
             && isDirectory.boolValue
     }
 
+    /// Removes the build directory if it is there (the cleanup sweep); false when it was already gone. A symbolic
+    /// link in its place is removed, never followed.
+    @discardableResult
+    public func removeIfPresent(_ buildID: Int32) throws -> Bool {
+        var status = stat()
+        guard lstat(directory(buildID).string, &status) == 0 else {
+            if errno == ENOENT { return false }
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+        try FileManager.default.removeItem(atPath: directory(buildID).string)
+        return true
+    }
+
     /// Removes the whole build directory (publish, purge); a directory already gone is an error, as upstream's
     /// purge reports it. `removeItem` deletes symbolic links, it never follows them.
     public func remove(_ buildID: Int32) throws {

@@ -44,12 +44,13 @@ extension Command {
 
     /// Publish job: import the build's app and runtime refs into the main repo (§4.5 step 2).
     /// `extraCollectionIDs` are already prefixed (`<collection-id>.<extra id>`).
+    /// `refs` empty imports every app and runtime ref of the build; otherwise only these (a resumed publish).
     public static func flatpakPublish(
-        build: FilePath, repo: FilePath, gpg: GPGSigning, extraCollectionIDs: [String] = []
+        build: FilePath, repo: FilePath, gpg: GPGSigning, extraCollectionIDs: [String] = [], refs: [String] = []
     ) -> Command {
         var arguments = ["build-commit-from", "--force", "--no-update-summary"] + gpg.arguments
         arguments += extraCollectionIDs.map { "--extra-collection-id=\($0)" }
-        arguments += ["--src-repo=\(build)", repo.string]
+        arguments += ["--src-repo=\(build)", repo.string] + refs
         return Command(executable: "flatpak", arguments: arguments)
     }
 
@@ -85,11 +86,13 @@ extension Command {
 
     /// Republish step 6: import the temporary repo back, without `--force` (§4.7).
     /// `endOfLifeRebase` is the whole value `<app id>=<target>`.
+    /// `refs` empty exports every ref of the temporary repo; otherwise only these (a resumed republish).
     public static func flatpakRepublishExport(
-        tmp: FilePath, repo: FilePath, gpg: GPGSigning, endOfLife: String? = nil, endOfLifeRebase: String? = nil
+        tmp: FilePath, repo: FilePath, gpg: GPGSigning, endOfLife: String? = nil, endOfLifeRebase: String? = nil,
+        refs: [String] = []
     ) -> Command {
         var arguments = ["build-commit-from", "--no-update-summary"] + gpg.arguments
-        arguments += ["--src-repo=\(tmp)", repo.string]
+        arguments += ["--src-repo=\(tmp)", repo.string] + refs
         arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
         return Command(executable: "flatpak", arguments: arguments)
     }

@@ -236,7 +236,9 @@ struct JobQueueTests {
         }
     }
 
-    @Test("Restart recovery fails interrupted builds, breaks jobs and re-queues updates", arguments: TestDatabase.kinds)
+    @Test(
+        "Restart recovery without resumes fails interrupted builds, breaks jobs and re-queues updates",
+        arguments: TestDatabase.kinds)
     func restartRecovery(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             let dead = "deadhost:1:1"
@@ -270,7 +272,8 @@ struct JobQueueTests {
             purging.repoState = .purging
             try await store.force(purging)
 
-            let repos = try await store.recoverInterruptedJobs(owner: "me:3:3", isOwnerAlive: { $0 == alive })
+            let repos = try await store.recoverInterruptedJobs(
+                owner: "me:3:3", isOwnerAlive: { $0 == alive }, maxResumes: 0)
 
             #expect(repos == ["stable"])
             let committingRead = try await store.build(id: committing.id)

@@ -131,13 +131,13 @@ struct OpsShutdownTests {
     }
 
     @Test(
-        "SIGTERM with a job that outlives its bound: exit 1, and the next start breaks the job",
+        "SIGTERM with a job that outlives its bound: exit 1, and with job-max-resumes 0 the next start breaks the job",
         arguments: TestEnvironment.databases)
     func sigtermBoundsARunningJob(database: DatabaseKind) async throws {
         // Arrange: a 2 s job bound and a commit job held inside build-commit-from.
         let gate = try GatedFlatpak()
         try await withTestServer(database: database, extraPath: [gate.directory.url]) { server in
-            try await Self.restart(server, adding: ["job-shutdown-timeout-secs": 2])
+            try await Self.restart(server, adding: ["job-shutdown-timeout-secs": 2, "job-max-resumes": 0])
             let buildURL = try await Self.startHeldCommit(server, gate)
 
             // Act

@@ -8,14 +8,18 @@ import Testing
 @Suite("Restart during a job", .enabled(if: TestEnvironment.hasOSTree))
 struct RestartTests {
     @Test(
-        "a commit interrupted by a crash is broken after restart, and a new build still publishes",
+        "with job-max-resumes 0, a commit interrupted by a crash is broken after restart, and a new build still publishes",
         arguments: TestEnvironment.databases)
     func interruptedCommitIsBrokenAfterRestart(database: DatabaseKind) async throws {
-        // Arrange: a `flatpak` in front of PATH makes the first build-commit-from take 30 s.
+        // Arrange: a `flatpak` in front of PATH makes the first build-commit-from take 30 s; upstream's rule.
         let wrapper = try SlowFlatpak()
-        try await withTestServer(database: database, extraPath: [wrapper.directory.url]) { server in
+        let server = try await TestServer(database: database, extraPath: [wrapper.directory.url])
+        try await withServerOutputOnFailure(server) {
+            try await server.reconfigure(top: #"{"job-max-resumes": 0}"#)
             let client = try Client(token: server.adminToken)
-            let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
+            let fixture = try await FixtureRepo.shared.repository(version: "1")
+            let buildURL = try await client.createBuild(managerURL: server.managerURL)
+            try await client.check(["push", buildURL, fixture.path])
             let commit = try await HTTP.postJSON(
                 try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
             try #require(commit.status == 200, "POST commit: \(commit.status) \(commit.text)")
@@ -23,6 +27,7 @@ struct RestartTests {
 
             // Act
             await server.kill()
+            _ = await Orphans.kill(naming: server.directory.url.path)
             try await server.start()
             let job = try await get(Job.self, buildURL + "/commit", token: server.adminToken)
             let build = try await get(Build.self, buildURL, token: server.adminToken)
@@ -34,6 +39,51 @@ struct RestartTests {
             #expect(build.repoStateReason == "Server was restarted during job")
             let builds = try await get([Build].self, server.managerURL + "/api/v1/build", token: server.adminToken)
             #expect(builds.contains { $0.id != build.id && $0.publishedState == .published })
+        }
+        await server.stop()
+    }
+}
+
+/// Issue #14: by default an interrupted commit resumes after the restart and ends as an uninterrupted one.
+@Suite("Resume after a restart", .enabled(if: TestEnvironment.hasOSTree))
+struct ResumeAfterRestartTests {
+    @Test(
+        "a commit interrupted by a crash resumes after restart, the build becomes ready and publishes",
+        arguments: TestEnvironment.databases)
+    func interruptedCommitResumes(database: DatabaseKind) async throws {
+        // Arrange: the first build-commit-from takes 30 s (the wrapper's later calls do not wait).
+        let wrapper = try SlowFlatpak()
+        try await withTestServer(database: database, extraPath: [wrapper.directory.url]) { server in
+            let client = try Client(token: server.adminToken)
+            let fixture = try await FixtureRepo.shared.repository(version: "1")
+            let buildURL = try await client.createBuild(managerURL: server.managerURL)
+            try await client.check(["push", buildURL, fixture.path])
+            let commit = try await HTTP.postJSON(
+                try url(buildURL + "/commit"), CommitRequest(), token: server.adminToken)
+            try #require(commit.status == 200, "POST commit: \(commit.status) \(commit.text)")
+            try await wrapper.waitUntilCommitStarted()
+
+            // Act
+            await server.kill()
+            _ = await Orphans.kill(naming: server.directory.url.path)
+            try await server.start()
+            // The commit request is not repeated: the build is still Committing, its job runs again by itself.
+            let driver = CrashCycleDriver(server: server, client: client, token: server.adminToken)
+            for phase in [CrashPhase.commit, .publish, .updateRepo] {
+                try await driver.run(phase, buildURL: buildURL, fixture: fixture)
+            }
+            let job = try await get(Job.self, buildURL + "/commit", token: server.adminToken)
+            let build = try await get(Build.self, buildURL, token: server.adminToken)
+
+            // Assert
+            #expect(job.status == .ended, "\(job.log)")
+            #expect(job.log.contains("Resuming job after an interruption"), "\(job.log)")
+            #expect(job.log.components(separatedBy: "Removing upload directory").count == 2, "\(job.log)")
+            #expect(build.repoState == .ready)
+            #expect(build.publishedState == .published)
+            let ref = try #require(
+                try await OSTreeTool.refs(repo: server.repoPath, prefix: "app/\(FixtureRepo.appID)/").first)
+            #expect(try await OSTreeTool.historyLength(repo: server.repoPath, ref: ref) == 1)
         }
     }
 }
