@@ -58,7 +58,8 @@ struct BuildCleanupTests {
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: outside + "/file"))
         try storage.remove(linked.id)
-        try FileManager.default.createSymbolicLink(atPath: storage.directory(linked.id).string, withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(
+            atPath: storage.directory(linked.id).string, withDestinationPath: outside)
         let cleanup = BuildCleanup(
             store: harness.store, storage: storage, retentionSeconds: 0, interval: .seconds(600),
             logger: Logger(label: "cleanup-test"))
@@ -69,6 +70,7 @@ struct BuildCleanupTests {
         // Assert
         #expect(cleaned == [gone.id, linked.id])
         #expect(FileManager.default.fileExists(atPath: outside + "/file"))
-        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: storage.directory(linked.id).string)) == nil)
+        #expect(
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: storage.directory(linked.id).string)) == nil)
     }
 }
