@@ -63,6 +63,7 @@ struct CommitJob: JobHandler {
         await context.log("extracting appstream")
         try await extractAppstream(repo: buildDir, in: context)
         await context.log("Removing upload directory")
+        try await context.ensureLease()
         do {
             try FileManager.default.removeItem(atPath: uploadDir)
         } catch {

@@ -73,6 +73,7 @@ enum Hook {
     static func runRequired(
         _ label: String, argv: [String], workingDirectory: String?, variables: [String: String], in context: JobContext
     ) async throws(JobError) {
+        try await context.ensureLease()
         do {
             try await run(label, argv: argv, workingDirectory: workingDirectory, variables: variables, in: context)
         } catch {

@@ -30,6 +30,8 @@ public enum JobError: Error, Sendable, Equatable, CustomStringConvertible {
     case refused(String, reason: String)
     /// A file system or repository read/write failed: what was attempted (`Cannot write /x`) and why.
     case io(String, reason: String? = nil)
+    /// The job's lease expired or was taken over by another worker: it stops without writing anything more.
+    case lostLease(String)
 
     public var description: String {
         switch self {
@@ -57,6 +59,8 @@ public enum JobError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Refusing \(subject): \(reason)"
         case .io(let attempt, let reason):
             return reason.map { "\(attempt): \($0)" } ?? attempt
+        case .lostLease(let lease):
+            return "Lost the lease (\(lease)); stopped without writing"
         }
     }
 }

@@ -11,7 +11,11 @@ import FlatManagerCore
 // processes on one database never run a job twice. Leases are renewed while the process lives; a job whose lease
 // owner died is broken at the next start-up (`Store.recoverInterruptedJobs`), with upstream's restart rules.
 // Each kind is one file with one entry point; a job only appends to its log and changes build/check state through
-// the store; the dispatcher alone writes the final status and results.
+// the store; the dispatcher alone writes the final status and results. Every claim carries a fencing token (the
+// lease generation): the job's store writes, log lines and final status are conditional on it, its commands are
+// bracketed by lease checks, and a watcher cancels the job (killing its tool's process group) once the lease is
+// gone, so a stalled process never writes after another one took its job over (JobDispatcher+Fencing.swift).
+// Writers of one main repository also hold a lock that dies with them (RepoLock.swift).
 
 /// One entry point per job kind (STYLE habit 7).
 public protocol JobHandler: Sendable {

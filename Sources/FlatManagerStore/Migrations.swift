@@ -170,6 +170,18 @@ enum Migrations {
         Migration(
             "swift-0002-build-token-branches", "create build_token_branches",
             postgres: [buildTokenBranches(branches: "TEXT[]")], sqlite: [buildTokenBranches(branches: "TEXT")]),
+        // Fencing tokens (Store+Leases.swift): every claim draws the next value of one counter.
+        Migration(
+            "swift-0003-job-lease-generation", "add job_leases.generation and its counter",
+            postgres: [
+                "ALTER TABLE job_leases ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
+                "CREATE SEQUENCE job_lease_generation",
+            ],
+            sqlite: [
+                "ALTER TABLE job_leases ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
+                "CREATE TABLE job_lease_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
+                "INSERT INTO job_lease_generation (id, value) VALUES (1, 0)",
+            ]),
     ]
 
     /// Every migration, in the order it is applied.
