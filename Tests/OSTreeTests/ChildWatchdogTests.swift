@@ -74,7 +74,11 @@ struct ChildWatchdogTests {
 
         let grandchild = try await waitForPID(in: file)
         // The runner registers the child just after the spawn, concurrently with it.
-        while watchdog.registeredGroups.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while watchdog.registeredGroups.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try #require(!watchdog.registeredGroups.isEmpty, "the runner never registered its child")
         watchdog.close()
         let result = await run.result
 
