@@ -72,6 +72,7 @@ struct CommitJob: JobHandler {
         await context.log("extracting appstream")
         try await extractAppstream(repo: buildDir, in: context)
         await context.log("Removing upload directory")
+        try await context.ensureLease()
         do {
             // An interrupted run may have removed it already, or part of it.
             if FileManager.default.fileExists(atPath: uploadDir.string) {

@@ -76,6 +76,7 @@ enum Hook {
         _ label: String, argv: [String], workingDirectory: FilePath?, variables: [String: String],
         in context: JobContext
     ) async throws(JobError) {
+        try await context.ensureLease()
         do {
             try await run(label, argv: argv, workingDirectory: workingDirectory, variables: variables, in: context)
         } catch {

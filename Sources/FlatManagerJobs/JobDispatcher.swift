@@ -74,11 +74,11 @@ public final class JobDispatcher: Service, Sendable {
         let logger = environment.logger
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                if let job = try await environment.store.claimNextJob(
+                if let claimed = try await environment.store.claimNextJobLease(
                     queue: queue, owner: owner, leaseSeconds: leaseSeconds, allowConcurrent: allowConcurrent)
                 {
                     await refreshQueueGauge()
-                    await execute(job)
+                    await execute(claimed)
                     continue
                 }
             } catch {
@@ -121,34 +121,44 @@ public final class JobDispatcher: Service, Sendable {
 
     /// Runs one claimed job to its end and records the outcome; it is not interrupted by shutdown. Every log line
     /// written meanwhile carries the job's metadata (job id, kind, repo, build id).
+    public func execute(_ claimed: ClaimedJob) async {
+        await execute(claimed.job, lease: claimed.lease)
+    }
+
+    /// Runs a job claimed without a lease (tests that claim by hand); nothing is fenced.
     public func execute(_ job: Job) async {
+        await execute(job, lease: nil)
+    }
+
+    func execute(_ job: Job, lease: JobLease?) async {
         let metadata = Self.logMetadata(for: job)
         var logger = environment.logger
         for (key, value) in metadata { logger[metadataKey: key] = value }
         let jobEnvironment = environment.withLogger(logger)
-        await LogContext.with(metadata) { await self.execute(job, in: jobEnvironment) }
+        await LogContext.with(metadata) { await self.execute(job, lease: lease, in: jobEnvironment) }
         if job.kind == .commit || job.kind == .check { kick(.global) }
         if let repo = job.repo { kick(.repo(repo)) }
     }
 
-    func execute(_ job: Job, in jobEnvironment: JobEnvironment) async {
-        let context = JobContext(job: job, environment: jobEnvironment)
-        let store = jobEnvironment.store
+    func execute(_ job: Job, lease: JobLease?, in jobEnvironment: JobEnvironment) async {
+        let context = JobContext(job: job, environment: jobEnvironment, lease: lease)
         let start = ContinuousClock.now
         metrics.jobStarted(job)
         var status = JobStatus.ended
         defer { metrics.jobFinished(job, status: status, seconds: (ContinuousClock.now - start).fractionalSeconds) }
         do {
             let handler = try JobHandlers.handler(for: job)
-            let result = try await handler.run(in: context)
-            try await store.finishJob(id: job.id, status: .ended, results: try JobResultEncoder.json(result))
+            let results = try await runFenced(handler, in: context)
+            try await finish(context, status: .ended, results: results)
+        } catch JobError.lostLease(let lease) {
+            status = .broken
+            jobEnvironment.logger.warning("#\(job.id): lost its lease (\(lease)); stopped without writing")
         } catch {
             status = .broken
             let message = (error as? JobError)?.description ?? String(reflecting: error)
             await context.log("Job failed: \(message)")
             do {
-                try await store.finishJob(
-                    id: job.id, status: .broken, results: "{\"error-message\":\(JSONText.string(message))}")
+                try await finish(context, status: .broken, results: "{\"error-message\":\(JSONText.string(message))}")
             } catch {
                 jobEnvironment.logger.error("#\(job.id): cannot record the failure: \(String(reflecting: error))")
             }

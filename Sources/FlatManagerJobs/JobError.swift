@@ -32,6 +32,8 @@ public enum JobError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(String, reason: String? = nil)
     /// A resumed job whose interrupted run had already failed the build: the reason it recorded then.
     case failedBeforeInterruption(String)
+    /// The job's lease expired or was taken over by another worker: it stops without writing anything more.
+    case lostLease(String)
 
     public var description: String {
         switch self {
@@ -59,6 +61,8 @@ public enum JobError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Refusing \(subject): \(reason)"
         case .io(let attempt, let reason):
             return reason.map { "\(attempt): \($0)" } ?? attempt
+        case .lostLease(let lease):
+            return "Lost the lease (\(lease)); stopped without writing"
         }
     }
 }

@@ -12,7 +12,11 @@ import FlatManagerCore
 // owner died or whose lease expired is resumed (`Store.recoverInterruptedJobs`, see Resume.swift), or, past
 // `job-max-resumes`, broken with upstream's restart rules.
 // Each kind is one file with one entry point; a job only appends to its log and changes build/check state through
-// the store; the dispatcher alone writes the final status and results.
+// the store; the dispatcher alone writes the final status and results. Every claim carries a fencing token (the
+// lease generation): the job's store writes, log lines and final status are conditional on it, its commands are
+// bracketed by lease checks, and a watcher cancels the job (killing its tool's process group) once the lease is
+// gone, so a stalled process never writes after another one took its job over (JobDispatcher+Fencing.swift).
+// Writers of one main repository also hold a lock that dies with them (RepoLock.swift).
 
 /// One entry point per job kind (STYLE habit 7).
 public protocol JobHandler: Sendable {

@@ -53,9 +53,13 @@ struct FlatManagerServer: AsyncParsableCommand {
         // Clamped: `Task.sleep` traps on a duration whose deadline does not fit in Int64 seconds (e.g. Int.max).
         let interval =
             environment["FLAT_MANAGER_METRICS_INTERVAL"].flatMap(Int.init).map { min(max($0, 1), 86_400) } ?? 60
+        // Ours: the job lease in seconds (default 60). Shorter leases let another process take over a stalled one's
+        // jobs sooner; the two-process tests use 3.
+        let leaseSeconds =
+            environment["FLAT_MANAGER_LEASE_SECONDS"].flatMap(Int.init).map { min(max($0, 2), 3600) } ?? 60
         try await Startup.run(
             config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval),
-            httpThreads: httpThreads, serverEnvironment: environment)
+            httpThreads: httpThreads, serverEnvironment: environment, leaseSeconds: leaseSeconds)
     }
 
     /// `--check-config`: prints `OK <file>` and exits 0, or one line per problem (naming file and key) and exits 1.
@@ -124,9 +128,17 @@ enum Startup {
 
     static func run(
         config: Config, workingDirectory: FilePath, logger: Logger, metricsInterval: Duration, httpThreads: Int,
-        serverEnvironment: [String: String]
+        serverEnvironment: [String: String], leaseSeconds: Int
     ) async throws {
-        let runner = CommandRunner()
+        // Children die with the server, even on SIGKILL (issue 14 point 3).
+        let watchdog: ChildWatchdog
+        do {
+            watchdog = try ChildWatchdog.start()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+        let runner = CommandRunner(watchdog: watchdog)
         let keys = try await exportKeys(config: config, runner: runner, logger: logger)
         let store = try await Store.open(
             databaseURL: config.databaseURL, workingDirectory: workingDirectory, logger: logger)
@@ -143,14 +155,15 @@ enum Startup {
         }
         // One delta queue for every repo (local generation with the timeout, or the remote workers).
         let deltaGenerator = DeltaGenerator(
-            localRunner: CommandRunner(timeout: .seconds(config.deltaTimeoutSecs)),
+            localRunner: CommandRunner(timeout: .seconds(config.deltaTimeoutSecs), watchdog: watchdog),
             localCapacity: config.localDeltaThreads, timeout: .seconds(config.deltaTimeoutSecs), logger: logger)
         let jobEnvironment = JobEnvironment(
             store: store, config: config, runner: runner, deltaGenerator: deltaGenerator, exportedKeys: keys,
             logger: logger, serverEnvironment: serverEnvironment)
         let metrics = ServerMetrics()
         let dispatcher = JobDispatcher(
-            environment: jobEnvironment, owner: JobDispatcher.processOwner(), metrics: metrics)
+            environment: jobEnvironment, owner: JobDispatcher.processOwner(), leaseSeconds: leaseSeconds,
+            metrics: metrics)
         let sampler = MetricsSampler(
             store: store, config: config, metrics: metrics, interval: metricsInterval, logger: logger)
         guard

@@ -173,6 +173,18 @@ enum Migrations {
         Migration(
             "swift-0003-resumable-jobs", "create job_resumes, job_checkpoints, build_purges, build_cleanups",
             postgres: resumableJobs(time: "TIMESTAMP"), sqlite: resumableJobs(time: "INTEGER")),
+        // Fencing tokens (Store+Leases.swift): every claim draws the next value of one counter.
+        Migration(
+            "swift-0004-job-lease-generation", "add job_leases.generation and its counter",
+            postgres: [
+                "ALTER TABLE job_leases ADD COLUMN generation BIGINT NOT NULL DEFAULT 0",
+                "CREATE SEQUENCE job_lease_generation",
+            ],
+            sqlite: [
+                "ALTER TABLE job_leases ADD COLUMN generation INTEGER NOT NULL DEFAULT 0",
+                "CREATE TABLE job_lease_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
+                "INSERT INTO job_lease_generation (id, value) VALUES (1, 0)",
+            ]),
     ]
 
     /// Ours: how often each job was resumed after an interruption, what its steps recorded while they ran (so that

@@ -3,8 +3,8 @@ import SQLKit
 
 /// Theory of operations of the queue in the database.
 ///
-/// A job is claimed by setting it Started and writing a lease (`job_leases`: owner, expiry) in the same
-/// transaction. On PostgreSQL the candidate row is selected `FOR NO KEY UPDATE SKIP LOCKED`, so concurrent claimers in
+/// A job is claimed by setting it Started and writing a lease (`job_leases`: owner, expiry, fencing generation;
+/// see Store+Leases.swift) in the same transaction. On PostgreSQL the candidate row is selected `FOR NO KEY UPDATE SKIP LOCKED`, so concurrent claimers in
 /// any number of processes each get a different job; a queue that runs one job at a time additionally takes a
 /// transaction-scoped advisory lock on the queue's name, so "is anything of this queue Started?" and "start this
 /// one" cannot interleave between processes. SQLite serves a single process and every transaction there is
@@ -31,21 +31,25 @@ extension Store {
     public func claimNextJob(queue: QueueSelector, owner: String, leaseSeconds: Int, allowConcurrent: Bool)
         async throws -> Job?
     {
-        let now = Timestamp.now()
-        return try await transaction { db in
-            if !allowConcurrent {
-                guard try await isQueueIdle(queue, in: db) else { return nil }
-            }
-            guard let id = try await nextRunnableJobID(queue: queue, now: now, in: db) else { return nil }
-            let row = try await db.raw(
-                """
-                UPDATE jobs SET status = \(bind: JobStatus.started.rawValue) WHERE id = \(bind: id)
-                RETURNING \(unsafeRaw: Self.jobColumns)
-                """
-            ).first()
-            try await writeLease(jobID: id, owner: owner, expires: now.adding(seconds: Int64(leaseSeconds)), in: db)
-            return try decodeJob(unwrapRow(row))
+        try await claimNextJobLease(
+            queue: queue, owner: owner, leaseSeconds: leaseSeconds, allowConcurrent: allowConcurrent)?.job
+    }
+
+    /// Inside the claim's transaction: picks the next runnable job of `queue` and sets it Started.
+    func startNextJob(queue: QueueSelector, now: Timestamp, allowConcurrent: Bool, in db: any SQLDatabase)
+        async throws -> Job?
+    {
+        if !allowConcurrent {
+            guard try await isQueueIdle(queue, in: db) else { return nil }
         }
+        guard let id = try await nextRunnableJobID(queue: queue, now: now, in: db) else { return nil }
+        let row = try await db.raw(
+            """
+            UPDATE jobs SET status = \(bind: JobStatus.started.rawValue) WHERE id = \(bind: id)
+            RETURNING \(unsafeRaw: Self.jobColumns)
+            """
+        ).first()
+        return try decodeJob(unwrapRow(row))
     }
 
     /// Pushes back the expiry of every lease held by `owner`.
@@ -100,15 +104,6 @@ extension Store {
         let cases = JobKind.allCases.map { "WHEN \($0.rawValue) THEN \($0.priority)" }.joined(separator: " ")
         return "CASE kind \(cases) ELSE 0 END"
     }()
-
-    private func writeLease(jobID: Int32, owner: String, expires: Timestamp, in db: any SQLDatabase) async throws {
-        try await db.raw(
-            """
-            INSERT INTO job_leases (job_id, owner, expires_at) VALUES (\(bind: jobID), \(bind: owner), \(bind: bind(expires)))
-            ON CONFLICT (job_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-            """
-        ).run()
-    }
 
     /// Queues an update-repo job for `repo`, coalescing (server.md §3.5): a New one is reused (its start time is
     /// not pushed back); otherwise a new one starts after `delaySeconds`, chained behind a Started one. The job

@@ -24,6 +24,8 @@ public enum StoreError: Error, Sendable, Equatable {
     case notFound
     case conflict(String)
     case database(String)
+    /// A fenced write was refused: the job's lease (named) expired or was taken over (Store+Leases.swift).
+    case leaseLost(String)
 }
 
 /// All SQL of the server, over PostgreSQL or an embedded SQLite file, through SQLKit.
@@ -186,6 +188,7 @@ public final class Store: Sendable {
         return try await withDatabase { db in
             try await db.raw("\(unsafeRaw: begin)").run()
             do {
+                try await checkFence(in: db)
                 let result = try await body(db)
                 try await db.raw("COMMIT").run()
                 return result
