@@ -2,8 +2,8 @@
 # Installs the system packages flat-manager needs, and only those that are missing.
 #
 # Usage: bash scripts/install-deps.sh [--test]
-#   --test   also install PostgreSQL (the test suite runs every database test against a real server) and
-#            schemathesis (pinned, in /opt/flat-manager-test-venv) for the generated OpenAPI conformance test
+#   --test   also install PostgreSQL (the test suite runs every database test against a real server), wrk and
+#            nginx-light (the smoke run of scripts/bench-serve.sh), and schemathesis (pinned, in /opt/flat-manager-test-venv) for the generated OpenAPI conformance test
 #
 # Idempotent: when everything is present it changes nothing and needs no network and no root.
 set -euo pipefail
@@ -13,7 +13,7 @@ packages+=(chromium python3-jsonschema python3-yaml) # ops tests: headless statu
 test_mode=0
 for argument in "$@"; do
     case "$argument" in
-        --test) packages+=(postgresql python3-venv); test_mode=1 ;;
+        --test) packages+=(postgresql python3-venv wrk nginx-light); test_mode=1 ;;
         *) echo "install-deps.sh: unknown argument '$argument' (usage: install-deps.sh [--test])" >&2; exit 2 ;;
     esac
 done
