@@ -74,15 +74,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // openat2(2) for the file server's confinement: a system call without a C library wrapper.
+        .target(name: "CLinuxFiles"),
         .target(
             name: "FlatManagerAPI",
             dependencies: [
-                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics",
+                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "CLinuxFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -32,7 +32,7 @@ struct FlatManagerServer: AsyncParsableCommand {
             try Config.load(path: configPath, workingDirectory: cwd)
         }
         if checkConfig { try await Self.check(loaded, file: configPath) }
-        Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
+        let levels = Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
         let logger = Logger(label: "flat-manager")
         if let dotEnv { logger.debug("Loaded \(dotEnv)") }
         let config: Config
@@ -54,7 +54,7 @@ struct FlatManagerServer: AsyncParsableCommand {
             environment["FLAT_MANAGER_METRICS_INTERVAL"].flatMap(Int.init).map { min(max($0, 1), 86_400) } ?? 60
         try await Startup.run(
             config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval),
-            httpThreads: httpThreads, serverEnvironment: environment)
+            httpThreads: httpThreads, serverEnvironment: environment, accessLevel: levels.access)
     }
 
     /// `--check-config`: prints `OK <file>` and exits 0, or one line per problem (naming file and key) and exits 1.
@@ -87,24 +87,27 @@ enum Startup {
         return path
     }
 
-    /// Text (swift-log's stream format) or JSON lines on standard error; `FLAT_MANAGER_LOG_FORMAT` beats the
-    /// config's `log-format`, `FLAT_MANAGER_LOG` sets the level. Every line carries the metadata of the request or
-    /// job it belongs to (`LogContext`).
-    static func bootstrapLogging(environment: [String: String], config: Config?) {
-        let level = Logger.Level(rawValue: environment["FLAT_MANAGER_LOG"] ?? "info") ?? .info
+    /// Text (swift-log's stream format) or JSON lines on standard error, written off the request path by
+    /// `LogSink`; `FLAT_MANAGER_LOG_FORMAT` beats the config's `log-format`. The levels follow `FLAT_MANAGER_LOG`,
+    /// else `RUST_LOG` (`LogLevels`). Every line carries the metadata of the request or job it belongs to
+    /// (`LogContext`). Returns the levels, for the access log's own logger.
+    @discardableResult
+    static func bootstrapLogging(environment: [String: String], config: Config?) -> LogLevels {
+        let levels = LogLevels(environment: environment)
         let format =
             environment["FLAT_MANAGER_LOG_FORMAT"].flatMap { LogFormat(rawValue: $0) } ?? config?.logFormat ?? .text
+        atexit { LogSink.standardError.flush() }
         LoggingSystem.bootstrap(
             { label, provider in
                 switch format {
                 case .text:
-                    var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
-                    handler.logLevel = level
-                    return handler
+                    TextLogHandler(
+                        label: label, sink: .standardError, logLevel: levels.server, metadataProvider: provider)
                 case .json:
-                    return JSONLogHandler(label: label, logLevel: level, metadataProvider: provider)
+                    JSONLogHandler(label: label, logLevel: levels.server, metadataProvider: provider)
                 }
             }, metadataProvider: LogContext.provider)
+        return levels
     }
 
     /// The number of HTTP event-loop threads: `ACTIX_WORKERS` (upstream 0.5's override, kept for operators who set
@@ -122,7 +125,7 @@ enum Startup {
 
     static func run(
         config: Config, workingDirectory: String, logger: Logger, metricsInterval: Duration, httpThreads: Int,
-        serverEnvironment: [String: String]
+        serverEnvironment: [String: String], accessLevel: Logger.Level
     ) async throws {
         let runner = CommandRunner()
         let keys = try await exportKeys(config: config, runner: runner, logger: logger)
@@ -153,7 +156,7 @@ enum Startup {
         guard
             let composition = Composition(
                 config: config, store: store, queue: dispatcher, metrics: metrics, deltaGenerator: deltaGenerator,
-                logger: logger)
+                logger: logger, accessLevel: accessLevel)
         else {
             throw ExitCode.failure
         }
