@@ -118,6 +118,21 @@ EOF
 
 # wrk: each request a random path of the list (and the token header when given); errors and non-2xx are reported.
 cat >"$run/random.lua" <<EOF
+local paths = {}
+for line in io.lines("$data/paths.txt") do paths[#paths + 1] = "/repo/stable/" .. line end
+local token = os.getenv("BENCH_TOKEN")
+math.randomseed(os.time())
+request = function()
+    local headers = {}
+    if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
+    return wrk.format("GET", paths[math.random(#paths)], headers)
+end
+done = function(summary, latency, requests)
+    io.write(string.format("RESULT %d %d %.3f %d\n", summary.requests, summary.bytes, summary.duration / 1e6,
+        summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+        + summary.errors.timeout))
+end
+EOF
 cat >"$run/fixed.lua" <<'EOF2'
 done = function(summary, latency, requests)
     io.write(string.format("RESULT %d %d %.3f %d\n", summary.requests, summary.bytes, summary.duration / 1e6,
@@ -151,21 +166,6 @@ done
 token=$("$bin/gentoken" --base64 --secret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=" --name bench \
     --scope download --repo stable 2>/dev/null || true)
 
-local paths = {}
-for line in io.lines("$data/paths.txt") do paths[#paths + 1] = "/repo/stable/" .. line end
-local token = os.getenv("BENCH_TOKEN")
-math.randomseed(os.time())
-request = function()
-    local headers = {}
-    if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
-    return wrk.format("GET", paths[math.random(#paths)], headers)
-end
-done = function(summary, latency, requests)
-    io.write(string.format("RESULT %d %d %.3f %d %d\n", summary.requests, summary.bytes, summary.duration / 1e6,
-        summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
-        + summary.errors.timeout))
-end
-EOF
 
 
 # One wrk run; prints "req/s MB/s". Failed requests make the script fail: a fast wrong answer is no figure.
