@@ -174,10 +174,10 @@ measure() { # port connections random|<path> [token]
     local wrk_threads=$threads
     [ "$connections" -lt "$wrk_threads" ] && wrk_threads=$connections
     if [ "$target" = random ]; then
-        output=$(BENCH_TOKEN=$bearer wrk -t "$wrk_threads" -c "$connections" -d "${duration}s" \
+        output=$(BENCH_TOKEN=$bearer wrk -t "$wrk_threads" -c "$connections" -d "${duration}s" --timeout 10s \
             -s "$run/random.lua" "http://127.0.0.1:$port")
     else
-        output=$(wrk -t "$wrk_threads" -c "$connections" -d "${duration}s" -s "$run/fixed.lua" \
+        output=$(wrk -t "$wrk_threads" -c "$connections" -d "${duration}s" --timeout 10s -s "$run/fixed.lua" \
             "http://127.0.0.1:$port/repo/stable/$target")
     fi
     line=$(printf '%s\n' "$output" | grep '^RESULT' || true)
@@ -192,15 +192,15 @@ measure() { # port connections random|<path> [token]
         exit 1
     fi
     python3 -c "import sys; n, b, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); \
-print(f'{n / s:.0f} {b / s / 1e6:.1f}')" "$2" "$3" "$4"
+print(f'{n / s:.1f} {b / s / 1e6:.1f}')" "$2" "$3" "$4"
 }
 
 printf '%-34s %12s %10s %12s %10s %7s\n' case "ours req/s" "ours MB/s" "nginx req/s" "nginx MB/s" ratio
 # Each case runs BENCH_ROUNDS times (default 2), ours and nginx back to back each round; the best of each counts,
 # so that a burst of other work on a shared machine hurts neither side more than the other.
 rounds=${BENCH_ROUNDS:-$((smoke ? 1 : 2))}
-best() { python3 -c "import sys; print(max(sys.argv[1:], key=lambda p: float(p.split()[0])))" "$@"; }
-compare() { # label connections target [token]; the ratio is of req/s (equal to that of MB/s: same answers)
+best() { python3 -c "import sys; print(max(sys.argv[1:], key=lambda p: float(p.split()[1])))" "$@"; }
+compare() { # label connections target [token]; the ratio is of MB/s (that of req/s too: the same answers)
     local label=$1 connections=$2 target=$3 bearer=${4:-} ours=() nginx=() round
     for round in $(seq 1 "$rounds"); do
         ours+=("$(measure "$ours_port" "$connections" "$target" "$bearer")")
@@ -209,7 +209,7 @@ compare() { # label connections target [token]; the ratio is of req/s (equal to 
     # shellcheck disable=SC2046
     set -- $(best "${ours[@]}") $(best "${nginx[@]}")
     printf '%-34s %12s %10s %12s %10s %7s\n' "$label" "$1" "$2" "$3" "$4" \
-        "$(python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9):.2f}')" "$1" "$3")"
+        "$(python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9):.2f}')" "$2" "$4")"
 }
 small="${files} x ${size_kib} KiB"
 compare "small, 32 conn" 32 random
