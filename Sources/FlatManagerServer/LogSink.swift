@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -8,9 +7,9 @@ import Synchronization
     import Darwin
 #endif
 
-/// Where log lines go: appended to a buffer under a short lock and written to a file descriptor by a dedicated
-/// thread, so that a request never waits for a `write(2)` of its access-log line (issue 13). Lines keep their order.
-/// The buffer is bounded: past `limit` bytes, the logging thread writes the buffer itself (back-pressure rather than
+/// Where log lines go: appended to a buffer under a short lock and written to a file descriptor by a serial dispatch
+/// queue of its own, so that a request never waits for a `write(2)` of its access-log line (issue 13). Lines keep
+/// their order. The buffer is bounded: past `limit` bytes, the logging thread writes the buffer itself (back-pressure rather than
 /// lost lines). Warnings and worse are written through at once, and `flush()` runs at exit, so nothing that
 /// explains a stop is left in the buffer.
 final class LogSink: Sendable {
@@ -18,7 +17,8 @@ final class LogSink: Sendable {
 
     private struct State {
         var pending: [UInt8] = []
-        var writerWaiting = false
+        /// Whether a drain is queued on `queue`.
+        var scheduled = false
     }
 
     let descriptor: Int32
@@ -26,27 +26,27 @@ final class LogSink: Sendable {
     private let state = Mutex(State())
     /// Held while a batch is taken and written: batches go out whole and in order, whoever writes them.
     private let writing = Mutex(())
-    private let wake = DispatchSemaphore(value: 0)
+    private let queue = DispatchQueue(label: "flat-manager.log-sink")
 
     init(descriptor: Int32, limit: Int = 1 << 20) {
         self.descriptor = descriptor
         self.limit = limit
-        let thread = Thread { [self] in writerLoop() }
-        thread.start()
     }
 
     /// Queues `line` (a complete line, newline included); `urgent` writes it, and everything before it, now.
     func append(_ line: String, urgent: Bool = false) {
-        let (wakeWriter, full) = state.withLock { state -> (Bool, Bool) in
+        let (schedule, full) = state.withLock { state -> (Bool, Bool) in
             state.pending.append(contentsOf: line.utf8)
-            let wakeWriter = state.writerWaiting
-            state.writerWaiting = false
-            return (wakeWriter, state.pending.count >= limit)
+            let schedule = !state.scheduled
+            state.scheduled = true
+            return (schedule, state.pending.count >= limit)
         }
-        if urgent || full {
-            flush()
-        } else if wakeWriter {
-            wake.signal()
+        if urgent || full { flush() }
+        if schedule {
+            queue.async { [self] in
+                state.withLock { $0.scheduled = false }
+                flush()
+            }
         }
     }
 
@@ -56,20 +56,6 @@ final class LogSink: Sendable {
             var batch: [UInt8] = []
             state.withLock { swap(&batch, &$0.pending) }
             write(batch)
-        }
-    }
-
-    private func writerLoop() {
-        while true {
-            let idle = state.withLock { state -> Bool in
-                if state.pending.isEmpty { state.writerWaiting = true }
-                return state.pending.isEmpty
-            }
-            if idle {
-                wake.wait()
-            } else {
-                flush()
-            }
         }
     }
 

@@ -63,6 +63,28 @@ struct LoggingTests {
         #expect(text == expected.joined())
     }
 
+    @Test("lines reach the descriptor without a flush")
+    func sinkWritesByItself() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let sink = LogSink(descriptor: ends[1])
+        sink.append("one\n")
+        sink.append("two\n")
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64)
+        // Waits for the sink's queue to write; a generous bound turns "never" into a failure instead of a hang.
+        while received.count < 8 {
+            var ready = pollfd(fd: ends[0], events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 30_000) == 1 else { break }
+            let count = read(ends[0], &chunk, chunk.count)
+            guard count > 0 else { break }
+            received += chunk[0..<count]
+        }
+        close(ends[1])
+        #expect(String(decoding: received, as: UTF8.self) == "one\ntwo\n")
+    }
+
     @Test("the text handler keeps swift-log's stream format")
     func textFormat() throws {
         let text = try Self.written { sink in
