@@ -80,10 +80,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // openat2(2) for the file server's confinement: a system call without a C library wrapper.
+        .target(name: "CLinuxFiles"),
         .target(
             name: "FlatManagerAPI",
             dependencies: [
-                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics",
+                "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerJobs", "FlatManagerMetrics", "CLinuxFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -9,7 +9,8 @@
 # 4. scripts/check-run.sh: README's run command on a fresh clone of HEAD serves and leaves `git status` clean,
 # 5. `swift test` inside scripts/with-postgres.sh, which starts a throw-away PostgreSQL and exports
 #    FLAT_MANAGER_TEST_POSTGRES_URL. FLAT_MANAGER_REQUIRE_ALL_TESTS=1 turns every "tool missing" skip into a
-#    failure, so a green run means every test really ran.
+#    failure, so a green run means every test really ran,
+# 5. a smoke run of scripts/bench-serve.sh (tiny sizes, the debug build), so that the benchmark cannot rot.
 # Exits non-zero on the first failing step, and when `swift test` ends without its summary line (a crash).
 set -euo pipefail
 
@@ -54,4 +55,10 @@ if [ "$status" -ne 0 ]; then
     echo "test.sh: swift test failed (exit status $status)" >&2
     exit "$status"
 fi
+
+# The benchmark itself is not part of the check, but a tiny run of it is, so that it cannot rot.
+step "Serving benchmark smoke run (scripts/bench-serve.sh --smoke, debug build)"
+bench_dir=$(mktemp -d "${TMPDIR:-/tmp}/fm-bench-serve.XXXXXX")
+BENCH_DIR=$bench_dir BENCH_SKIP_BUILD=1 BENCH_CONFIGURATION=debug bash scripts/bench-serve.sh --smoke
+rm -rf "$bench_dir"
 echo "test.sh: all checks passed" >&2

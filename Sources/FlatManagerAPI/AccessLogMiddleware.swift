@@ -26,19 +26,30 @@ public struct AccessLogMiddleware: RouterMiddleware {
         let metadata = Self.logMetadata(path: request.uri.path, requestID: context.id)
         var response = try await LogContext.with(metadata) { try await next(request, context) }
         if let name = Self.requestIDHeader { response.headers[name] = context.id }
-        let seconds = (ContinuousClock.now - start).fractionalSeconds
-        let query = request.uri.query.map { "?\($0)" } ?? ""
-        let agent = request.headers[.userAgent] ?? "-"
-        let size = response.body.contentLength.map(String.init) ?? "-"
-        LogContext.$metadata.withValue(metadata) {
+        let elapsed = ContinuousClock.now - start
+        // The line is built only when the access log's level lets it through (`RUST_LOG=warn` silences it).
+        if logger.logLevel <= .info {
+            let query = request.uri.query.map { "?\($0)" } ?? ""
+            let agent = request.headers[.userAgent] ?? "-"
+            let size = response.body.contentLength.map(String.init) ?? "-"
             logger.info(
-                "\(context.remoteAddress) \"\(request.method) \(request.uri.path)\(query) HTTP/1.1\" \(response.status.code) \(size) \(agent) \(String(format: "%.6f", seconds))"
-            )
+                "\(context.remoteAddress) \"\(request.method) \(request.uri.path)\(query) HTTP/1.1\" \(response.status.code) \(size) \(agent) \(Self.seconds(elapsed))",
+                metadata: metadata)
         }
-        metrics?.requestAnswered(
-            method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: response.status.code,
-            seconds: seconds)
+        if let metrics {
+            metrics.requestAnswered(
+                method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
+                status: response.status.code, seconds: elapsed.fractionalSeconds)
+        }
         return response
+    }
+
+    /// Seconds with 6 decimals (upstream's `%.6f`), without Foundation's `String(format:)`.
+    static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0, attoseconds >= 0 else { return "0.000000" }
+        let micros = String(attoseconds / 1_000_000_000_000)
+        return "\(seconds)." + String(repeating: "0", count: max(0, 6 - micros.count)) + micros
     }
 
     /// `X-Request-ID` on every response, so that an operator can find a client's request in the log.
@@ -48,8 +59,9 @@ public struct AccessLogMiddleware: RouterMiddleware {
     /// happened yet when the metadata is bound).
     static func logMetadata(path: String, requestID: String) -> Logger.Metadata {
         var metadata: Logger.Metadata = ["request_id": "\(requestID)"]
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        func part(_ index: Int) -> String? { index < parts.count ? parts[index] : nil }
+        // Only the first four components matter: the rest of a long path is not split.
+        let parts = path.split(separator: "/", maxSplits: 4, omittingEmptySubsequences: true)
+        func part(_ index: Int) -> Substring? { index < parts.count ? parts[index] : nil }
         if part(0) == "api", part(2) == "build", let id = part(3), Int32(id) != nil {
             metadata["build_id"] = "\(id)"
         } else if part(0) == "api", part(2) == "repo", let repo = part(3) {

@@ -14,9 +14,12 @@ public struct FileController: Sendable {
     let store: Store
     let storage: BuildStorage
     let responder: StaticFileResponder
+    /// Each main repository's root, held open for the fast path of `serveRepo`.
+    let roots: [String: RepoRoot]
 
     public init(repos: [String: RepoConfig], store: Store, storage: BuildStorage, logger: Logger) {
         self.repos = repos
+        self.roots = repos.mapValues { RepoRoot(path: $0.path.string) }
         self.store = store
         self.storage = storage
         self.responder = StaticFileResponder(logger: logger)
@@ -41,6 +44,10 @@ public struct FileController: Sendable {
         let raw = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).dropFirst(prefixCount)
         var decoded: [String] = []
         for segment in raw {
+            guard segment.utf8.contains(UInt8(ascii: "%")) else {
+                decoded.append(String(segment))
+                continue
+            }
             guard let text = String(segment).removingPercentEncoding else {
                 throw .plain(.badRequest, "Invalid percent-encoding")
             }
@@ -67,6 +74,7 @@ public struct FileController: Sendable {
             throw APIError.generic("No such repo")
         }
         let rest = Array(segments.dropFirst())
+        if let root = roots[name], let response = try serveFast(request, root: root, rest) { return response }
         // `media` may be a symlink to another disk (upstream allows it since 0.5): files below it are served from
         // there, and only below it.
         let mediaRoot = rest.first == "media" ? [repo.path.string + "/media"] : []
@@ -80,6 +88,29 @@ public struct FileController: Sendable {
             return try await serveChecked(request, path: retired, repo: repo, claims: context.claims)
         }
         throw APIError.plain(.notFound, "File not found")
+    }
+
+    /// The fast path for a main repository's file: one `openat2` below the repository's open root, following no
+    /// symlink, then `fstat` and `pread` of that descriptor. Nil when the general path must decide: `media` (a symlink
+    /// to another disk, by design), files that download protection examines, any symlink on the way, retired deltas.
+    func serveFast(_ request: Request, root: RepoRoot, _ rest: [String]) throws -> Response? {
+        guard let last = rest.last, rest[0] != "media", !DownloadProtection.examines(resolvedPath: last) else {
+            return nil
+        }
+        switch root.open(rest.joined(separator: "/")) {
+        case .descriptor(let descriptor):
+            do {
+                return try responder.respond(to: request, file: OpenFile(taking: descriptor), name: last)
+            } catch let error as FileServingError {
+                throw Self.apiError(error)
+            }
+        case .missing:
+            // A missing delta may be a retired one, still served from deltas/.tmp by the general path.
+            guard rest[0] != "deltas" else { return nil }
+            throw APIError.plain(.notFound, "File not found")
+        case .unsupported:
+            return nil
+        }
     }
 
     @Sendable func serveBuildRepo(_ request: Request, context: AppRequestContext) async throws -> Response {

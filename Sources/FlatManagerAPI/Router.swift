@@ -32,10 +32,11 @@ public struct Controllers {
 /// The router: the middlewares in their order (Hummingbird binds them at registration, so they come first), then
 /// every controller's routes, then the 405 answer for known paths asked with another method.
 public func makeRouter(
-    _ controllers: Controllers, tokens: TokenMiddleware, metrics: ServerMetrics, logger: Logger
+    _ controllers: Controllers, tokens: TokenMiddleware, metrics: ServerMetrics, logger: Logger,
+    accessLogger: Logger? = nil
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: AccessLogMiddleware(logger: logger, metrics: metrics))
+    router.add(middleware: AccessLogMiddleware(logger: accessLogger ?? logger, metrics: metrics))
     router.add(middleware: ErrorMiddleware(logger: logger))
     router.add(middleware: tokens)
     let api = router.group("api/v1")

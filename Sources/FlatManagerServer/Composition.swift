@@ -20,6 +20,8 @@ struct Composition {
     let metrics: ServerMetrics
     let deltaGenerator: DeltaGenerator
     let logger: Logger
+    /// The access log's logger: the server's, at the access log's own level (`LogLevels`).
+    let accessLogger: Logger
     /// Verifies API tokens and signs subset tokens (`secret`).
     let mainSigner: TokenSigner
     /// Verifies download tokens on `/repo` (`repo-secret`, else `secret`).
@@ -30,7 +32,7 @@ struct Composition {
     /// Nil when a configured secret is not valid base64 (config validation already refuses that).
     init?(
         config: Config, store: Store, queue: any JobQueue, metrics: ServerMetrics, deltaGenerator: DeltaGenerator,
-        logger: Logger
+        logger: Logger, accessLevel: Logger.Level? = nil
     ) {
         guard let main = TokenSigner(base64Secret: config.secret),
             let repo = TokenSigner(base64Secret: config.effectiveRepoSecret)
@@ -41,6 +43,9 @@ struct Composition {
         self.metrics = metrics
         self.deltaGenerator = deltaGenerator
         self.logger = logger
+        var accessLogger = logger
+        if let accessLevel { accessLogger.logLevel = accessLevel }
+        self.accessLogger = accessLogger
         self.mainSigner = main
         self.repoSigner = repo
     }
@@ -82,7 +87,7 @@ struct Composition {
 
     /// Every route and middleware, without a socket (what the router tests drive).
     var router: Router<AppRequestContext> {
-        makeRouter(controllers, tokens: tokens, metrics: metrics, logger: logger)
+        makeRouter(controllers, tokens: tokens, metrics: metrics, logger: logger, accessLogger: accessLogger)
     }
 
     /// The HTTP application on `threads` event-loop threads (`workers`, `ACTIX_WORKERS`): the router behind our HTTP/1

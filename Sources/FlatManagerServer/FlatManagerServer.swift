@@ -33,7 +33,7 @@ struct FlatManagerServer: AsyncParsableCommand {
             try Config.load(path: FilePath(configPath), workingDirectory: cwd)
         }
         if checkConfig { try await Self.check(loaded, file: configPath) }
-        Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
+        let levels = Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
         let logger = Logger(label: "flat-manager")
         if let dotEnv { logger.debug("Loaded \(dotEnv)") }
         let config: Config
@@ -59,7 +59,8 @@ struct FlatManagerServer: AsyncParsableCommand {
             environment["FLAT_MANAGER_LEASE_SECONDS"].flatMap(Int.init).map { min(max($0, 2), 3600) } ?? 60
         try await Startup.run(
             config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval),
-            httpThreads: httpThreads, serverEnvironment: environment, leaseSeconds: leaseSeconds)
+            httpThreads: httpThreads, serverEnvironment: environment, leaseSeconds: leaseSeconds,
+            accessLevel: levels.access)
     }
 
     /// `--check-config`: prints `OK <file>` and exits 0, or one line per problem (naming file and key) and exits 1.
@@ -93,24 +94,27 @@ enum Startup {
         return path
     }
 
-    /// Text (swift-log's stream format) or JSON lines on standard error; `FLAT_MANAGER_LOG_FORMAT` beats the
-    /// config's `log-format`, `FLAT_MANAGER_LOG` sets the level. Every line carries the metadata of the request or
-    /// job it belongs to (`LogContext`).
-    static func bootstrapLogging(environment: [String: String], config: Config?) {
-        let level = Logger.Level(rawValue: environment["FLAT_MANAGER_LOG"] ?? "info") ?? .info
+    /// Text (swift-log's stream format) or JSON lines on standard error, written off the request path by
+    /// `LogSink`; `FLAT_MANAGER_LOG_FORMAT` beats the config's `log-format`. The levels follow `FLAT_MANAGER_LOG`,
+    /// else `RUST_LOG` (`LogLevels`). Every line carries the metadata of the request or job it belongs to
+    /// (`LogContext`). Returns the levels, for the access log's own logger.
+    @discardableResult
+    static func bootstrapLogging(environment: [String: String], config: Config?) -> LogLevels {
+        let levels = LogLevels(environment: environment)
         let format =
             environment["FLAT_MANAGER_LOG_FORMAT"].flatMap { LogFormat(rawValue: $0) } ?? config?.logFormat ?? .text
+        atexit { LogSink.standardError.flush() }
         LoggingSystem.bootstrap(
             { label, provider in
                 switch format {
                 case .text:
-                    var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
-                    handler.logLevel = level
-                    return handler
+                    TextLogHandler(
+                        label: label, sink: .standardError, logLevel: levels.server, metadataProvider: provider)
                 case .json:
-                    return JSONLogHandler(label: label, logLevel: level, metadataProvider: provider)
+                    JSONLogHandler(label: label, logLevel: levels.server, metadataProvider: provider)
                 }
             }, metadataProvider: LogContext.provider)
+        return levels
     }
 
     /// The number of HTTP event-loop threads: `ACTIX_WORKERS` (upstream 0.5's override, kept for operators who set
@@ -128,7 +132,7 @@ enum Startup {
 
     static func run(
         config: Config, workingDirectory: FilePath, logger: Logger, metricsInterval: Duration, httpThreads: Int,
-        serverEnvironment: [String: String], leaseSeconds: Int
+        serverEnvironment: [String: String], leaseSeconds: Int, accessLevel: Logger.Level
     ) async throws {
         // Children die with the server, even on SIGKILL (issue 14 point 3).
         let watchdog: ChildWatchdog
@@ -169,7 +173,7 @@ enum Startup {
         guard
             let composition = Composition(
                 config: config, store: store, queue: dispatcher, metrics: metrics, deltaGenerator: deltaGenerator,
-                logger: logger)
+                logger: logger, accessLevel: accessLevel)
         else {
             throw ExitCode.failure
         }

@@ -1,10 +1,11 @@
 import Foundation
 import Logging
 
-/// Writes each log record as one JSON object per line on standard error, for log shippers: `timestamp` (ISO 8601,
+/// Writes each log record as one JSON object per line on standard error (through `LogSink`), for log shippers: `timestamp` (ISO 8601,
 /// UTC, milliseconds), `level`, `label`, `message`, and `metadata` (the request's or job's ids, and any other).
 struct JSONLogHandler: LogHandler {
     let label: String
+    var sink = LogSink.standardError
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
@@ -22,10 +23,9 @@ struct JSONLogHandler: LogHandler {
             "timestamp": Self.timestamp(Date()), "level": event.level.rawValue, "label": label,
             "message": "\(event.message)", "metadata": merged.mapValues(Self.json),
         ]
-        guard var data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
-        data.append(0x0A)
-        // One write per record: lines of concurrent tasks never interleave.
-        FileHandle.standardError.write(data)
+        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+        // One append per record: lines of concurrent tasks never interleave.
+        sink.append(String(decoding: data, as: UTF8.self) + "\n", urgent: event.level >= .warning)
     }
 
     static func json(_ value: Logger.MetadataValue) -> Any {

@@ -21,12 +21,33 @@ public struct StaticFileResponder: Sendable {
     /// Throws `FileServingError.notFound` or `.isDirectory` when there is no regular file.
     public func respond(to request: Request, path: String, extraHeaders: HTTPFields = [:]) async throws -> Response {
         let file = try await FileIdentity.of(path: path)
+        let logger = self.logger
+        return Self.answer(request, file: file, name: path, extraHeaders: extraHeaders) { range in
+            ResponseBody(contentLength: Int(range.count)) { writer in
+                do {
+                    try await Self.stream(path: path, file: file, range: range, to: &writer)
+                } catch {
+                    logger.error("Failed to stream \(path): \(error)")
+                    throw error
+                }
+                try await writer.finish(nil)
+            }
+        }
+    }
+
+    /// The response for `file` (named `name`, whose last component gives the content type): validators,
+    /// preconditions, range selection and HEAD; `body` makes the body for the byte range a GET answers.
+    static func answer(
+        _ request: Request, file: FileIdentity, name: String, extraHeaders: HTTPFields,
+        body: (Range<Int64>) throws -> ResponseBody
+    ) rethrows -> Response {
         var headers = extraHeaders
+        headers.reserveCapacity(extraHeaders.count + 8)
         headers[.eTag] = file.eTag
         headers[.lastModified] = HTTPDate.format(secondsSinceEpoch: file.modifiedSeconds)
         headers[.acceptRanges] = "bytes"
-        headers[.contentType] = FileContentType.forFile(path)
-        headers[.contentDisposition] = FileContentType.disposition(forFile: path)
+        headers[.contentType] = FileContentType.forFile(name)
+        headers[.contentDisposition] = FileContentType.disposition(forFile: name)
 
         switch Preconditions.evaluate(request.headers, file: file) {
         case .proceed:
@@ -38,42 +59,22 @@ public struct StaticFileResponder: Sendable {
         case .failed:
             return Response(status: .preconditionFailed, headers: extraHeaders)
         }
+        let status: HTTPResponse.Status
+        let range: Range<Int64>
         switch ByteRange.select(request.headers, file: file) {
         case .unsatisfiable:
             var errorHeaders = extraHeaders
             errorHeaders[.contentRange] = "bytes */\(file.size)"
             return Response(status: .rangeNotSatisfiable, headers: errorHeaders)
         case .whole:
-            return response(.ok, headers: headers, path: path, file: file, range: 0..<file.size, method: request.method)
-        case .part(let range):
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(file.size)"
-            return response(
-                .partialContent, headers: headers, path: path, file: file, range: range, method: request.method)
+            (status, range) = (.ok, 0..<file.size)
+        case .part(let part):
+            headers[.contentRange] = "bytes \(part.lowerBound)-\(part.upperBound - 1)/\(file.size)"
+            (status, range) = (.partialContent, part)
         }
-    }
-
-    private func response(
-        _ status: HTTPResponse.Status,
-        headers: HTTPFields,
-        path: String,
-        file: FileIdentity,
-        range: Range<Int64>,
-        method: HTTPRequest.Method
-    ) -> Response {
-        var headers = headers
         headers[.contentLength] = String(range.count)
-        guard method != .head else { return Response(status: status, headers: headers) }
-        let logger = self.logger
-        let body = ResponseBody(contentLength: Int(range.count)) { writer in
-            do {
-                try await Self.stream(path: path, file: file, range: range, to: &writer)
-            } catch {
-                logger.error("Failed to stream \(path): \(error)")
-                throw error
-            }
-            try await writer.finish(nil)
-        }
-        return Response(status: status, headers: headers, body: body)
+        guard request.method != .head else { return Response(status: status, headers: headers) }
+        return Response(status: status, headers: headers, body: try body(range))
     }
 
     /// Streams `range` of the file; refuses if the path now names a different file than the one
@@ -105,6 +106,14 @@ struct FileIdentity: Sendable, Equatable {
     var modifiedNanoseconds: Int
     var changedSeconds: Int
     var changedNanoseconds: Int
+
+    init(size: Int64, modifiedSeconds: Int, modifiedNanoseconds: Int, changedSeconds: Int, changedNanoseconds: Int) {
+        self.size = size
+        self.modifiedSeconds = modifiedSeconds
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.changedSeconds = changedSeconds
+        self.changedNanoseconds = changedNanoseconds
+    }
 
     init(_ info: FileInfo) {
         size = info.size

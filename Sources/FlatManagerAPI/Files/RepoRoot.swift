@@ -1,0 +1,67 @@
+import CLinuxFiles
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A repository root held open as a directory descriptor, so that a file below it is opened, confined, with one
+/// system call: `openat2` beneath the directory, following no symlink (so the file opened is exactly the one named,
+/// with no `realpath` or per-component work). Anything that needs more — a symlink on the way, such as `media` on
+/// another disk, or a kernel without `openat2` — is answered `.unsupported`, and the caller takes the general path
+/// (`ConfinedPath`), which follows symlinks that stay inside the allowed roots.
+final class RepoRoot: Sendable {
+    let path: String
+    /// The directory's descriptor, -1 until first used: a repository may be created after the server starts.
+    private let descriptor = Atomic<Int32>(-1)
+
+    /// The outcome of opening a file below the root.
+    enum Opened: Equatable {
+        /// An open descriptor of the file (or directory) itself; the caller closes it.
+        case descriptor(Int32)
+        /// Nothing of that name, with no symlink on the way: the general path would not find it either.
+        case missing
+        /// The fast path cannot decide (a symlink, an escape attempt, no `openat2`): take the general path.
+        case unsupported
+    }
+
+    init(path: String) {
+        self.path = path
+    }
+
+    deinit {
+        let descriptor = descriptor.load(ordering: .relaxed)
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Opens `relative` (normalised segments joined by `/`, no `..`) read-only; non-blocking, so that a FIFO planted in
+    /// the repository cannot hang the open (the caller refuses everything that is not a regular file).
+    func open(_ relative: String) -> Opened {
+        guard let directory = directory() else { return .unsupported }
+        let opened = clinuxfiles_open_beneath(directory, relative, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        if opened >= 0 { return .descriptor(opened) }
+        switch errno {
+        case ENOENT, ENOTDIR: return .missing
+        default: return .unsupported
+        }
+    }
+
+    private func directory() -> Int32? {
+        let current = descriptor.load(ordering: .acquiring)
+        if current >= 0 { return current }
+        let opened = openDirectory(path)
+        guard opened >= 0 else { return nil }
+        let (exchanged, winner) = descriptor.compareExchange(
+            expected: -1, desired: opened, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+        if exchanged { return opened }
+        close(opened)  // Another request opened it first.
+        return winner
+    }
+}
+
+/// `open(2)` of a directory, outside `RepoRoot` whose own `open` would shadow it.
+private func openDirectory(_ path: String) -> Int32 {
+    open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+}

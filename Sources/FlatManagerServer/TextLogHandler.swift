@@ -1,0 +1,59 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// swift-log's `StreamLogHandler` text format (`<time> <level> <label>: <metadata> [<source>] <message>`), written
+/// through a `LogSink` instead of one locked, flushed `fwrite` per line, and with the timestamp formatted once per
+/// second instead of a `localtime`/`strftime` per line.
+struct TextLogHandler: LogHandler {
+    let label: String
+    let sink: LogSink
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadataProvider?.get() ?? [:]
+        if !metadata.isEmpty { merged.merge(metadata) { _, own in own } }
+        if let extra = event.metadata { merged.merge(extra) { _, own in own } }
+        if let error = event.error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        var line = LogTimestamp.now()
+        line += " \(event.level) \(label):"
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " \(key)=\(value)"
+        }
+        line += " [\(event.source)] \(event.message)\n"
+        sink.append(line, urgent: event.level >= .warning)
+    }
+}
+
+/// Local time as `%Y-%m-%dT%H:%M:%S%z`, formatted when the second changes.
+enum LogTimestamp {
+    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+
+    static func now() -> String {
+        var seconds = time(nil)
+        if let text = cache.withLock({ $0.second == seconds ? $0.text : nil }) { return text }
+        var local = tm()
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard localtime_r(&seconds, &local) != nil,
+            strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local) > 0
+        else { return "<unknown>" }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        cache.withLock { $0 = (Int(seconds), text) }
+        return text
+    }
+}
