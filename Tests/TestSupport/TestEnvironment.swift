@@ -73,8 +73,7 @@ package enum TestEnvironment {
 
     /// The repository root, found from this source file (Tests/IntegrationTests/Support/TestEnvironment.swift).
     package static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // Support
-        .deletingLastPathComponent()  // IntegrationTests
+        .deletingLastPathComponent()  // TestSupport
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()
 
