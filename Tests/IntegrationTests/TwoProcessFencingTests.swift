@@ -26,6 +26,9 @@ struct TwoProcessFencingTests {
         let first = try await TestServer(
             database: .postgres, extraPath: [tool.directory.url], environment: Self.environment)
         try await withServerOutputOnFailure(first) {
+            // Fencing alone: without resumes, nobody may legitimately run this job's tools again after the
+            // takeover (with resumes, either process may claim the re-queued job; CrashCycleTests cover that).
+            try await first.reconfigure(top: #"{"job-max-resumes": 0}"#)
             let client = try Client(token: first.adminToken)
             let buildURL = try await client.createBuild(managerURL: first.managerURL)
             try await client.check(["push", buildURL, try await FixtureRepo.shared.repository(version: "1").path])
@@ -61,6 +64,9 @@ struct TwoProcessFencingTests {
         let first = try await TestServer(
             database: .postgres, extraPath: [tool.directory.url], environment: Self.environment)
         try await withServerOutputOnFailure(first) {
+            // Fencing alone: without resumes, nobody may legitimately run this job's tools again after the
+            // takeover (with resumes, either process may claim the re-queued job; CrashCycleTests cover that).
+            try await first.reconfigure(top: #"{"job-max-resumes": 0}"#)
             let client = try Client(token: first.adminToken)
             let buildURL = try await client.createBuild(managerURL: first.managerURL)
             try await client.check(["push", buildURL, try await FixtureRepo.shared.repository(version: "1").path])
@@ -99,6 +105,9 @@ struct TwoProcessFencingTests {
         let first = try await TestServer(
             database: .postgres, extraPath: [tool.directory.url], environment: Self.environment)
         try await withServerOutputOnFailure(first) {
+            // Fencing alone: without resumes, nobody may legitimately run this job's tools again after the
+            // takeover (with resumes, either process may claim the re-queued job; CrashCycleTests cover that).
+            try await first.reconfigure(top: #"{"job-max-resumes": 0}"#)
             let client = try Client(token: first.adminToken)
             let buildURL = try await client.createBuild(managerURL: first.managerURL)
             try await client.check(["push", buildURL, try await FixtureRepo.shared.repository(version: "1").path])
