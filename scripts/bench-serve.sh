@@ -92,8 +92,12 @@ cat >"$run/server/config.json" <<EOF
     "build-repo-base": "$run/server/build-repo", "secret": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="
 }
 EOF
-# nginx: the same directory under /repo/stable/, its own config, pid and temp files, running as this user.
+# nginx: the same directory under /repo/stable/, its own config, pid and temp files, running as this user (as root,
+# nginx would switch its workers to nobody, who cannot enter a private temporary directory: keep them root).
+nginx_user=""
+[ "$(id -u)" -ne 0 ] || nginx_user="user root;"
 cat >"$run/nginx/nginx.conf" <<EOF
+$nginx_user
 worker_processes auto;
 pid $run/nginx/nginx.pid;
 error_log $run/nginx/error.log;
