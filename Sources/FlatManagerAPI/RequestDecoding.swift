@@ -23,10 +23,26 @@ extension Request {
         if bytes.readableBytes == 0 && emptyAsObject {
             bytes = ByteBuffer(string: "{}")
         } else {
-            guard let contentType = headers[.contentType], Self.isJSON(contentType) else {
-                throw .badBody("Content type error")
-            }
+            try requireJSONContentType()
         }
+        return try Self.decodeJSON(type, from: bytes)
+    }
+
+    /// The body of a request that must be JSON, collected and decoded from its `Content-Encoding`, not parsed.
+    mutating func collectJSONBody(limit: Int) async throws(APIError) -> ByteBuffer {
+        let bytes = try await collectBody(limit: limit)
+        try requireJSONContentType()
+        return bytes
+    }
+
+    private func requireJSONContentType() throws(APIError) {
+        guard let contentType = headers[.contentType], Self.isJSON(contentType) else {
+            throw .badBody("Content type error")
+        }
+    }
+
+    /// Decodes collected JSON bytes with the same rules and messages as `decodeJSON(_:limit:emptyAsObject:)`.
+    static func decodeJSON<T: Decodable>(_ type: T.Type, from bytes: ByteBuffer) throws(APIError) -> T {
         let data = Data(buffer: bytes)
         // No string of ours may hold a NUL: PostgreSQL refuses it (a 500 upstream), and a path or command line would
         // be cut at it. Refused like any other undecodable body.
@@ -137,6 +153,17 @@ enum JSONResponse {
             headers[.contentEncoding] = "gzip"
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: bytes))
+    }
+
+    /// A 200 with JSON already written, gzipped with `gzip`'s settings when given.
+    static func make(bytes: ByteBuffer, gzip: ZlibConfiguration?) -> Response {
+        var bytes = bytes
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let gzip, let compressed = try? bytes.compress(with: .gzip(configuration: gzip)) {
+            bytes = compressed
+            headers[.contentEncoding] = "gzip"
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
     }
 
     /// 204 with an empty body (tokens/revoke, check review).

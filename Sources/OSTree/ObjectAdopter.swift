@@ -49,13 +49,12 @@ public struct ObjectAdopter: ~Copyable {
 
     /// Whether the build has `name` (uploaded, its own, or now linked from the main repository).
     public mutating func adopt(_ name: ObjectName) -> Bool {
-        let relative = name.objectsRelativePath
         let prefix = Self.prefixIndex(name.checksum)
         if parent >= 0, let prefix, !prefixes[prefix] {
             let made = name.checksum.prefix(2).withCString { mkdirat(own, $0, 0o755) }
             if made == 0 || errno == EEXIST { prefixes[prefix] = true }
         }
-        return relative.withCString { path -> Bool in
+        return Self.withRelativePath(name) { path -> Bool in
             if parent >= 0 {
                 if linkat(parent, path, own, path, 0) == 0 { return true }
                 switch errno {
@@ -68,6 +67,32 @@ public struct ObjectAdopter: ~Copyable {
             // Not in the main repository: uploaded, or the build's own (from an earlier call, or committed).
             return (upload >= 0 && Self.exists(upload, path)) || Self.exists(own, path)
         }
+    }
+
+    /// Calls `body` with `xx/rest.type` as a C string built on the stack (a `String` per name cost more than the
+    /// system calls themselves).
+    private static func withRelativePath(_ name: ObjectName, _ body: (UnsafePointer<CChar>) -> Bool) -> Bool {
+        let type = name.type.rawValue.utf8
+        let built = name.checksum.utf8.withContiguousStorageIfAvailable { hex -> Bool in
+            guard hex.count == 64 else { return name.objectsRelativePath.withCString(body) }
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64 + type.count + 3) { path -> Bool in
+                var at = 0
+                func put(_ byte: UInt8) {
+                    path[at] = CChar(bitPattern: byte)
+                    at += 1
+                }
+                put(hex[0])
+                put(hex[1])
+                put(UInt8(ascii: "/"))
+                for byte in hex[2...] { put(byte) }
+                put(UInt8(ascii: "."))
+                for byte in type { put(byte) }
+                put(0)
+                guard let start = path.baseAddress else { return name.objectsRelativePath.withCString(body) }
+                return body(start)
+            }
+        }
+        return built ?? name.objectsRelativePath.withCString(body)
     }
 
     private static func exists(_ directory: Int32, _ path: UnsafePointer<CChar>) -> Bool {
