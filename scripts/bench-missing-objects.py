@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""missing_objects benchmark, kept out of the test suite (issue #12: what linking found objects into a build costs).
+"""The engine of scripts/bench-missing-objects.sh (issue #13 goal 2): times `missing_objects` end to end.
 
-One server, one build, N object names (default 100,000) that all exist in the main repository. It times, in the
-same run:
-  1. the first call, which hard-links each found object into the build repository (the new work), and
-  2. the same call again, when every object is already the build's own (a stat per name: the old cost), and
-  3. a call for N names that exist nowhere (a stat or two per name, nothing linked),
-and prints the ratio of 1 to 2. Target: the first call stays within 3x of the stat-only call and under 10 s for
-100k names on this machine; a push asks in batches of 2,000-20,000, so no single request comes near that.
+One server (SQLite), one build, N object names. The main repository holds the first N objects. Timed, each one
+request of N names with a gzip body as the clients send it and `Accept-Encoding: gzip`:
+  link    every name is in the main repository: each is hard-linked into the build (the first call of a push)
+  own     the same names again: the build has them all (a stat each)
+  absent  N names that exist nowhere: every name comes back (the largest answer)
+  scale   SCALE x N names in SCALE requests of N (the wire limit is 10 MiB per body, about 140,000 names), half of
+          them in the main repository; printed per N names so that linearity shows (target: within 10x of `link`
+          for 10x the names)
+Each answer is checked (count and order of the missing names), so the smoke run also proves the route still works.
 
-Usage: python3 scripts/bench-missing-objects.py [BIN_DIR] (default: the release build, else .build/debug)
-Environment: BENCH_OBJECTS (default 100000), BENCH_DIR (default /tmp/fm-bench-missing).
+Usage: bench-missing-objects.py BIN_DIR [N] [SCALE]     Environment: BENCH_DIR (default /tmp/fm-bench-missing)
 """
 import gzip
 import json
@@ -22,18 +23,6 @@ import sys
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def binaries():
-    if len(sys.argv) > 1:
-        return sys.argv[1]
-    for configuration in ("release", "debug"):
-        path = os.path.join(ROOT, ".build", configuration)
-        if os.path.exists(os.path.join(path, "flat-manager")):
-            return path
-    sys.exit("no built flat-manager: run `swift build -c release` first")
-
 
 def free_port():
     with socket.socket() as s:
@@ -41,68 +30,98 @@ def free_port():
         return s.getsockname()[1]
 
 
-def request(method, url, token, body=None, gzipped=False):
-    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
-    data = json.dumps(body).encode() if body is not None else None
-    if gzipped and data is not None:
-        data = gzip.compress(data)
-        headers["Content-Encoding"] = "gzip"
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(req, timeout=600) as answer:
+def request(url, token, names):
+    body = gzip.compress(json.dumps({"wanted": names}).encode(), compresslevel=1)
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json",
+               "Content-Encoding": "gzip", "Accept-Encoding": "gzip"}
+    start = time.monotonic()
+    with urllib.request.urlopen(urllib.request.Request(url, data=body, method="GET", headers=headers),
+                                timeout=600) as answer:
         raw = answer.read()
+        elapsed = time.monotonic() - start
         if answer.headers.get("Content-Encoding") == "gzip":
             raw = gzip.decompress(raw)
-        return json.loads(raw)
+    return elapsed, json.loads(raw)["missing"]
+
+
+def make_objects(repo, names):
+    made = set()
+    for name in names:
+        directory = "%s/objects/%s" % (repo, name[:2])
+        if name[:2] not in made:
+            os.makedirs(directory, exist_ok=True)
+            made.add(name[:2])
+        with open("%s/%s" % (directory, name[2:]), "wb"):
+            pass
 
 
 def main():
-    count = int(os.environ.get("BENCH_OBJECTS", "100000"))
+    bin_dir = os.path.abspath(sys.argv[1])
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
+    scale = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     work = os.environ.get("BENCH_DIR", "/tmp/fm-bench-missing")
-    bin_dir = os.path.abspath(binaries())
+
+    def names(start, n, salt):
+        return ["%064x.filez" % ((i * 2654435761 + salt) % (1 << 256)) for i in range(start, start + n)]
+
+    present = names(0, count, 1)
+    absent = names(0, count, 7)
+    scaled = [names(part * count, count, 11) for part in range(scale)]
+    print("Creating %d objects in the main repository..." % (count + scale * count // 2))
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work + "/build-repo")
     subprocess.run(["ostree", "init", "--mode=archive-z2", "--repo=" + work + "/repo"], check=True)
-    names, absent = [], []
-    for i in range(count):
-        checksum = "%064x" % (i * 2654435761 + 1)
-        names.append(checksum + ".filez")
-        directory = "%s/repo/objects/%s" % (work, checksum[:2])
-        os.makedirs(directory, exist_ok=True)
-        with open("%s/%s.filez" % (directory, checksum[2:]), "wb") as f:
-            f.write(b"x")
-        absent.append("%064x.filez" % (i * 2654435761 + 7))
+    make_objects(work + "/repo", present)
+    for part in scaled:
+        make_objects(work + "/repo", part[::2])
     port = free_port()
-    config = {
-        "repos": {"stable": {"path": "repo", "subsets": {}}}, "build-repo-base": "build-repo",
-        "secret": "c2VjcmV0", "port": port,
-    }
+    config = {"repos": {"stable": {"path": "repo", "subsets": {}}}, "build-repo-base": "build-repo",
+              "secret": "c2VjcmV0", "port": port, "host": "127.0.0.1"}
     with open(work + "/config.json", "w") as f:
         json.dump(config, f)
     token = subprocess.run(
         [bin_dir + "/gentoken", "--secret", "secret", "--name", "bench", "--scope", "build", "upload",
          "--prefix", "", "--repo", ""], check=True, capture_output=True, text=True).stdout.strip()
-    server = subprocess.Popen([bin_dir + "/flat-manager"], cwd=work, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    log = open(work + "/server.log", "w")
+    server = subprocess.Popen([bin_dir + "/flat-manager"], cwd=work, stdout=log, stderr=log)
+    failures = []
     try:
         base = "http://127.0.0.1:%d" % port
-        for _ in range(100):
+        for _ in range(300):
             try:
                 urllib.request.urlopen(base + "/status", timeout=2)
                 break
             except OSError:
                 time.sleep(0.1)
-        build = request("POST", base + "/api/v1/build", token, {"repo": "stable"})["id"]
+        create = urllib.request.Request(
+            base + "/api/v1/build", data=b'{"repo": "stable"}', method="POST",
+            headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(create, timeout=60) as answer:
+            build = json.loads(answer.read())["id"]
         url = "%s/api/v1/build/%d/missing_objects" % (base, build)
         timings = {}
-        for label, wanted in (("link", names), ("own", names), ("absent", absent)):
-            start = time.monotonic()
-            missing = request("GET", url, token, {"wanted": wanted}, gzipped=True)["missing"]
-            timings[label] = time.monotonic() - start
-            print("%-7s %7d names: %6.2f s, %d missing" % (label, len(wanted), timings[label], len(missing)))
-        print("first call (links every object) / stat-only call: %.2fx" % (timings["link"] / timings["own"]))
+        for label, wanted, expected in (("link", present, []), ("own", present, []), ("absent", absent, absent)):
+            timings[label], missing = request(url, token, wanted)
+            if missing != expected:
+                failures.append("%s: %d missing, expected %d" % (label, len(missing), len(expected)))
+            print("%-7s %8d names in one request: %7.3f s, %d missing" % (label, len(wanted), timings[label],
+                                                                         len(missing)))
+        total = 0.0
+        for part in scaled:
+            elapsed, missing = request(url, token, part)
+            total += elapsed
+            if missing != part[1::2]:
+                failures.append("scale: %d missing, expected %d" % (len(missing), len(part[1::2])))
+        print("scale   %8d names in %d requests: %7.3f s (%.3f s per %d names)" % (scale * count, scale, total,
+                                                                            total / scale, count))
+        print("budget (issue #13): link <= 0.25 s for 100,000 names; scale within 10x of link")
+        print("ratios: link/0.25 s per 100k = %.2f, scale/(10 x link) = %.2f"
+              % (timings["link"] / 0.25 * 100000 / count, total / (scale * timings["link"])))
     finally:
         server.terminate()
         server.wait(timeout=60)
+    if failures:
+        sys.exit("wrong answers: " + "; ".join(failures))
 
 
 if __name__ == "__main__":

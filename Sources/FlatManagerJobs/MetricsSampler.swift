@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import OSTree
 import ServiceLifecycle
+import Synchronization
 import SystemPackage
 
 /// Computes the expensive metrics in the background, every `interval`: queue depth and the age of the oldest
@@ -29,13 +30,20 @@ public struct MetricsSampler: Service {
     public func run() async throws {
         // The jobs table has no creation time, so a job's waiting age counts from the first round that saw it.
         var firstSeen: [Int32: ContinuousClock.Instant] = [:]
+        var nextDiskSample = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 firstSeen = try await sampleQueue(firstSeen: firstSeen)
             } catch {
                 logger.warning("Cannot sample the job queue: \(String(reflecting: error))")
             }
-            await sampleDisk()
+            if ContinuousClock.now >= nextDiskSample {
+                // Walking a repository of millions of objects takes seconds of a core: never more than a twentieth
+                // of the time, and a shutdown ends a walk at once.
+                let started = ContinuousClock.now
+                await cancelWhenGracefulShutdown { await sampleDisk() }
+                nextDiskSample = ContinuousClock.now + max(interval, (ContinuousClock.now - started) * 20)
+            }
             metrics.lastSample.set([], Date().timeIntervalSince1970.rounded())
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
@@ -61,21 +69,37 @@ public struct MetricsSampler: Service {
     }
 
     /// Summary sizes, delta counts and disk usage, walked on a dispatch queue so that the cooperative pool that
-    /// serves requests is not blocked by a large tree.
+    /// serves requests is not blocked by a large tree. Cancelling the task ends the walk; nothing is set then.
     func sampleDisk() async {
-        let repos = config.repos.map { ($0.key, $0.value.path.string) }
-        let buildArea = config.buildRepoBase.string
-        let figures = await withCheckedContinuation { (continuation: CheckedContinuation<DiskFigures, Never>) in
-            DispatchQueue.global(qos: .utility).async {
-                continuation.resume(returning: DiskFigures.measure(repos: repos, buildArea: buildArea))
+        let repos = config.repos.map { ($0.key, $0.value.path) }
+        let buildArea = config.buildRepoBase
+        let stop = StopFlag()
+        let measured = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<DiskFigures?, Never>) in
+                DispatchQueue.global(qos: .utility).async {
+                    continuation.resume(
+                        returning: DiskFigures.measure(repos: repos, buildArea: buildArea, until: stop.isRaised))
+                }
             }
+        } onCancel: {
+            stop.raise()
         }
+        guard let figures = measured else { return }
         metrics.summarySize.replaceAll(figures.summaryBytes.mapKeysToLabels())
         metrics.staticDeltas.replaceAll(figures.deltaCounts.mapKeysToLabels())
         var usage: [[String]: Double] = [["build-area", ""]: figures.buildAreaBytes]
         for (repo, bytes) in figures.repoBytes { usage[["repo", repo]] = bytes }
         metrics.diskUsage.replaceAll(usage)
     }
+}
+
+/// A flag a walk on another thread reads between directories (a class: both sides share the one flag).
+final class StopFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+
+    func raise() { raised.store(true, ordering: .relaxed) }
+
+    func isRaised() -> Bool { raised.load(ordering: .relaxed) }
 }
 
 /// One round of file-system figures.
@@ -85,30 +109,30 @@ struct DiskFigures: Sendable {
     var repoBytes: [String: Double] = [:]
     var buildAreaBytes: Double = 0
 
-    static func measure(repos: [(String, String)], buildArea: String) -> DiskFigures {
+    /// The figures, or nil when `stop` ended a walk. Each tree is walked once without listing it
+    /// (`DirectoryWalk.totals`); symbolic links are not followed (a link to `/` would make every sample walk the
+    /// whole machine).
+    static func measure(
+        repos: [(String, FilePath)], buildArea: FilePath, until stop: () -> Bool = { false }
+    ) -> DiskFigures? {
         var figures = DiskFigures()
-        let fm = FileManager.default
+        // A tree that cannot be opened counts as empty; a walk ended by `stop` ends the round.
+        func totals(_ path: FilePath, named: String? = nil) -> TreeTotals? {
+            DirectoryWalk.totals(below: path, countingFilesNamed: named, until: stop) ?? (stop() ? nil : TreeTotals())
+        }
         for (name, path) in repos {
-            let summary = (try? fm.attributesOfItem(atPath: "\(path)/summary"))?[.size] as? NSNumber
-            figures.summaryBytes[name] = summary?.doubleValue ?? 0
-            figures.deltaCounts[name] = Double(countFiles(named: "superblock", under: "\(path)/deltas"))
-            figures.repoBytes[name] = treeSize(path)
+            var summary = stat()
+            figures.summaryBytes[name] =
+                lstat(path.appending("summary").string, &summary) == 0 ? Double(summary.st_size) : 0
+            guard let deltas = totals(path.appending("deltas"), named: "superblock"), let repo = totals(path) else {
+                return nil
+            }
+            figures.deltaCounts[name] = Double(deltas.named)
+            figures.repoBytes[name] = Double(repo.bytes)
         }
-        figures.buildAreaBytes = treeSize(buildArea)
+        guard let buildArea = totals(buildArea) else { return nil }
+        figures.buildAreaBytes = Double(buildArea.bytes)
         return figures
-    }
-
-    /// A static delta is a directory holding one `superblock` file. Symbolic links are not followed (a link to `/`
-    /// would make every sample walk the whole machine).
-    static func countFiles(named name: String, under path: String) -> Int {
-        DirectoryWalk.regularFiles(below: FilePath(path)).count {
-            ($0.path.string as NSString).lastPathComponent == name
-        }
-    }
-
-    /// Sum of the sizes of the regular files below `path` (symbolic links are not followed).
-    static func treeSize(_ path: String) -> Double {
-        DirectoryWalk.regularFiles(below: FilePath(path)).reduce(0.0) { $0 + Double($1.size) }
     }
 }
 
