@@ -293,9 +293,9 @@ public struct BuildController: Sendable {
 
     func jobResponse(_ jobID: Int32?, _ request: Request) async throws -> Response {
         var request = request
-        let offset = try await request.logOffset()
-        guard let jobID, let job = try await store.job(id: jobID) else { throw APIError.notFound }
-        return try JSONResponse.make(job.withLog(fromByteOffset: offset))
+        let asked = try await request.jobLogRequest()
+        guard let jobID else { throw APIError.notFound }
+        return try await JobWaiting(store: store).answer(jobID: jobID, asked)
     }
 
     // MARK: - Purge
@@ -337,15 +337,21 @@ extension RepoState {
 
 extension Request {
     /// The `log-offset` of a job GET: from the JSON body (upstream) or a query parameter; nil when absent.
-    mutating func logOffset() async throws -> Int? {
-        if let query = uri.queryParameters["log-offset"], let value = Int(query) { return max(0, value) }
+    /// The body of a job GET (`log-offset`, and ours, `wait-for-change`), or the `log-offset` query parameter.
+    mutating func jobLogRequest() async throws -> JobLogRequest {
+        if let query = uri.queryParameters["log-offset"], let value = Int(query) {
+            return JobLogRequest(logOffset: max(0, value))
+        }
         let body = try await decodeJSON(JobLogRequest.self, emptyAsObject: true)
         // Upstream reads the body's offset as an unsigned integer, so a negative one is a body it cannot deserialise:
         // plain-text 400 like any mis-typed member (api.md §4.4; was clamped to 0, found by schemathesis).
         if let offset = body.logOffset, offset < 0 {
             throw APIError.badBody("Json deserialize error: invalid value at `log-offset`")
         }
-        return body.logOffset
+        if let wait = body.waitForChange, !(wait >= 0) {
+            throw APIError.badBody("Json deserialize error: invalid value at `wait-for-change`")
+        }
+        return body
     }
 }
 

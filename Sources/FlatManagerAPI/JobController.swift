@@ -20,9 +20,8 @@ public struct JobController: Sendable {
         var request = request
         let id = try buildID(context)  // before the claims, as upstream extracts the path first (plain 404)
         try context.requireClaims().require(sub: "build", scope: .jobs)
-        let offset = try await request.logOffset()
-        guard let job = try await store.job(id: id) else { throw APIError.notFound }
-        return try JSONResponse.make(job.withLog(fromByteOffset: offset))
+        let asked = try await request.jobLogRequest()
+        return try await JobWaiting(store: store).answer(jobID: id, asked)
     }
 
     /// `{"new-status": {"status": "Failed", "reason": "…"}, "new-results": "…"}`.

@@ -17,7 +17,7 @@ struct BuildActions: Sendable {
         let body = try JSONEncoder().encode(request)
         let started = try await startJob(buildURL + "/commit", body: body, jobID: { $0.commitJobID })
         Console.line("Waiting for commit job")
-        try await follower.waitForChecks(buildURL: buildURL)
+        try await follower.waitForChecks(buildURL: buildURL, commitJobURL: started.location)
         let job = try await follower.follow(started.location)
         return job.json.jobResult(location: started.location)
     }

@@ -18,8 +18,12 @@ struct JobFollower: Sendable {
         var errors = 0
         var reportedDelay = false
         while true {
-            let body = RequestBody.json(Data("{\"log-offset\":\(printed)}".utf8))
+            let body = RequestBody.json(
+                Data("{\"log-offset\":\(printed),\"wait-for-change\":\(Self.longPollSeconds)}".utf8))
             let answer = try await api.retry.run { try await api.send(.GET, url, body: body) }
+            // A server of ours held the answer until something changed: ask again at once. Others ignore the member
+            // and answer at once: poll at the reference clients' pace.
+            let held = answer.headers[canonicalForm: JobLogRequest.longPollHeader].contains("1")
             if answer.status == 200, let job = try? answer.decode(Decoded<Job>.self, from: url) {
                 errors = 0
                 let status = job.value.status
@@ -53,7 +57,31 @@ struct JobFollower: Sendable {
                 }
                 Console.line("Unexpected response \(answer.status) getting job log, ignoring")
             }
-            try await Task.sleep(for: .seconds(LogFramer.pollDelay(quietPolls: quiet) * pollScale))
+            if !held || errors > 0 {
+                try await Task.sleep(for: .seconds(LogFramer.pollDelay(quietPolls: quiet) * pollScale))
+            }
+        }
+    }
+
+    /// How long a job GET asks our server to hold its answer (`wait-for-change`).
+    static let longPollSeconds = 10
+
+    /// Waits until the job at `url` changes status, at most `seconds`, where the server can hold the answer;
+    /// elsewhere (an upstream server) simply sleeps `seconds`. Used while a build is committing.
+    func waitForStatusChange(_ url: String, seconds: Double) async throws {
+        // An offset past any log: only a change of status ends the wait.
+        let body = RequestBody.json(Data("{\"log-offset\":\(1 << 40),\"wait-for-change\":\(seconds)}".utf8))
+        let answer = try? await api.send(.GET, url, body: body)
+        guard let answer, answer.headers[canonicalForm: JobLogRequest.longPollHeader].contains("1") else {
+            try await Task.sleep(for: .seconds(seconds * pollScale))
+            return
+        }
+        // The job has ended but the build may take a moment more to say so: do not ask again at once.
+        if let job = try? answer.decode(Decoded<Job>.self, from: url),
+            job.value.status == .ended
+                || job.value.status == .broken
+        {
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -66,11 +94,18 @@ struct JobFollower: Sendable {
 
     /// Waits for the build's checks before its commit job is followed (A.6). A 404 on `/extended` means the
     /// server has no checks.
-    func waitForChecks(buildURL: String) async throws {
+    ///
+    /// While the build is committing, the reference clients sleep 2 s between looks; with the commit job's URL and a
+    /// server of ours, each look follows the end of the commit job instead.
+    func waitForChecks(buildURL: String, commitJobURL: String? = nil) async throws {
         Console.line("Waiting for checks, if any...")
         guard var extended = try await extended(buildURL) else { return }
         while extended.value.build.repoState == .committing {
-            try await Task.sleep(for: .seconds(2 * pollScale))
+            if let commitJobURL {
+                try await waitForStatusChange(commitJobURL, seconds: 2)
+            } else {
+                try await Task.sleep(for: .seconds(2 * pollScale))
+            }
             guard let next = try await self.extended(buildURL) else { return }
             extended = next
         }

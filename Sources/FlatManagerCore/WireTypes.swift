@@ -82,12 +82,27 @@ public struct CommitRequest: Codable, Sendable, Equatable {
 }
 
 /// Body of job GETs: `{"log-offset": N}` or `{}`.
+///
+/// Ours: `"wait-for-change": SECONDS` holds the answer until the job's log grows past the offset or its status
+/// changes, at most that long (capped at `JobLogRequest.maximumWait`); a server that did so says
+/// `Flat-Manager-Long-Poll: 1` in the answer. Upstream servers ignore the member and upstream clients never send it.
 public struct JobLogRequest: Codable, Sendable, Equatable {
     public var logOffset: Int?
-    public init(logOffset: Int? = nil) { self.logOffset = logOffset }
+    public var waitForChange: Double?
+
+    /// The longest a job GET is held.
+    public static let maximumWait = 15.0
+    /// The answer header of a server that held the answer.
+    public static let longPollHeader = "Flat-Manager-Long-Poll"
+
+    public init(logOffset: Int? = nil, waitForChange: Double? = nil) {
+        self.logOffset = logOffset
+        self.waitForChange = waitForChange
+    }
 
     enum CodingKeys: String, CodingKey {
         case logOffset = "log-offset"
+        case waitForChange = "wait-for-change"
     }
 }
 

@@ -19,6 +19,24 @@ extension Store {
         try await withDatabase { db in try await job(id: id, in: db, lock: false) }
     }
 
+    /// The job's status and the length of its log in bytes, without reading the log (a long-polling job GET asks
+    /// this every few milliseconds); nil when there is no such job.
+    public func jobProgress(id: Int32) async throws -> (status: JobStatus, logBytes: Int)? {
+        let length = kind == .postgres ? "octet_length(log)" : "length(CAST(log AS BLOB))"
+        return try await withDatabase { db in
+            guard
+                let row = try await db.raw(
+                    "SELECT status, \(unsafeRaw: length) AS log_bytes FROM jobs WHERE id = \(bind: id)"
+                ).first()
+            else { return nil }
+            guard
+                let status = JobStatus(
+                    rawValue: Int16(truncatingIfNeeded: try row.decode(column: "status", as: Int.self)))
+            else { return nil }
+            return (status, try row.decode(column: "log_bytes", as: Int.self))
+        }
+    }
+
     /// Jobs that are New or Started, by id (the status page).
     public func activeJobs() async throws -> [Job] {
         try await withDatabase { db in

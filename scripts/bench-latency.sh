@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Push -> installable latency for a tiny app, kept out of the test suite (issue #13 goal 3: <= 1.3x the raw tools).
+#
+# The app is scripts/make-test-app.sh's org.test.Hello with its runtime. Measured in the same run, each ROUNDS times
+# (a new app version every round, the median printed):
+#   ours  `flat-manager-client push --commit --publish --wait --wait-update BUILD SRC` against our release server
+#         (SQLite, delay-update-secs 0) after `create`, until the update-repo job has finished
+#   raw   the same work done by hand on copies of the same repositories: `flatpak build-commit-from --timestamp=NOW
+#         --untrusted --force` of every ref into a fresh build repo, `flatpak build-update-repo` of it, then
+#         `flatpak build-commit-from` of every ref into the main repo and `flatpak build-update-repo` of that
+# and the ratio ours / raw. After the last round the app is installed from our /repo with a real `flatpak install`
+# into a throwaway user installation, so "installable" is checked, not assumed.
+#
+# Usage: scripts/bench-latency.sh [--smoke] [ROUNDS]      (--smoke: 1 round, the debug build; part of test.sh)
+# Environment: BENCH_DIR (default /tmp/fm-bench-latency), BENCH_SKIP_BUILD=1, BENCH_CONFIGURATION (release|debug),
+#   BENCH_BIN (a directory with flat-manager, flat-manager-client and gentoken), BENCH_SCRATCH (a --scratch-path).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+configuration=${BENCH_CONFIGURATION:-release}
+rounds=5
+if [ "${1:-}" = --smoke ]; then
+    rounds=1 configuration=${BENCH_CONFIGURATION:-debug}
+    shift
+fi
+rounds=${1:-$rounds}
+work=${BENCH_DIR:-/tmp/fm-bench-latency}
+cd "$root"
+build=(swift build -c "$configuration" ${BENCH_SCRATCH:+--scratch-path "$BENCH_SCRATCH"})
+if [ -n "${BENCH_BIN:-}" ]; then
+    bin=$BENCH_BIN
+else
+    if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+        echo "Building $configuration binaries..."
+        for product in flat-manager flat-manager-client gentoken; do "${build[@]}" --product "$product" >/dev/null; done
+    fi
+    bin=$("${build[@]}" --show-bin-path)
+fi
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+rm -rf "$work"
+mkdir -p "$work/server/build-repo" "$work/raw"
+ostree init --mode=archive-z2 --repo="$work/server/repo" --collection-id=org.bench.Stable
+ostree init --mode=archive-z2 --repo="$work/raw/repo" --collection-id=org.bench.Stable
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/server/config.json" <<JSON
+{
+    "repos": {"stable": {"path": "$work/server/repo", "collection-id": "org.bench.Stable", "subsets": {}}},
+    "host": "127.0.0.1", "port": $port, "base-url": "http://127.0.0.1:$port", "delay-update-secs": 0,
+    "build-repo-base": "$work/server/build-repo", "secret": "c2VjcmV0"
+}
+JSON
+(cd "$work/server" && exec "$bin/flat-manager" >"$work/server/server.log" 2>&1) &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$port/status" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+token=$("$bin/gentoken" --secret secret --name bench --scope build upload publish jobs --prefix "" --repo stable)
+client=("$bin/flat-manager-client" --token "$token")
+
+ours_times=() raw_times=()
+for round in $(seq 1 "$rounds"); do
+    src="$work/src-$round"
+    bash "$root/scripts/make-test-app.sh" "$src" "round $round" >/dev/null
+    refs=$(ostree refs --repo="$src" | sort)
+
+    # Ours: create, then push with commit, publish and both waits.
+    build_url=$("${client[@]}" create "http://127.0.0.1:$port" stable)
+    start=$(now)
+    "${client[@]}" push --commit --publish --wait --wait-update "$build_url" "$src" >"$work/push-$round.log" 2>&1
+    ours=$(elapsed "$start" "$(now)")
+
+    # Raw: the same steps by hand on a copy of the upload.
+    rm -rf "$work/raw/build" "$work/raw/upload"
+    cp -a "$src" "$work/raw/upload"
+    ostree init --mode=archive-z2 --repo="$work/raw/build"
+    start=$(now)
+    # shellcheck disable=SC2086
+    flatpak build-commit-from --timestamp=NOW --untrusted --force --no-update-summary \
+        --src-repo="$work/raw/upload" "$work/raw/build" $refs >/dev/null
+    flatpak build-update-repo "$work/raw/build" >/dev/null
+    # shellcheck disable=SC2086
+    flatpak build-commit-from --no-update-summary --src-repo="$work/raw/build" "$work/raw/repo" $refs >/dev/null
+    flatpak build-update-repo "$work/raw/repo" >/dev/null
+    raw=$(elapsed "$start" "$(now)")
+    printf 'round %d: ours %6.3f s   raw tools %6.3f s\n' "$round" "$ours" "$raw"
+    ours_times+=("$ours")
+    raw_times+=("$raw")
+done
+
+# Installable: a real flatpak installs and runs the last round's app from our /repo/stable.
+user="$work/user"
+mkdir -p "$user/home/.local/share/flatpak" "$user/home/.config" "$user/home/.cache" "$user/runtime"
+chmod 700 "$user/runtime"
+export HOME="$user/home" XDG_DATA_HOME="$user/home/.local/share" XDG_CONFIG_HOME="$user/home/.config" \
+    XDG_CACHE_HOME="$user/home/.cache" XDG_RUNTIME_DIR="$user/runtime" FLATPAK_USER_DIR="$user/home/.local/share/flatpak"
+flatpak remote-add --user --no-gpg-verify bench "http://127.0.0.1:$port/repo/stable" >"$work/install.log" 2>&1
+flatpak install --user -y --noninteractive bench org.test.Hello >>"$work/install.log" 2>&1 ||
+    { cat "$work/install.log" >&2; exit 1; }
+said=$(flatpak run org.test.Hello 2>>"$work/install.log" || true)
+[ "$said" = "Hello round $rounds" ] || { echo "bench-latency.sh: the installed app said '$said'" >&2; exit 1; }
+
+ours=$(printf '%s\n' "${ours_times[@]}" | median)
+raw=$(printf '%s\n' "${raw_times[@]}" | median)
+echo "installed from /repo and ran: $said"
+printf 'median of %d: ours %.3f s, raw tools %.3f s, ratio %.2f (target <= 1.3)\n' "$rounds" "$ours" "$raw" \
+    "$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$ours" "$raw")"
