@@ -10,7 +10,8 @@
 # 5. `swift test` inside scripts/with-postgres.sh, which starts a throw-away PostgreSQL and exports
 #    FLAT_MANAGER_TEST_POSTGRES_URL. FLAT_MANAGER_REQUIRE_ALL_TESTS=1 turns every "tool missing" skip into a
 #    failure, so a green run means every test really ran,
-# 5. a smoke run of scripts/bench-serve.sh (tiny sizes, the debug build), so that the benchmark cannot rot.
+# 6. a smoke run of each benchmark (scripts/bench-{serve,missing-objects,latency,push}.sh --smoke: tiny sizes, the
+#    debug build), so that they cannot rot.
 # Exits non-zero on the first failing step, and when `swift test` ends without its summary line (a crash).
 set -euo pipefail
 
@@ -56,9 +57,11 @@ if [ "$status" -ne 0 ]; then
     exit "$status"
 fi
 
-# The benchmark itself is not part of the check, but a tiny run of it is, so that it cannot rot.
-step "Serving benchmark smoke run (scripts/bench-serve.sh --smoke, debug build)"
-bench_dir=$(mktemp -d "${TMPDIR:-/tmp}/fm-bench-serve.XXXXXX")
-BENCH_DIR=$bench_dir BENCH_SKIP_BUILD=1 BENCH_CONFIGURATION=debug bash scripts/bench-serve.sh --smoke
-rm -rf "$bench_dir"
+# The benchmarks themselves are not part of the check, but a tiny run of each is, so that they cannot rot.
+for bench in serve missing-objects latency push; do
+    step "Benchmark smoke run (scripts/bench-$bench.sh --smoke, debug build)"
+    bench_dir=$(mktemp -d "${TMPDIR:-/tmp}/fm-bench-$bench.XXXXXX")
+    BENCH_DIR=$bench_dir BENCH_SKIP_BUILD=1 BENCH_CONFIGURATION=debug bash "scripts/bench-$bench.sh" --smoke
+    rm -rf "$bench_dir"
+done
 echo "test.sh: all checks passed" >&2
