@@ -20,14 +20,14 @@ struct GenTokenCommand: ParsableCommand {
             Console.error("Unknown scope '\(unknown)'")
             throw ExitCode.failure
         }
-        let key: Data
+        let token: String
         do {
-            key = try mint.secretSource.key()
+            token = try mint.sign(claims, style: .complete)
         } catch {
             Console.error(error.message)
             throw ExitCode.failure
         }
         if global.verbose { Console.line("Token: " + claims.payloadJSON(style: .complete)) }
-        Console.line(TokenSigner(key: key).sign(claims, style: .complete))
+        Console.line(token)
     }
 }

@@ -39,6 +39,7 @@ extension Config: Decodable {
         case hookEnvironment = "hook-environment"
         case jobMaxResumes = "job-max-resumes"
         case failedBuildRetentionHours = "failed-build-retention-hours"
+        case tokenPublicKeys = "token-public-keys"
     }
 
     /// The file as written, not yet validated: use `Config.parse` or `Config.load`, which also validate.
@@ -78,6 +79,31 @@ extension Config: Decodable {
         hookEnvironment = try c.optional(.hookEnvironment, .strings)
         jobMaxResumes = try c.defaulted(.jobMaxResumes, 3, .integer(in: 0...1000))
         failedBuildRetentionHours = try c.defaulted(.failedBuildRetentionHours, 24, .integer(in: 0...87600))
+        tokenPublicKeys = try c.defaulted(.tokenPublicKeys, [], .list(of: TokenPublicKeyEntry.self)).map(\.key)
+    }
+}
+
+/// A member of `token-public-keys`: `{"kid": ..., "alg": "EdDSA" | "ES256", "key": "<PEM>"}`, read into a key.
+struct TokenPublicKeyEntry: Decodable {
+    let key: TokenPublicKey
+
+    private enum CodingKeys: String, CodingKey {
+        case kid, alg, key
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.object(keyedBy: CodingKeys.self)
+        let kid = try c.required(.kid, .string)
+        let name = try c.required(.alg, .string)
+        guard let algorithm = TokenAlgorithm(rawValue: name) else {
+            throw ConfigDecodingProblem(at: decoder.codingPath + [CodingKeys.alg], "must be \"EdDSA\" or \"ES256\"")
+        }
+        let pem = try c.required(.key, .string)
+        do {
+            key = try TokenPublicKey(kid: kid, algorithm: algorithm, pem: pem)
+        } catch {
+            throw ConfigDecodingProblem(at: decoder.codingPath + [CodingKeys.key], error.message)
+        }
     }
 }
 

@@ -78,6 +78,9 @@ public struct Config: Sendable, Equatable {
     /// Ours (`failed-build-retention-hours`): the directory of a failed or purged build is removed this many hours
     /// after the cleanup sweep first saw it so (its record stays); 0 = at the next sweep.
     public var failedBuildRetentionHours: Int = 24
+    /// Ours: `token-public-keys`, keys that verify EdDSA and ES256 tokens besides the HS256 `secret` (both the API
+    /// and `/repo`); absent: none, as upstream.
+    public var tokenPublicKeys: [TokenPublicKey] = []
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }

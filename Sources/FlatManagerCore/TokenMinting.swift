@@ -6,9 +6,12 @@ public enum TokenSecretError: Error, Sendable, Equatable {
     case noSecret
     case unreadable(String)
     case invalidBase64
+    /// Ours: a problem with `--algorithm`, `--private-key` or the key file.
+    case signing(String)
 
     public var message: String {
         switch self {
+        case .signing(let message): message
         case .noSecret: "No secret specified, use --secret or --secret-file"
         case .unreadable(let details): "Error reading secrets: \(details)"
         case .invalidBase64: "Invalid base64 secret"

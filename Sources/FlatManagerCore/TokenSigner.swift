@@ -28,8 +28,13 @@ public enum TokenError: Error, Sendable, Equatable {
 
 /// Signs and verifies HS256 JWTs with a key of any length (swift-crypto's HMAC; JWTKit refuses short keys, and
 /// upstream's example secret is six bytes).
+///
+/// Ours: with `publicKeys` (config `token-public-keys`), EdDSA and ES256 tokens signed by the matching private key
+/// are accepted too (the header's `kid` picks the key when present); HS256 tokens still need the secret.
 public struct TokenSigner: Sendable {
     let key: SymmetricKey
+    /// Keys that verify asymmetric tokens; empty: only HS256, as upstream.
+    public var publicKeys: [TokenPublicKey] = []
 
     public init(key: Data) {
         self.key = SymmetricKey(data: key)
@@ -64,20 +69,29 @@ public struct TokenSigner: Sendable {
             let payloadData = Base64URL.decode(parts[1]),
             let signature = Base64URL.decode(parts[2])
         else { throw .invalidClaims }
-        guard let header = try? JSONDecoder().decode(Header.self, from: headerData), header.alg == "HS256" else {
-            throw .invalidClaims
-        }
+        guard let header = try? JSONDecoder().decode(Header.self, from: headerData) else { throw .invalidClaims }
         let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: key) else {
-            throw .invalidClaims
-        }
+        guard isValid(signature, of: signingInput, header: header) else { throw .invalidClaims }
         guard let claims = try? JSONDecoder().decode(Claims.self, from: payloadData) else { throw .invalidClaims }
         if claims.exp < Int64(now.timeIntervalSince1970) { throw .expired }
         return claims
     }
 
+    /// HS256 with the secret, or an asymmetric algorithm with a configured key of that algorithm (and `kid`).
+    private func isValid(_ signature: Data, of input: Data, header: Header) -> Bool {
+        if header.alg == "HS256" {
+            return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: key)
+        }
+        guard let algorithm = TokenAlgorithm(rawValue: header.alg) else { return false }
+        return publicKeys.contains { key in
+            key.algorithm == algorithm && (header.kid == nil || header.kid == key.kid)
+                && key.isValidSignature(signature, for: input)
+        }
+    }
+
     private struct Header: Decodable {
         var alg: String
+        var kid: String?
     }
 }
 

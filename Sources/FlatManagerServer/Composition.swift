@@ -34,9 +34,11 @@ struct Composition {
         config: Config, store: Store, queue: any JobQueue, metrics: ServerMetrics, deltaGenerator: DeltaGenerator,
         logger: Logger, accessLevel: Logger.Level? = nil
     ) {
-        guard let main = TokenSigner(base64Secret: config.secret),
-            let repo = TokenSigner(base64Secret: config.effectiveRepoSecret)
+        guard var main = TokenSigner(base64Secret: config.secret),
+            var repo = TokenSigner(base64Secret: config.effectiveRepoSecret)
         else { return nil }
+        main.publicKeys = config.tokenPublicKeys
+        repo.publicKeys = config.tokenPublicKeys
         self.config = config
         self.store = store
         self.queue = queue

@@ -31,10 +31,10 @@ struct GenToken: ParsableCommand {
 
     func run() throws {
         do {
-            let key = try mint.secretSource.key()
             let claims = mint.minter.claims(now: Date())
+            let token = try mint.sign(claims, style: .gentoken)
             if verbose { print("Token: " + claims.payloadJSON(style: .gentoken)) }
-            print(TokenSigner(key: key).sign(claims, style: .gentoken))
+            print(token)
         } catch {
             FileHandle.standardError.write(Data((error.message + "\n").utf8))
             throw ExitCode.failure
