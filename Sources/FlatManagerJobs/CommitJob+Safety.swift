@@ -33,6 +33,8 @@ extension CommitJob {
         let recorded = timestamps
         let store = context.store
         let buildID = buildID
+        // Not fenced in SQL: the values are the same whichever run writes them, so a lease check before is enough.
+        try await context.ensureLease()
         try await context.db { try await store.recordSourceTimestamps(recorded, buildID: buildID) }
         guard problems.isEmpty else {
             for problem in problems { await context.log("Metadata lint: \(problem)") }
