@@ -17,6 +17,16 @@ public enum MetadataLint {
         ref: String, commit: [String: GVariantValue], metadataFile: [UInt8]?, unreadable: String? = nil,
         buildAppID: String?
     ) -> [String] {
+        // The sentences quote uploaded text; control characters never reach the job log.
+        rawProblems(
+            ref: ref, commit: commit, metadataFile: metadataFile, unreadable: unreadable, buildAppID: buildAppID
+        ).map(printable)
+    }
+
+    static func rawProblems(
+        ref: String, commit: [String: GVariantValue], metadataFile: [UInt8]?, unreadable: String?,
+        buildAppID: String?
+    ) -> [String] {
         guard let name = RefName(ref) else { return ["\(ref) is not a flatpak ref"] }
         var problems = bindingProblems(ref: ref, commit: commit)
         let id: String
@@ -134,8 +144,15 @@ public enum MetadataLint {
         case .other(let type, _): text = "a value of type \(type)"
         default: text = "a value of another type"
         }
-        let printable = String(String.UnicodeScalarView(text.unicodeScalars.prefix(200).filter { $0.value >= 0x20 }))
-        return printable
+        return String(String.UnicodeScalarView(text.unicodeScalars.prefix(200)))
+    }
+
+    /// `text` with each control character (C0, DEL, C1) replaced by `?`.
+    static func printable(_ text: String) -> String {
+        let scalars = text.unicodeScalars.map { scalar -> Unicode.Scalar in
+            scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) ? "?" : scalar
+        }
+        return String(String.UnicodeScalarView(scalars))
     }
 }
 

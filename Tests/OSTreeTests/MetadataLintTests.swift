@@ -116,6 +116,14 @@ struct MetadataLintTests {
         #expect(problems.isEmpty)
     }
 
+    @Test func controlCharactersOfUploadedTextNeverReachTheLog() {
+        let text = Self.text.replacingOccurrences(of: "name=org.x.App", with: "name=\u{1b}[31mevil\u{7}")
+
+        let problems = Self.problems(commit: Self.commit(text: text), file: text)
+
+        #expect(problems == ["the metadata names '?[31mevil?', the ref org.x.App"])
+    }
+
     @Test func hostileValuesGiveProblemsNotTraps() {
         let garbage: [String] = ["", "[", "]", "=", "[Application", "name", "runtime=/", "runtime=a/b/c/d", "\u{0}"]
         for text in garbage {
