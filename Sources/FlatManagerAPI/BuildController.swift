@@ -235,8 +235,8 @@ public struct BuildController: Sendable {
     @Sendable func publish(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let build = try await authorizedBuild(try buildID(context), context, scopes: [.publish])
-        _ = try await request.decodeJSON(EmptyObject.self, emptyAsObject: true)
-        switch try await store.beginPublish(buildID: build.id) {
+        let body = try await request.decodeJSON(PublishRequest.self, emptyAsObject: true)
+        switch try await store.beginPublish(buildID: build.id, allowDowngrade: body.allowDowngrade ?? false) {
         case nil:
             throw APIError.notFound
         case .refused(let current):

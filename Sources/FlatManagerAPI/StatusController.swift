@@ -246,7 +246,7 @@ public struct StatusController: Sendable {
     /// The build a job works on, for the link back to it.
     static func buildID(of job: Job) -> Int32? {
         switch JobContents(kind: job.kind, json: job.contents) {
-        case .commit(let build, _, _, _), .publish(let build), .check(let build, _): build
+        case .commit(let build, _, _, _), .publish(let build, _), .check(let build, _): build
         default: nil
         }
     }

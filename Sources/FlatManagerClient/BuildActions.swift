@@ -29,11 +29,13 @@ struct BuildActions: Sendable {
     }
 
     /// Starts the publish job, optionally follows it and the repository update job it queued.
-    func publish(wait: Bool, waitUpdate: Bool) async throws -> Published {
+    /// `allowDowngrade` (ours) sends `{"allow-downgrade":true}`; otherwise the body is upstream's `{}`.
+    func publish(wait: Bool, waitUpdate: Bool, allowDowngrade: Bool = false) async throws -> Published {
         Console.line("Publishing build \(buildURL)")
         let started: StartedJob
+        let body = allowDowngrade ? Data(#"{"allow-downgrade":true}"#.utf8) : Data("{}".utf8)
         do {
-            started = try await startJob(buildURL + "/publish", body: Data("{}".utf8), jobID: { $0.publishJobID })
+            started = try await startJob(buildURL + "/publish", body: body, jobID: { $0.publishJobID })
         } catch ClientError.api(let url, 400, let details) {
             return try Self.publishRefused(url: url, details: details)
         }

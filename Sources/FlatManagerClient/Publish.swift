@@ -12,6 +12,11 @@ struct Publish: AsyncParsableCommand {
     @Flag(name: .customLong("wait-update"), help: "Also wait for the repository update job.")
     var waitUpdate = false
 
+    @Flag(
+        name: .customLong("allow-downgrade"),
+        help: "Publish even if a ref's uploaded commit is older than the current one (downgrade protection).")
+    var allowDowngrade = false
+
     @Argument(help: "The build URL.")
     var buildURL: String
 
@@ -19,7 +24,7 @@ struct Publish: AsyncParsableCommand {
         let build = URLs.trimmed(buildURL)
         try await Runner.run("publish", global) { session in
             let published = try await BuildActions(session: session, buildURL: build)
-                .publish(wait: wait, waitUpdate: waitUpdate)
+                .publish(wait: wait, waitUpdate: waitUpdate, allowDowngrade: allowDowngrade)
             return published.publishJob
         }
     }

@@ -123,6 +123,8 @@ extension RepoConfig: Decodable {
         case hooks
         case deltas
         case appstreamDeltaDepth = "appstream-delta-depth"
+        case downgradeProtection = "downgrade-protection"
+        case metadataLint = "metadata-lint"
     }
 
     /// A member of `repos`; its `name` is its key there (the last key of the coding path).
@@ -145,6 +147,8 @@ extension RepoConfig: Decodable {
         defaultTokenType = Int32(try c.defaulted(.defaultTokenType, 0, .integer(in: int32)))
         postPublishScript = try c.optional(.postPublishScript, .string)
         appstreamDeltaDepth = try c.defaulted(.appstreamDeltaDepth, 5, .integer(in: 0...Int(UInt32.max)))
+        downgradeProtection = try c.defaulted(.downgradeProtection, false, .bool)
+        metadataLint = try c.defaulted(.metadataLint, false, .bool)
     }
 }
 

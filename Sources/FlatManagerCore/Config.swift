@@ -106,6 +106,12 @@ public struct RepoConfig: Sendable, Equatable {
     public var hooks: HooksConfig
     public var deltas: [DeltaRule]
     public var appstreamDeltaDepth: Int
+    /// Ours, opt-in (`downgrade-protection`): a publish that would make a ref current with an uploaded commit older
+    /// than the one current now fails, unless the request allows it or the build ends the ref's life.
+    public var downgradeProtection: Bool = false
+    /// Ours, opt-in (`metadata-lint`): the commit job refuses a build whose commit metadata, `/metadata` file, refs
+    /// and app id disagree (or hold NUL bytes, the CVE-2021-43860 class).
+    public var metadataLint: Bool = false
 
     /// The repo's public URL: its `base-url`, else `<server base-url>/repo/<name>`.
     public func publicURL(serverBaseURL: String) -> String {

@@ -3,7 +3,8 @@ import Foundation
 /// The `contents` JSON of each job kind (server.md §3.8). Readers ignore unknown keys; missing optionals are null.
 public enum JobContents: Sendable, Equatable {
     case commit(build: Int32, endOfLife: String?, endOfLifeRebase: String?, tokenType: Int32?)
-    case publish(build: Int32)
+    /// `allowDowngrade` (ours) is written only when set, so a stored publish job reads as upstream's otherwise.
+    case publish(build: Int32, allowDowngrade: Bool = false)
     case updateRepo(repo: String)
     case republish(app: String, endOfLife: String?, endOfLifeRebase: String?)
     case check(build: Int32, name: String)
@@ -27,8 +28,8 @@ public enum JobContents: Sendable, Equatable {
             return "{\"build\":\(build),\"endoflife\":\(JSONText.optional(eol)),"
                 + "\"endoflife_rebase\":\(JSONText.optional(rebase)),"
                 + "\"token_type\":\(tokenType.map { String($0) } ?? "null")}"
-        case .publish(let build):
-            return "{\"build\":\(build)}"
+        case .publish(let build, let allowDowngrade):
+            return allowDowngrade ? "{\"allow_downgrade\":true,\"build\":\(build)}" : "{\"build\":\(build)}"
         case .updateRepo(let repo):
             return "{\"repo\":\(JSONText.string(repo))}"
         case .republish(let app, let eol, let rebase):
@@ -49,6 +50,7 @@ public enum JobContents: Sendable, Equatable {
         var repo: String?
         var app: String?
         var name: String?
+        var allow_downgrade: Bool?
     }
 
     /// Parses a stored `contents` string for the given kind; nil when it does not have the kind's required keys.
@@ -62,7 +64,7 @@ public enum JobContents: Sendable, Equatable {
                 tokenType: fields.token_type)
         case .publish:
             guard let build = fields.build else { return nil }
-            self = .publish(build: build)
+            self = .publish(build: build, allowDowngrade: fields.allow_downgrade ?? false)
         case .updateRepo:
             guard let repo = fields.repo else { return nil }
             self = .updateRepo(repo: repo)

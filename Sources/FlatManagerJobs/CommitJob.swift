@@ -27,6 +27,7 @@ struct CommitJob: JobHandler {
             // which the 0.4.2 client needs (it polls while repo_state is 1).
             let repo = try context.environment.repoConfig(build.repo)
             guard !refs.isEmpty else { throw .noRefs }
+            try await inspectUploads(build: build, refs: refs, repo: repo, in: context)
             committed = try await commit(refs: refs, in: context)
             let checks = repo.hooks.checks.keys.sorted()
             outcome = checks.isEmpty ? .ready : .validating(checks: checks)

@@ -173,7 +173,7 @@ public final class JobDispatcher: Service, Sendable {
         ]
         if let repo = job.repo { metadata["repo"] = "\(repo)" }
         switch JobContents(kind: job.kind, json: job.contents) {
-        case .commit(let build, _, _, _), .publish(let build), .check(let build, _):
+        case .commit(let build, _, _, _), .publish(let build, _), .check(let build, _):
             metadata["build_id"] = "\(build)"
         case .updateRepo(let repo):
             metadata["repo"] = "\(repo)"

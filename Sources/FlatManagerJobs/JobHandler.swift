@@ -36,8 +36,8 @@ enum JobHandlers {
         switch contents {
         case .commit(let build, let eol, let rebase, let tokenType):
             return CommitJob(buildID: build, endOfLife: eol, endOfLifeRebase: rebase, tokenType: tokenType)
-        case .publish(let build):
-            return PublishJob(buildID: build)
+        case .publish(let build, let allowDowngrade):
+            return PublishJob(buildID: build, allowDowngrade: allowDowngrade)
         case .updateRepo(let repo):
             return UpdateRepoJob(repo: repo)
         case .check(let build, let name):

@@ -12,6 +12,8 @@ import SystemPackage
 struct PublishJob: JobHandler {
     static let kind = JobKind.publish
     let buildID: Int32
+    /// Ours: the publish request's `allow-downgrade` (PublishJob+Downgrade.swift), kept in the job's contents.
+    var allowDowngrade = false
 
     func run(in context: JobContext) async throws(JobError) -> PublishResult {
         let store = context.store
@@ -58,6 +60,8 @@ struct PublishJob: JobHandler {
         let env = context.environment
         let buildDir = env.buildDirectory(buildID)
         let imports = importState(refs: refs, buildDir: buildDir, repo: repo)
+        // Resumed after the import began: the check passed before it.
+        if imports.done.isEmpty { try await refuseDowngrades(refs: refs, repo: repo, in: context) }
         if !imports.done.isEmpty {
             // Resumed after the import began: the hook ran to its end before it.
             await context.log("The publish hook ran and the import began before the interruption")
@@ -117,6 +121,7 @@ struct PublishJob: JobHandler {
                 try copyScreenshots(tree, into: repo.path.string + "/media")
             }
         }
+        try await recordCurrentTimestamps(refs: refs, repo: repo, in: context)
         return PublishResult(refs: published, updateRepoJob: try await queueUpdate(repo: repo, in: context))
     }
 

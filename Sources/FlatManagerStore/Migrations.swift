@@ -185,6 +185,24 @@ enum Migrations {
                 "CREATE TABLE job_lease_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
                 "INSERT INTO job_lease_generation (id, value) VALUES (1, 0)",
             ]),
+        // Downgrade protection (Store+RefTimestamps.swift): the uploaded commits' timestamps.
+        Migration(
+            "swift-0005-ref-source-timestamps", "create build_ref_source_timestamps, ref_source_timestamps",
+            postgres: refSourceTimestamps, sqlite: refSourceTimestamps),
+    ]
+
+    /// Ours: the timestamp of each build ref's uploaded commit (recorded by the commit job, before the commit job
+    /// re-stamps it), and per repo and ref the one of the build that last made the ref current (that build's id is
+    /// informational, not a foreign key, so that removing old builds never has to touch this table).
+    static let refSourceTimestamps = [
+        """
+        CREATE TABLE build_ref_source_timestamps (build_id INTEGER NOT NULL REFERENCES builds(id),
+        ref_name TEXT NOT NULL, source_timestamp BIGINT NOT NULL, PRIMARY KEY (build_id, ref_name))
+        """,
+        """
+        CREATE TABLE ref_source_timestamps (repo TEXT NOT NULL, ref_name TEXT NOT NULL,
+        source_timestamp BIGINT NOT NULL, build_id INTEGER NOT NULL, PRIMARY KEY (repo, ref_name))
+        """,
     ]
 
     /// Ours: how often each job was resumed after an interruption, what its steps recorded while they ran (so that

@@ -60,12 +60,14 @@ extension Store {
 
     /// Unpublished and Ready → Publishing, inserting the publish job on the build's repo queue and setting
     /// `publish_job_id`. The published state is checked first, as upstream does. Nil when there is no build.
-    public func beginPublish(buildID: Int32) async throws -> Transition<Job>? {
+    /// `allowDowngrade` (ours) travels in the job's contents to the publish job's downgrade protection.
+    public func beginPublish(buildID: Int32, allowDowngrade: Bool = false) async throws -> Transition<Job>? {
         try await transaction { db in
             guard var build = try await build(id: buildID, in: db, lock: true) else { return nil }
             guard build.publishedState == .unpublished, build.repoState == .ready else { return .refused(build) }
             let job = try await insertJob(
-                kind: .publish, contents: .publish(build: buildID), repo: build.repo, startAfter: nil, in: db)
+                kind: .publish, contents: .publish(build: buildID, allowDowngrade: allowDowngrade), repo: build.repo,
+                startAfter: nil, in: db)
             build.publishedState = .publishing
             build.publishJobID = job.id
             try await updateStates(of: build, in: db)

@@ -19,6 +19,12 @@ extension Command {
         return Command(executable: "flatpak", arguments: arguments)
     }
 
+    /// Commit job with `metadata-lint` (ours): the bytes of one file of an uploaded commit's tree, e.g. `/metadata`.
+    /// `commit` is a checksum the API validated; objects the upload lacks are read from its parent repositories.
+    public static func ostreeCat(repo: FilePath, commit: String, path: String) -> Command {
+        Command(executable: "ostree", arguments: ["--repo=\(repo)", "cat", commit, path])
+    }
+
     /// Commit job, after all refs: appstream branches and signed summary of the build repo (§4.3 step 5).
     public static func flatpakUpdateBuildRepo(build: FilePath, gpg: GPGSigning) -> Command {
         Command(executable: "flatpak", arguments: ["build-update-repo", build.string] + gpg.arguments)

@@ -39,7 +39,7 @@ struct ClientSubcommandOptionTests {
             ]
         ),
         ("commit", ["--wait", "--end-of-life", "--end-of-life-rebase", "--token-type"]),
-        ("publish", ["--wait", "--wait-update"]),
+        ("publish", ["--wait", "--wait-update", "--allow-downgrade"]),
         ("purge", ["<build-url>"]),
         ("create-token", ["--duration"]),
         ("follow-job", ["<job-url>"]),
@@ -163,6 +163,23 @@ struct ClientSubcommandOptionTests {
         let result = try #require(ClientRun.output(outputFile)["result"] as? [String: Any])
         #expect(result["status"] as? Int == 0)
         #expect(result["location"] as? String == build + "/publish")
+    }
+
+    @Test func publishSendsAnEmptyObjectAndAllowDowngradeOnlyWhenAsked() throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let build = server.baseURL + "/api/v1/build/42"
+        let started = FakeServer.Response.json(
+            ClientRun.job(status: 0, log: ""), headers: ["Location": build + "/publish"])
+        server.on("POST", "/api/v1/build/42/publish", started, started)
+
+        let plain = try Self.client(["--token", "t", "publish", build])
+        let allowing = try Self.client(["--token", "t", "publish", "--allow-downgrade", build])
+
+        #expect(plain.status == 0)
+        #expect(allowing.status == 0)
+        let bodies = server.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(bodies == ["{}", #"{"allow-downgrade":true}"#])
     }
 
     /// Runs `prune` against a server that fails once with 500, with the given log flags.
