@@ -39,6 +39,8 @@ extension Config: Decodable {
         case hookEnvironment = "hook-environment"
         case jobMaxResumes = "job-max-resumes"
         case failedBuildRetentionHours = "failed-build-retention-hours"
+        case webhooks
+        case webhookDelivery = "webhook-delivery"
     }
 
     /// The file as written, not yet validated: use `Config.parse` or `Config.load`, which also validate.
@@ -78,6 +80,8 @@ extension Config: Decodable {
         hookEnvironment = try c.optional(.hookEnvironment, .strings)
         jobMaxResumes = try c.defaulted(.jobMaxResumes, 3, .integer(in: 0...1000))
         failedBuildRetentionHours = try c.defaulted(.failedBuildRetentionHours, 24, .integer(in: 0...87600))
+        webhooks = try c.defaulted(.webhooks, [], .list(of: WebhookConfig.self))
+        webhookDelivery = try c.defaulted(.webhookDelivery, WebhookDeliveryPolicy(), .object)
     }
 }
 

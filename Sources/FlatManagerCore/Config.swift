@@ -78,6 +78,11 @@ public struct Config: Sendable, Equatable {
     /// Ours (`failed-build-retention-hours`): the directory of a failed or purged build is removed this many hours
     /// after the cleanup sweep first saw it so (its record stays); 0 = at the next sweep.
     public var failedBuildRetentionHours: Int = 24
+    /// Ours, opt-in (`webhooks`): receivers of signed JSON POSTs about builds and repos (Webhooks.swift); empty, as
+    /// when the key is absent, sends nothing.
+    public var webhooks: [WebhookConfig] = []
+    /// Ours (`webhook-delivery`): the retry schedule and request timeout of webhook deliveries.
+    public var webhookDelivery = WebhookDeliveryPolicy()
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }
