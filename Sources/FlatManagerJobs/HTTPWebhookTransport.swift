@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FlatManagerCore
+import FlatManagerMetrics
 import FlatManagerStore
 import Logging
 import NIOCore
@@ -53,13 +54,13 @@ public struct WebhookSender: Service {
     let owner: String
     let logger: Logger
 
-    public init(store: Store, webhooks: [WebhookConfig], policy: WebhookDeliveryPolicy, owner: String, logger: Logger)
-    {
+    public init(store: Store, webhooks: [WebhookConfig], policy: WebhookDeliveryPolicy, owner: String, logger: Logger) {
         self.store = store
         self.webhooks = webhooks
         self.policy = policy
         self.owner = owner
         self.logger = logger
+        self.metrics = metrics
     }
 
     public func run() async throws {
@@ -68,7 +69,7 @@ public struct WebhookSender: Service {
         try await HTTPClient.withHTTPClient(configuration: configuration) { client in
             let service = WebhookDeliveryService(
                 store: store, webhooks: webhooks, policy: policy, transport: HTTPWebhookTransport(client: client),
-                owner: owner, logger: logger)
+                owner: owner, logger: logger, metrics: metrics)
             try await service.run()
         }
     }

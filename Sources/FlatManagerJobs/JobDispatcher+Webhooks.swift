@@ -55,10 +55,10 @@ extension JobDispatcher {
         case .check(let buildID, let name):
             let check = try? await environment.store.check(jobID: job.id)
             switch check?.status {
-            case .reviewRequired(let reason):
+            case .reviewRequired(let reason)?:
                 payload = await buildPayload(.checkReviewRequired, job: job, buildID: buildID)
                 payload.reason = reason
-            case .failed(let reason):
+            case .failed(let reason)?:
                 payload = await buildPayload(.buildFailed, job: job, buildID: buildID)
                 payload.stage = "check"
                 payload.reason = reason

@@ -1,4 +1,5 @@
 import FlatManagerCore
+import FlatManagerMetrics
 import FlatManagerStore
 import Logging
 import ServiceLifecycle
@@ -34,13 +35,15 @@ public struct WebhookDeliveryService: Service {
     let owner: String
     let pollInterval: Duration
     let logger: Logger
+    /// `flat_manager_webhook_attempts{event, outcome}` (delivered, retry, failed).
+    let metrics: ServerMetrics?
     /// How many deliveries one round claims and sends at once.
     static let batchSize = 16
     static let userAgent = "flat-manager-webhooks/0.5.0-swift"
 
     public init(
         store: Store, webhooks: [WebhookConfig], policy: WebhookDeliveryPolicy, transport: any WebhookTransport,
-        owner: String, pollInterval: Duration = .seconds(1), logger: Logger
+        owner: String, pollInterval: Duration = .seconds(1), logger: Logger, metrics: ServerMetrics? = nil
     ) {
         self.store = store
         self.webhooks = webhooks
@@ -49,6 +52,7 @@ public struct WebhookDeliveryService: Service {
         self.owner = owner
         self.pollInterval = pollInterval
         self.logger = logger
+        self.metrics = metrics
     }
 
     public func run() async throws {
@@ -93,11 +97,13 @@ public struct WebhookDeliveryService: Service {
             outcome = .gaveUp(status: nil, error: "No configured webhook has this URL and event any more")
         }
         log(outcome, of: delivery, attempt: number)
+        metrics?.webhookAttempts.increment([delivery.event.rawValue, Self.label(outcome)])
         do {
             let recorded = try await store.recordWebhookAttempt(
                 id: delivery.id, owner: owner, attempt: outcome, at: .now())
             if !recorded {
-                logger.warning("Webhook delivery \(delivery.deliveryID): the claim expired before the outcome was recorded")
+                logger.warning(
+                    "Webhook delivery \(delivery.deliveryID): the claim expired before the outcome was recorded")
             }
         } catch {
             logger.error("Cannot record webhook delivery \(delivery.deliveryID): \(String(reflecting: error))")
@@ -116,7 +122,8 @@ public struct WebhookDeliveryService: Service {
     }
 
     /// Delivered on a 2xx answer; otherwise retried after the back-off, or given up when the policy says so.
-    func classify(_ response: WebhookResponse, attempt: Int, created: Timestamp, now: Timestamp) -> Store.WebhookAttempt {
+    func classify(_ response: WebhookResponse, attempt: Int, created: Timestamp, now: Timestamp) -> Store.WebhookAttempt
+    {
         let status: Int?
         let error: String
         switch response {
@@ -138,8 +145,17 @@ public struct WebhookDeliveryService: Service {
         return .retry(status: status, error: error, retryAt: min(retryAt, .maximum))
     }
 
+    static func label(_ outcome: Store.WebhookAttempt) -> String {
+        switch outcome {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .gaveUp: "failed"
+        }
+    }
+
     private func log(_ outcome: Store.WebhookAttempt, of delivery: WebhookDelivery, attempt: Int) {
-        let target = "\(delivery.event.rawValue) delivery \(delivery.deliveryID) to "
+        let target =
+            "\(delivery.event.rawValue) delivery \(delivery.deliveryID) to "
             + WebhookConfig.displayURL(delivery.url, full: true)
         switch outcome {
         case .delivered(let status):

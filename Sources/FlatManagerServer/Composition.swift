@@ -65,7 +65,8 @@ struct Composition {
     func webhookSender(owner: String) -> WebhookSender? {
         guard !config.webhooks.isEmpty else { return nil }
         return WebhookSender(
-            store: store, webhooks: config.webhooks, policy: config.webhookDelivery, owner: owner, logger: logger)
+            store: store, webhooks: config.webhooks, policy: config.webhookDelivery, owner: owner, logger: logger,
+            metrics: metrics)
     }
 
     /// The host of `Location` headers for requests that name none.

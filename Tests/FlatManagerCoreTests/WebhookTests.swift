@@ -110,7 +110,8 @@ struct WebhookTests {
         // Assert
         #expect(
             config.webhooks == [
-                WebhookConfig(url: "https://hooks.example.org/fm", events: [.buildPublished, .repoUpdated], secret: "s3cret")
+                WebhookConfig(
+                    url: "https://hooks.example.org/fm", events: [.buildPublished, .repoUpdated], secret: "s3cret")
             ])
         #expect(config.webhookDelivery.retryBaseMilliseconds == 50)
         #expect(config.webhookDelivery.maxAttempts == 5)
@@ -126,13 +127,19 @@ struct WebhookTests {
     }
 
     static let refused: [Refused] = [
-        Refused(entry: #"{"url": "ftp://x.example/", "events": ["repo.updated"], "secret": "s"}"#, key: "webhooks[0].url"),
+        Refused(
+            entry: #"{"url": "ftp://x.example/", "events": ["repo.updated"], "secret": "s"}"#, key: "webhooks[0].url"),
         Refused(entry: #"{"url": "not a url", "events": ["repo.updated"], "secret": "s"}"#, key: "webhooks[0].url"),
-        Refused(entry: #"{"url": "http://x.example/", "events": ["build.done"], "secret": "s"}"#, key: "webhooks[0].events"),
+        Refused(
+            entry: #"{"url": "http://x.example/", "events": ["build.done"], "secret": "s"}"#, key: "webhooks[0].events"),
         Refused(entry: #"{"url": "http://x.example/", "events": [], "secret": "s"}"#, key: "webhooks[0].events"),
-        Refused(entry: #"{"url": "http://x.example/", "events": ["repo.updated"], "secret": ""}"#, key: "webhooks[0].secret"),
+        Refused(
+            entry: #"{"url": "http://x.example/", "events": ["repo.updated"], "secret": ""}"#, key: "webhooks[0].secret"
+        ),
         Refused(entry: #"{"url": "http://x.example/", "events": ["repo.updated"]}"#, key: "webhooks[0].secret"),
-        Refused(entry: #"{"url": "http://x.example/", "events": ["repo.updated"], "secret": "s", "x": 1}"#, key: "webhooks[0].x"),
+        Refused(
+            entry: #"{"url": "http://x.example/", "events": ["repo.updated"], "secret": "s", "x": 1}"#,
+            key: "webhooks[0].x"),
     ]
 
     @Test("A bad webhook entry is refused naming its key", arguments: refused)
@@ -151,7 +158,8 @@ struct WebhookTests {
     func secretIsNeverPrinted() throws {
         // Arrange
         let fixture = try ConfigFixture()
-        let keys = #", "webhooks": [{"url": "https://u:pw@h.example/p?token=t", "events": ["repo.updated"], "secret": "TOPSECRET"}]"#
+        let keys =
+            #", "webhooks": [{"url": "https://u:pw@h.example/p?token=t", "events": ["repo.updated"], "secret": "TOPSECRET"}]"#
 
         // Act
         let config = try fixture.parse(ConfigFixture.minimal(extraTop: keys))
@@ -159,7 +167,9 @@ struct WebhookTests {
 
         // Assert
         for text in texts { #expect(!text.contains("TOPSECRET"), "\(text)") }
-        #expect(WebhookConfig.displayURL("https://u:pw@h.example:8443/p?token=t", full: true) == "https://h.example:8443/p")
-        #expect(WebhookConfig.displayURL("https://u:pw@h.example:8443/p?token=t", full: false) == "https://h.example:8443")
+        #expect(
+            WebhookConfig.displayURL("https://u:pw@h.example:8443/p?token=t", full: true) == "https://h.example:8443/p")
+        #expect(
+            WebhookConfig.displayURL("https://u:pw@h.example:8443/p?token=t", full: false) == "https://h.example:8443")
     }
 }

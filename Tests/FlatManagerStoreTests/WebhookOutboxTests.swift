@@ -14,7 +14,9 @@ struct WebhookOutboxTests {
             event: event, url: url, body: #"{"event":"\#(event.rawValue)"}"#, repo: "stable", buildID: 7, jobID: nil)
     }
 
-    @Test("A job's end writes its deliveries in the same transaction, pending and due at once", arguments: TestDatabase.kinds)
+    @Test(
+        "A job's end writes its deliveries in the same transaction, pending and due at once",
+        arguments: TestDatabase.kinds)
     func finishJobWritesDeliveries(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             // Arrange
@@ -34,7 +36,9 @@ struct WebhookOutboxTests {
         }
     }
 
-    @Test("A claimed delivery is not claimed again while its lease lasts, by this or another process", arguments: TestDatabase.kinds)
+    @Test(
+        "A claimed delivery is not claimed again while its lease lasts, by this or another process",
+        arguments: TestDatabase.kinds)
     func claimsAreExclusive(kind: DatabaseKind) async throws {
         try await TestDatabase.withStores(kind, count: 2) { stores in
             // Arrange
@@ -58,7 +62,9 @@ struct WebhookOutboxTests {
         }
     }
 
-    @Test("A failed attempt is retried when due; only the claim's owner records; delivered rows stay delivered", arguments: TestDatabase.kinds)
+    @Test(
+        "A failed attempt is retried when due; only the claim's owner records; delivered rows stay delivered",
+        arguments: TestDatabase.kinds)
     func retryThenDeliver(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             // Arrange

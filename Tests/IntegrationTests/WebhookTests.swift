@@ -192,6 +192,44 @@ struct WebhookTests {
         await server.stop()
     }
 
+    @Test(
+        "a reviewable check that exits 1 sends check.review-required, a failing check sends build.failed",
+        arguments: TestEnvironment.databases)
+    func checksSendReviewRequiredAndFailed(database: DatabaseKind) async throws {
+        // Arrange
+        let scripts = try TempDirectory(prefix: "flat-manager-webhook-checks")
+        let review = try Management.script("review.sh", in: scripts, "echo 'needs a human' >&2; exit 1")
+        let lint = try Management.script("lint.sh", in: scripts, "echo 'icon missing' >&2; exit 1")
+        let receiver = try WebhookReceiver()
+        let server = try await Self.server(
+            database: database, receiver: receiver, events: [.checkReviewRequired, .buildFailed],
+            repoKeys: [
+                "hooks": [
+                    "checks": ["review": ["command": [review], "reviewable": true], "lint": ["command": [lint]]]
+                ]
+            ])
+        try await withServerOutputOnFailure(server) {
+            let client = try Client(token: server.adminToken)
+
+            // Act
+            let build = try await Management.committedBuild(
+                version: "1", server: server, client: client, checksMayFail: true)
+            let requests = try await receiver.waitFor("both check events") { $0.count >= 2 }
+
+            // Assert
+            let review = try #require(requests.first { $0.event == "check.review-required" }).json
+            #expect(review["check_name"] as? String == "review")
+            #expect(review["build_id"] as? Int == build)
+            #expect((review["reason"] as? String)?.contains("needs a human") == true, "\(review)")
+            let failed = try #require(requests.first { $0.event == "build.failed" }).json
+            #expect(failed["stage"] as? String == "check")
+            #expect(failed["check_name"] as? String == "lint")
+            #expect((failed["reason"] as? String)?.contains("icon missing") == true, "\(failed)")
+            #expect(requests.allSatisfy { $0.isSigned(with: Self.secret) })
+        }
+        await server.stop()
+    }
+
     /// Polls the status page until `done` holds for its rows.
     static func waitForRows(
         _ server: TestServer, timeout: Duration = .seconds(120),
