@@ -3,8 +3,9 @@ import FlatManagerStore
 import Foundation
 import Synchronization
 import SystemPackage
-import class TestSupport.TempDirectory
 import Testing
+
+import class TestSupport.TempDirectory
 
 @testable import FlatManagerJobs
 
