@@ -53,8 +53,12 @@ public struct WebhookSender: Service {
     let policy: WebhookDeliveryPolicy
     let owner: String
     let logger: Logger
+    let metrics: ServerMetrics?
 
-    public init(store: Store, webhooks: [WebhookConfig], policy: WebhookDeliveryPolicy, owner: String, logger: Logger) {
+    public init(
+        store: Store, webhooks: [WebhookConfig], policy: WebhookDeliveryPolicy, owner: String, logger: Logger,
+        metrics: ServerMetrics? = nil
+    ) {
         self.store = store
         self.webhooks = webhooks
         self.policy = policy

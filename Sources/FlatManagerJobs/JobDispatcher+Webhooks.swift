@@ -1,6 +1,7 @@
 import FlatManagerCore
 import FlatManagerStore
 import Foundation
+import Logging
 import OSTree
 
 /// Webhook events (Webhooks.swift in Core): the dispatcher decides, from the kind and outcome of the job it is
