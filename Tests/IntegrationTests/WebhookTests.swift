@@ -152,7 +152,7 @@ struct WebhookTests {
     }
 
     @Test(
-        "repo.updated lists the files the update changed: the summary, the published refs and new deltas only",
+        "repo.updated lists the files the update changed: the summary, exactly the refs that moved, and new deltas",
         arguments: TestEnvironment.databases)
     func repoUpdatedListsChangedFiles(database: DatabaseKind) async throws {
         // Arrange
@@ -169,22 +169,28 @@ struct WebhookTests {
             try await Management.waitForUpdate(server, after: firstPublish, token: token)
             _ = try await receiver.waitFor("the first repo.updated") { $0.count >= 1 }
             let second = try await Management.committedBuild(version: "2", server: server, client: client)
+            let refsBefore = try await Management.refs(of: server.repoPath)
 
             // Act
             let secondPublish = try await Management.publishJob(server, build: second, token: token)
             try await Management.waitForUpdate(server, after: secondPublish, token: token)
             let requests = try await receiver.waitFor("the second repo.updated") { $0.count >= 2 }
+            let refsAfter = try await Management.refs(of: server.repoPath)
 
             // Assert
             let firstFiles = requests[0].json["changed_files"] as? [String] ?? []
             let secondFiles = requests[1].json["changed_files"] as? [String] ?? []
             #expect(firstFiles.contains("refs/heads/\(ref)"), "\(firstFiles)")
             #expect(firstFiles.contains("stable.flatpakrepo"), "\(firstFiles)")
-            #expect(!firstFiles.contains { $0.hasPrefix("deltas/") }, "\(firstFiles)")
             #expect(secondFiles.contains("summary"), "\(secondFiles)")
             #expect(secondFiles.contains("refs/heads/\(ref)"), "\(secondFiles)")
-            #expect(secondFiles.contains { $0.hasPrefix("deltas/") }, "a delta from version 1 to 2: \(secondFiles)")
+            let newDeltas = Set(secondFiles.filter { $0.hasPrefix("deltas/") }).subtracting(firstFiles)
+            #expect(!newDeltas.isEmpty, "a delta from version 1 to 2: \(secondFiles)")
             #expect(!secondFiles.contains("stable.flatpakrepo"), "written once, unchanged since: \(secondFiles)")
+            // Exactly the refs whose commit the second publish and update moved are listed.
+            let moved = Set(refsAfter.keys).union(refsBefore.keys).filter { refsBefore[$0] != refsAfter[$0] }
+            #expect(Set(secondFiles.filter { $0.hasPrefix("refs/") }) == Set(moved.map { "refs/heads/" + $0 }))
+            #expect(Set(firstFiles.filter { $0.hasPrefix("refs/") }) == Set(refsBefore.keys.map { "refs/heads/" + $0 }))
             for path in firstFiles + secondFiles {
                 #expect(!path.hasPrefix("/") && !path.contains(".."), "\(path)")
             }
