@@ -75,6 +75,10 @@ let package = Package(
             dependencies: [
                 "FlatManagerCore", "OSTree", "FlatManagerStore", "FlatManagerMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // Webhook deliveries (HTTPWebhookTransport.swift): outgoing POSTs only, no serving.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -235,6 +239,7 @@ let package = Package(
             dependencies: [
                 "FlatManagerCore", "FlatManagerClient", "FlatManagerServer", "GenToken", "DeltaGeneratorClient",
                 "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -13,6 +13,8 @@ public struct Controllers {
     public var files: FileController
     public var status: StatusController
     public var metrics: MetricsController
+    /// `GET /status/webhooks` (ours); set by the composition root, nil leaves the route out.
+    public var webhookStatus: WebhookStatusController?
 
     public init(
         builds: BuildController, jobs: JobController, tokens: TokenController, repos: RepoController,
@@ -46,6 +48,7 @@ public func makeRouter(
     controllers.repos.addRoutes(to: api)
     controllers.deltas.addRoutes(to: api)
     controllers.files.addRoutes(to: router)
+    controllers.webhookStatus?.addRoutes(to: router)
     controllers.status.addRoutes(to: router)
     controllers.metrics.addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)

@@ -40,6 +40,8 @@ extension Config: Decodable {
         case jobMaxResumes = "job-max-resumes"
         case failedBuildRetentionHours = "failed-build-retention-hours"
         case tokenPublicKeys = "token-public-keys"
+        case webhooks
+        case webhookDelivery = "webhook-delivery"
     }
 
     /// The file as written, not yet validated: use `Config.parse` or `Config.load`, which also validate.
@@ -80,6 +82,8 @@ extension Config: Decodable {
         jobMaxResumes = try c.defaulted(.jobMaxResumes, 3, .integer(in: 0...1000))
         failedBuildRetentionHours = try c.defaulted(.failedBuildRetentionHours, 24, .integer(in: 0...87600))
         tokenPublicKeys = try c.defaulted(.tokenPublicKeys, [], .list(of: TokenPublicKeyEntry.self)).map(\.key)
+        webhooks = try c.defaulted(.webhooks, [], .list(of: WebhookConfig.self))
+        webhookDelivery = try c.defaulted(.webhookDelivery, WebhookDeliveryPolicy(), .object)
     }
 }
 

@@ -81,6 +81,11 @@ public struct Config: Sendable, Equatable {
     /// Ours: `token-public-keys`, keys that verify EdDSA and ES256 tokens besides the HS256 `secret` (both the API
     /// and `/repo`); absent: none, as upstream.
     public var tokenPublicKeys: [TokenPublicKey] = []
+    /// Ours, opt-in (`webhooks`): receivers of signed JSON POSTs about builds and repos (Webhooks.swift); empty, as
+    /// when the key is absent, sends nothing.
+    public var webhooks: [WebhookConfig] = []
+    /// Ours (`webhook-delivery`): the retry schedule and request timeout of webhook deliveries.
+    public var webhookDelivery = WebhookDeliveryPolicy()
 
     /// The names of the configured repositories, sorted.
     public var repoNames: [String] { repos.keys.sorted() }

@@ -53,13 +53,18 @@ extension JobDispatcher {
         return try await RepoLock.with(repo, store: context.store, body)
     }
 
-    /// Writes the final status and results, with the lease when there is one.
-    func finish(_ context: JobContext, status: JobStatus, results: String) async throws {
+    /// Writes the final status and results, with the lease when there is one, and the webhook deliveries the job's
+    /// end causes in the same transaction.
+    func finish(
+        _ context: JobContext, status: JobStatus, results: String, webhooks: [WebhookDelivery.Draft] = []
+    ) async throws {
         guard let lease = context.lease else {
-            try await context.store.finishJob(id: context.job.id, status: status, results: results)
+            try await context.store.finishJob(id: context.job.id, status: status, results: results, webhooks: webhooks)
             return
         }
-        guard try await context.store.finishJob(id: context.job.id, status: status, results: results, lease: lease)
+        guard
+            try await context.store.finishJob(
+                id: context.job.id, status: status, results: results, lease: lease, webhooks: webhooks)
         else {
             throw JobError.lostLease(lease.description)
         }

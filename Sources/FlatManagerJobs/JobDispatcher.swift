@@ -149,8 +149,11 @@ public final class JobDispatcher: Service, Sendable {
         defer { metrics.jobFinished(job, status: status, seconds: (ContinuousClock.now - start).fractionalSeconds) }
         do {
             let handler = try JobHandlers.handler(for: job)
+            let baseline = await webhookBaseline(for: job)
             let results = try await runFenced(handler, in: context)
-            try await finish(context, status: .ended, results: results)
+            let webhooks = await webhookDrafts(forEnded: job, results: results, baseline: baseline)
+            try await finish(context, status: .ended, results: results, webhooks: webhooks)
+            await recordWebhookBaseline(baseline)
         } catch JobError.lostLease(let lease) {
             status = .broken
             jobEnvironment.logger.warning("#\(job.id): lost its lease (\(lease)); stopped without writing")
@@ -159,7 +162,9 @@ public final class JobDispatcher: Service, Sendable {
             let message = (error as? JobError)?.description ?? String(reflecting: error)
             await context.log("Job failed: \(message)")
             do {
-                try await finish(context, status: .broken, results: "{\"error-message\":\(JSONText.string(message))}")
+                try await finish(
+                    context, status: .broken, results: "{\"error-message\":\(JSONText.string(message))}",
+                    webhooks: await webhookDrafts(forBroken: job, message: message))
             } catch {
                 jobEnvironment.logger.error("#\(job.id): cannot record the failure: \(String(reflecting: error))")
             }

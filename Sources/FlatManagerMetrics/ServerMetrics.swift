@@ -31,6 +31,9 @@ public struct ServerMetrics: Sendable {
     public let diskUsage: GaugeMetric
     public let lastSample: GaugeMetric
 
+    // Ours: webhooks.
+    public let webhookAttempts: CounterMetric
+
     /// Upstream's job duration buckets, in seconds.
     public static let jobBuckets: [Double] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]
     static let httpBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -79,6 +82,9 @@ public struct ServerMetrics: Sendable {
         lastSample = r.gauge(
             "flat_manager_metrics_sampled_timestamp_seconds", help: "When the sampled figures were last computed",
             labels: [])
+        webhookAttempts = r.counter(
+            "flat_manager_webhook_attempts", help: "Webhook delivery attempts, by event and outcome",
+            labels: ["event", "outcome"])
     }
 
     /// Upstream's `kind` label values.

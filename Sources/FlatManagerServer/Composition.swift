@@ -63,6 +63,14 @@ struct Composition {
             interval: .seconds(600), logger: logger)
     }
 
+    /// The webhook delivery service, when `webhooks` is configured (opt-in: without it nothing is sent).
+    func webhookSender(owner: String) -> WebhookSender? {
+        guard !config.webhooks.isEmpty else { return nil }
+        return WebhookSender(
+            store: store, webhooks: config.webhooks, policy: config.webhookDelivery, owner: owner, logger: logger,
+            metrics: metrics)
+    }
+
     /// The host of `Location` headers for requests that name none.
     var fallbackHost: String { "\(config.host):\(config.port)" }
 
@@ -73,7 +81,7 @@ struct Composition {
     }
 
     var controllers: Controllers {
-        Controllers(
+        var controllers = Controllers(
             builds: BuildController(
                 store: store, queue: queue, storage: storage, repos: config.repos, rules: BuildRules(config: config),
                 metrics: metrics, uploadTally: uploadTally, logger: logger, fallbackHost: fallbackHost),
@@ -85,6 +93,8 @@ struct Composition {
             status: StatusController(
                 store: store, redactor: PathRedactor(config: config), requiresToken: config.statusRequiresToken),
             metrics: MetricsController(metrics: metrics))
+        controllers.webhookStatus = WebhookStatusController(store: store, requiresToken: config.statusRequiresToken)
+        return controllers
     }
 
     /// Every route and middleware, without a socket (what the router tests drive).

@@ -32,7 +32,7 @@ enum Shutdown {
     /// The server's services, bounded as described above; `app` is the HTTP application.
     static func serviceGroup(
         config: Config, store: Store, sampler: MetricsSampler, cleanup: BuildCleanup, dispatcher: JobDispatcher,
-        deltaGenerator: DeltaGenerator, app: any Service, logger: Logger
+        deltaGenerator: DeltaGenerator, app: any Service, logger: Logger, webhooks: (any Service)? = nil
     ) -> ServiceGroup {
         var http = ServiceGroupConfiguration(
             services: [.init(service: HTTPService(app: app, boundSeconds: config.shutdownTimeoutSecs, logger: logger))],
@@ -44,6 +44,8 @@ enum Shutdown {
             configuration: .init(
                 services: [
                     .init(service: StoreService(store: store)), .init(service: sampler), .init(service: cleanup),
+                    // Webhook deliveries stop after the jobs, so that the last jobs' events still go out.
+                    .init(service: webhooks ?? IdleService()),
                     .init(service: jobs),
                     .init(service: DeltaGeneratorStopper(generator: deltaGenerator)),
                     // HTTP ending by itself (an immediate stop, or a failure such as a port in use) still lets the
@@ -143,6 +145,13 @@ struct DeltaGeneratorStopper: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await generator.stop()
+    }
+}
+
+/// Stands in for an optional service that is not configured (webhooks): waits for the shutdown.
+struct IdleService: Service {
+    func run() async throws {
+        try? await gracefulShutdown()
     }
 }
 

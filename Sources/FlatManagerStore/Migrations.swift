@@ -189,6 +189,11 @@ enum Migrations {
         Migration(
             "swift-0005-ref-source-timestamps", "create build_ref_source_timestamps, ref_source_timestamps",
             postgres: refSourceTimestamps, sqlite: refSourceTimestamps),
+        // Webhooks (Store+WebhookDeliveries.swift): the outbox the delivery service drains.
+        Migration(
+            "swift-0006-webhook-outbox", "create webhook_deliveries and webhook_repo_refs",
+            postgres: webhookOutbox(id: "SERIAL PRIMARY KEY", time: "TIMESTAMP"),
+            sqlite: webhookOutbox(id: "INTEGER PRIMARY KEY AUTOINCREMENT", time: "INTEGER")),
     ]
 
     /// Ours: the timestamp of each build ref's uploaded commit (recorded by the commit job, before the commit job
@@ -204,6 +209,24 @@ enum Migrations {
         source_timestamp BIGINT NOT NULL, build_id INTEGER NOT NULL, PRIMARY KEY (repo, ref_name))
         """,
     ]
+
+    /// Ours: one row per webhook delivery, written in the transaction that ends the job causing it, with its
+    /// attempts and the claim (`lease_owner`, `lease_expires_at`) of the process sending it.
+    static func webhookOutbox(id: String, time: String) -> [String] {
+        [
+            """
+            CREATE TABLE webhook_deliveries (id \(id), delivery_id TEXT NOT NULL UNIQUE, event TEXT NOT NULL,
+            url TEXT NOT NULL, body TEXT NOT NULL, repo TEXT, build_id INTEGER, job_id INTEGER,
+            state SMALLINT NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, created_at \(time) NOT NULL,
+            next_attempt_at \(time) NOT NULL, last_attempt_at \(time), last_status INTEGER, last_error TEXT,
+            lease_owner TEXT, lease_expires_at \(time))
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at)",
+            // The refs (name → commit, JSON) of each main repository as the last update-repo job left them, so the
+            // next one's repo.updated names the refs that changed since (publish writes them, update-repo does not).
+            "CREATE TABLE webhook_repo_refs (repo TEXT PRIMARY KEY, refs TEXT NOT NULL)",
+        ]
+    }
 
     /// Ours: how often each job was resumed after an interruption, what its steps recorded while they ran (so that
     /// a resumed job skips what already happened), which process purges a build, and when the cleanup sweep

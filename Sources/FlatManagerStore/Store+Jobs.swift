@@ -57,13 +57,17 @@ extension Store {
         }
     }
 
-    /// Ends a job (Ended or Broken) with its result JSON and gives up its lease.
-    public func finishJob(id: Int32, status: JobStatus, results: String) async throws {
+    /// Ends a job (Ended or Broken) with its result JSON and gives up its lease; the webhook deliveries its end
+    /// causes are written in the same transaction.
+    public func finishJob(
+        id: Int32, status: JobStatus, results: String, webhooks: [WebhookDelivery.Draft] = []
+    ) async throws {
         try await transaction { db in
             try await db.raw(
                 "UPDATE jobs SET status = \(bind: status.rawValue), results = \(bind: results) WHERE id = \(bind: id)"
             ).run()
             try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: id)").run()
+            try await insertWebhookDeliveries(webhooks, now: .now(), in: db)
         }
     }
 

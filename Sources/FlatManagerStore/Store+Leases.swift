@@ -59,9 +59,11 @@ extension Store {
     }
 
     /// Ends a job (Ended or Broken) with its result JSON and gives up its lease, only while `lease` holds; returns
-    /// whether it was written.
+    /// whether it was written. The webhook deliveries its end causes are written in the same transaction.
     @discardableResult
-    public func finishJob(id: Int32, status: JobStatus, results: String, lease: JobLease) async throws -> Bool {
+    public func finishJob(
+        id: Int32, status: JobStatus, results: String, lease: JobLease, webhooks: [WebhookDelivery.Draft] = []
+    ) async throws -> Bool {
         try await Store.$jobFence.withValue(nil) {
             try await transaction { db in
                 guard try await leaseIsCurrent(lease, lock: true, in: db) else { return false }
@@ -71,6 +73,7 @@ extension Store {
                     """
                 ).run()
                 try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: id)").run()
+                try await insertWebhookDeliveries(webhooks, now: .now(), in: db)
                 return true
             }
         }
