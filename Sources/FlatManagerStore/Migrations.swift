@@ -185,7 +185,19 @@ enum Migrations {
                 "CREATE TABLE job_lease_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
                 "INSERT INTO job_lease_generation (id, value) VALUES (1, 0)",
             ]),
+        // The dashboard's times (Store+Dashboard.swift): upstream's jobs have no timestamps.
+        Migration(
+            "swift-0008-job-times", "create job_times",
+            postgres: [jobTimes(time: "TIMESTAMP")], sqlite: [jobTimes(time: "INTEGER")]),
     ]
+
+    /// Ours: when each job was queued, last started and ended (NULL: not yet, or before this table existed).
+    static func jobTimes(time: String) -> String {
+        """
+        CREATE TABLE job_times (job_id INTEGER PRIMARY KEY REFERENCES jobs(id), queued_at \(time),
+        started_at \(time), ended_at \(time))
+        """
+    }
 
     /// Ours: how often each job was resumed after an interruption, what its steps recorded while they ran (so that
     /// a resumed job skips what already happened), which process purges a build, and when the cleanup sweep
