@@ -92,7 +92,7 @@ public struct StatusController: Sendable {
         let details = try await viewer.maySeeDetails(of: build(of: job))
         var values: [String: Any] = [
             "id": "\(job.id)", "kind": job.kind.displayName, "status": job.status.displayName,
-            "refresh": details && !job.status.isFinished, "details": details, "title": "Job \(job.id)",
+            "follow": details && !job.status.isFinished, "details": details, "title": "Job \(job.id)",
             "noscriptRefresh": details && !job.status.isFinished,
         ]
         if details {

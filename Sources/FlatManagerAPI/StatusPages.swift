@@ -86,7 +86,7 @@ enum StatusPages {
         <h1>Job {{id}} - {{kind}}: <span id="status" class="{{status}}">{{status}}</span></h1>
         {{#details}}<table id="job">{{#repo}}<tr><th scope="row">Repo</th><td>{{repo}}</td></tr>{{/repo}}
         \(timesRows)</table>
-        <h2>Contents</h2><pre>{{contents}}</pre><h2>Log</h2><pre id="log" data-offset="{{offset}}" data-job="{{id}}"{{#refresh}} data-follow="1"{{/refresh}}>{{log}}</pre>
+        <h2>Contents</h2><pre>{{contents}}</pre><h2>Log</h2><pre id="log" data-offset="{{offset}}" data-job="{{id}}"{{#follow}} data-follow="1"{{/follow}}>{{log}}</pre>
         {{#results}}<h2>Results</h2><pre id="results">{{results}}</pre>{{/results}}{{/details}}
         {{^details}}<p id="private">This job belongs to a private build; its details need a token.</p>{{/details}}
         {{> foot}}
