@@ -98,7 +98,7 @@ extension Store {
                 """
             if let prefix = filter.appPrefix {
                 // substr, not LIKE: nothing in the prefix is a pattern.
-                query += " AND substr(app_id, 1, \(bind: prefix.unicodeScalars.count)) = \(bind: prefix)"
+                query += " AND substr(app_id, 1, \(bind: Int32(clamping: prefix.unicodeScalars.count))) = \(bind: prefix)"
             }
             if let repo = filter.repo { query += " AND repo = \(bind: repo)" }
             if !filter.repoStates.isEmpty || !filter.publishedStates.isEmpty {
@@ -124,7 +124,7 @@ extension Store {
         return try await withDatabase { db in
             let list = SQLList(ids.map { SQLBind($0) })
             let rows = try await db.raw(
-                "SELECT job_id, queued_at, started_at, ended_at FROM job_times WHERE job_id IN \(list)"
+                "SELECT job_id, queued_at, started_at, ended_at FROM job_times WHERE job_id IN (\(list))"
             ).all()
             var times: [Int32: JobTimes] = [:]
             for row in rows {
