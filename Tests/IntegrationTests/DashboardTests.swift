@@ -95,7 +95,7 @@ struct DashboardTests {
             // Act
             let buildPage = try await Self.page(server, "/status/build/\(build)")
             let jobPage = try await Self.page(server, "/status/\(publishID)")
-            let list = try await Self.page(server, "/status?app=\(FixtureRepo.appID)")
+            let list = try await Self.page(server, "/status?repo=stable")
             let queue = try await Self.page(server, "/status/queue")
             let repo = try await Self.page(server, "/status/repo/stable")
             let missingRepo = try await HTTP.request("GET", server.url("/status/repo/nosuch"))
@@ -114,6 +114,9 @@ struct DashboardTests {
             #expect(queue.text.contains("the update delay, until"), "\(queue.text)")
             #expect(repo.text.contains("<th scope=\"row\">\(ref)</th>"), "\(repo.text)")
             #expect(repo.text.contains(#"<code title="\#(commit)">\#(commit.prefix(12))</code>"#))
+            #expect(
+                repo.text.firstMatch(of: try Regex(#"<td>[0-9.]+ (bytes|kB|MB)</td><td>[0-9.]+ (bytes|kB|MB)</td>"#)) != nil,
+                "sizes: \(repo.text)")
             #expect(missingRepo.status == 404)
             #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)
             #expect(style.status == 200 && style.headers["content-type"]?.hasPrefix("text/css") == true)
