@@ -37,7 +37,7 @@ extension StatusController {
                 "waits": Self.waits(of: entry, among: queued, now: now),
             ])
         }
-        return html(render("queue", ["title": "Queue", "jobs": jobs, "noscriptRefresh": true]))
+        return html(render("queue", ["title": "Queue", "jobs": jobs, "hasJobs": !jobs.isEmpty, "noscriptRefresh": true]))
     }
 
     /// Why a job has not started (or how long it has been running): unfinished jobs it depends on, its start delay

@@ -73,7 +73,9 @@ public struct StatusController: Sendable {
         values["title"] = "Builds"
         values["refresh"] = query.isDefault
         values["jobs"] = jobs
+        values["hasJobs"] = !jobs.isEmpty
         values["builds"] = builds
+        values["hasBuilds"] = !builds.isEmpty
         values["previous"] = query.page > 1 ? query.link(page: query.page - 1) : false
         values["next"] = rows.count > BuildListQuery.pageSize ? query.link(page: query.page + 1) : false
         return html(render("list", values))
@@ -207,7 +209,7 @@ public struct StatusController: Sendable {
         ]
         guard details else { return states }
         return states.merging([
-            "repo": build.repo, "app": build.appID ?? "", "created": build.created.naiveString,
+            "repo": build.repo, "app": build.appID ?? "", "created": StatusFormat.time(build.created),
             "commitJob": build.commitJobID.map { "\($0)" } ?? false,
             "publishJob": build.publishJobID.map { "\($0)" } ?? false,
         ]) { old, _ in old }

@@ -60,15 +60,15 @@ enum StatusPages {
         <label for="f-until">Created until <input id="f-until" name="until" type="date" value="{{filter.until}}"></label>
         <button type="submit">Filter</button> <a href="/status">Clear</a>
         </form>
-        <div class="table-wrap"><table id="builds"><caption>Builds, newest first (page {{page}})</caption>
+        {{#hasBuilds}}<div class="table-wrap"><table id="builds"><caption>Builds, newest first (page {{page}})</caption>
         <thead><tr><th scope="col">Build</th><th scope="col">Repo</th><th scope="col">App</th><th scope="col">Created</th><th scope="col">Repo state</th><th scope="col">Published state</th><th scope="col">Commit job</th><th scope="col">Publish job</th><th scope="col">Duration</th></tr></thead>
         <tbody>{{#builds}}<tr><th scope="row"><a href="/status/build/{{id}}">{{id}}</a></th><td>{{repo}}</td><td>{{app}}</td><td>{{created}}</td><td class="{{repoState}}">{{repoState}}</td><td class="{{publishedState}}">{{publishedState}}</td><td>{{#commitJob}}<a href="/status/{{commitJob}}">{{commitJob}}</a>{{/commitJob}}</td><td>{{#publishJob}}<a href="/status/{{publishJob}}">{{publishJob}}</a>{{/publishJob}}</td><td>{{duration}}</td></tr>
-        {{/builds}}</tbody></table></div>{{^builds}}<p id="no-builds">No builds.</p>{{/builds}}
+        {{/builds}}</tbody></table></div>{{/hasBuilds}}{{^hasBuilds}}<p id="no-builds">No builds.</p>{{/hasBuilds}}
         <nav aria-label="Pages" class="pages">{{#previous}}<a rel="prev" id="previous-page" href="{{previous}}">Previous page</a>{{/previous}} {{#next}}<a rel="next" id="next-page" href="{{next}}">Next page</a>{{/next}}</nav>
         <h2>Active jobs</h2>
-        <div class="table-wrap"><table id="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Repo</th></tr></thead>
+        {{#hasJobs}}<div class="table-wrap"><table id="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Repo</th></tr></thead>
         <tbody>{{#jobs}}<tr><th scope="row"><a href="/status/{{id}}">{{id}}</a></th><td>{{kind}}</td><td class="{{status}}">{{status}}</td><td>{{repo}}</td></tr>
-        {{/jobs}}</tbody></table></div>{{^jobs}}<p>No active jobs.</p>{{/jobs}}
+        {{/jobs}}</tbody></table></div>{{/hasJobs}}{{^hasJobs}}<p>No active jobs.</p>{{/hasJobs}}
         {{> foot}}
         """
 
@@ -122,10 +122,10 @@ enum StatusPages {
     static let queue = """
         {{> head}}
         <h1>Queue</h1>
-        <div class="table-wrap"><table id="queue"><caption>Jobs not yet finished, oldest first</caption>
+        {{#hasJobs}}<div class="table-wrap"><table id="queue"><caption>Jobs not yet finished, oldest first</caption>
         <thead><tr><th scope="col">Job</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Repo</th><th scope="col">Age</th><th scope="col">Waiting for</th></tr></thead>
         <tbody>{{#jobs}}<tr><th scope="row"><a href="/status/{{id}}">{{id}}</a></th><td>{{kind}}</td><td class="{{status}}">{{status}}</td><td>{{repo}}</td><td>{{age}}</td><td class="waits">{{#waits}}{{#job}}<a href="/status/{{job}}">job {{job}}</a> {{/job}}{{text}}<br>{{/waits}}</td></tr>
-        {{/jobs}}</tbody></table></div>{{^jobs}}<p id="empty-queue">Nothing is queued.</p>{{/jobs}}
+        {{/jobs}}</tbody></table></div>{{/hasJobs}}{{^hasJobs}}<p id="empty-queue">Nothing is queued.</p>{{/hasJobs}}
         {{> foot}}
         """
 

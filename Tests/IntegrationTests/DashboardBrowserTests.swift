@@ -66,6 +66,9 @@ struct DashboardBrowserTests {
                 .navigate(server.url("/status/queue").absoluteString), shot("queue.png"),
                 .navigate(server.url("/status/repo/stable").absoluteString), shot("repo.png"),
                 .navigate(server.url("/status/\(reviewJob)").absoluteString), shot("job.png"),
+                .phone, .navigate(server.url("/status").absoluteString), shot("builds-phone.png"),
+                .navigate(server.url("/status/build/\(build)").absoluteString), shot("build-phone.png"),
+                .evaluate(name: "phoneOverflow", expression: "document.documentElement.scrollWidth <= window.innerWidth"),
             ])
             let apiAnswer = try await Management.call(
                 server, "POST", "/api/v1/job/\(reviewJob)/check/review", token: wrongToken,
@@ -89,6 +92,7 @@ struct DashboardBrowserTests {
             #expect(values["armed"]?.contains("Click again to confirm") == true, "\(values)")
             #expect(values["purged"] == "Build \(failed) purged.", "\(values)")
             #expect(purgedBuild["repo_state"] as? Int == 5)
+            #expect(values["phoneOverflow"] == "true", "the page scrolls sideways on a phone")
             for name in ["build-held", "build-passed", "builds", "queue", "repo", "job"] {
                 let size = try FileManager.default.attributesOfItem(
                     atPath: output.appendingPathComponent(name + ".png").path)[.size] as? Int ?? 0

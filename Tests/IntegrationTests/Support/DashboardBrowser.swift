@@ -17,6 +17,8 @@ enum DashboardBrowser {
         case click(String)
         case evaluate(name: String, expression: String)
         case screenshot(String)
+        /// Emulates a phone-sized screen (390 x 844, mobile) for the steps that follow.
+        case phone
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: Key.self)
@@ -33,11 +35,12 @@ enum DashboardBrowser {
                 try container.encode(expression, forKey: .evaluate)
                 try container.encode(name, forKey: .name)
             case .screenshot(let path): try container.encode(path, forKey: .screenshot)
+            case .phone: try container.encode(true, forKey: .phone)
             }
         }
 
         enum Key: String, CodingKey {
-            case navigate, wait, seconds, type, text, click, evaluate, name, screenshot
+            case navigate, wait, seconds, type, text, click, evaluate, name, screenshot, phone
         }
     }
 
@@ -196,6 +199,9 @@ enum DashboardBrowser {
                 elif "evaluate" in step:
                     value = evaluate(step["evaluate"])
                     results[step["name"]] = value if isinstance(value, str) else json.dumps(value)
+                elif "phone" in step:
+                    call("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
+                                                                "deviceScaleFactor": 2, "mobile": True})
                 elif "screenshot" in step:
                     shot = call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
                     with open(step["screenshot"], "wb") as out:
