@@ -37,7 +37,8 @@ extension StatusController {
                 "waits": Self.waits(of: entry, among: queued, now: now),
             ])
         }
-        return html(render("queue", ["title": "Queue", "jobs": jobs, "hasJobs": !jobs.isEmpty, "noscriptRefresh": true]))
+        return html(
+            render("queue", ["title": "Queue", "jobs": jobs, "hasJobs": !jobs.isEmpty, "noscriptRefresh": true]))
     }
 
     /// Why a job has not started (or how long it has been running): unfinished jobs it depends on, its start delay
@@ -59,7 +60,8 @@ extension StatusController {
             let what = job.kind == .updateRepo ? "the update delay" : "its start time"
             waits.append([
                 "job": false,
-                "text": "\(what), until \(StatusFormat.time(startAfter)) (in \(StatusFormat.duration(from: now, to: startAfter)))",
+                "text":
+                    "\(what), until \(StatusFormat.time(startAfter)) (in \(StatusFormat.duration(from: now, to: startAfter)))",
             ])
         }
         if job.kind.runsOnRepoQueue, let repo = job.repo,
@@ -101,8 +103,10 @@ extension StatusController {
             guard let commit = try Refs.read(repo: path, ref: ref) else { continue }
             var row: [String: Any] = [
                 "name": ref, "commit": commit, "shortCommit": String(commit.prefix(12)),
-                "deltas": deltas.filter { $0.to == commit }.map { "from " + ($0.from.map { String($0.prefix(12)) } ?? "scratch") }
-                    .sorted(),
+                "deltas": deltas.filter { $0.to == commit }.map {
+                    "from " + ($0.from.map { String($0.prefix(12)) } ?? "scratch")
+                }
+                .sorted(),
             ]
             if let object = try? repo.loadCommit(commit) {
                 row["updated"] = StatusFormat.time(Timestamp(secondsSinceEpoch: Int64(clamping: object.timestamp)))

@@ -165,7 +165,8 @@ public struct StatusController: Sendable {
         values["publishedReason"] = build.publishedStateReason.map { redact($0, for: viewer) } ?? false
         values["purgeable"] = build.repoState == .failed
         values["republishable"] = build.publishedState == .published && build.appID != nil
-        let jobIDs = [build.commitJobID].compactMap { $0 } + checks.map(\.jobID) + [build.publishJobID].compactMap { $0 }
+        let jobIDs =
+            [build.commitJobID].compactMap { $0 } + checks.map(\.jobID) + [build.publishJobID].compactMap { $0 }
         let times = try await store.jobTimes(ids: jobIDs)
         let now = Timestamp.now()
         var jobs: [[String: Any]] = []

@@ -98,7 +98,8 @@ extension Store {
                 """
             if let prefix = filter.appPrefix {
                 // substr, not LIKE: nothing in the prefix is a pattern.
-                query += " AND substr(app_id, 1, \(bind: Int32(clamping: prefix.unicodeScalars.count))) = \(bind: prefix)"
+                query +=
+                    " AND substr(app_id, 1, \(bind: Int32(clamping: prefix.unicodeScalars.count))) = \(bind: prefix)"
             }
             if let repo = filter.repo { query += " AND repo = \(bind: repo)" }
             if !filter.repoStates.isEmpty || !filter.publishedStates.isEmpty {

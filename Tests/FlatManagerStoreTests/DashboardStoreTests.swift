@@ -25,13 +25,17 @@ struct DashboardStoreTests {
             #expect(queued?.queued != nil && queued?.started == nil && queued?.ended == nil)
             #expect(started?.started != nil && started?.ended == nil)
             let times = try #require(ended)
-            let (queuedAt, startedAt, endedAt) = try (#require(times.queued), #require(times.started), #require(times.ended))
+            let (queuedAt, startedAt, endedAt) = try (
+                #require(times.queued), #require(times.started), #require(times.ended)
+            )
             #expect(queuedAt <= startedAt && startedAt <= endedAt)
             #expect(try await store.jobTimes(ids: []).isEmpty)
         }
     }
 
-    @Test("The build list filters by app prefix, repo, state, public and pages newest first", arguments: TestDatabase.kinds)
+    @Test(
+        "The build list filters by app prefix, repo, state, public and pages newest first",
+        arguments: TestDatabase.kinds)
     func listBuildsFiltersAndPages(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             // Arrange

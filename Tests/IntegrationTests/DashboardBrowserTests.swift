@@ -68,7 +68,8 @@ struct DashboardBrowserTests {
                 .navigate(server.url("/status/\(reviewJob)").absoluteString), shot("job.png"),
                 .phone, .navigate(server.url("/status").absoluteString), shot("builds-phone.png"),
                 .navigate(server.url("/status/build/\(build)").absoluteString), shot("build-phone.png"),
-                .evaluate(name: "phoneOverflow", expression: "document.documentElement.scrollWidth <= window.innerWidth"),
+                .evaluate(
+                    name: "phoneOverflow", expression: "document.documentElement.scrollWidth <= window.innerWidth"),
             ])
             let apiAnswer = try await Management.call(
                 server, "POST", "/api/v1/job/\(reviewJob)/check/review", token: wrongToken,
@@ -94,8 +95,9 @@ struct DashboardBrowserTests {
             #expect(purgedBuild["repo_state"] as? Int == 5)
             #expect(values["phoneOverflow"] == "true", "the page scrolls sideways on a phone")
             for name in ["build-held", "build-passed", "builds", "queue", "repo", "job"] {
-                let size = try FileManager.default.attributesOfItem(
-                    atPath: output.appendingPathComponent(name + ".png").path)[.size] as? Int ?? 0
+                let size =
+                    try FileManager.default.attributesOfItem(
+                        atPath: output.appendingPathComponent(name + ".png").path)[.size] as? Int ?? 0
                 #expect(size > 1000, "screenshot \(name).png")
             }
             let log = await server.output()

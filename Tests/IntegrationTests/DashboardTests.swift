@@ -115,7 +115,8 @@ struct DashboardTests {
             #expect(repo.text.contains("<th scope=\"row\">\(ref)</th>"), "\(repo.text)")
             #expect(repo.text.contains(#"<code title="\#(commit)">\#(commit.prefix(12))</code>"#))
             #expect(
-                repo.text.firstMatch(of: try Regex(#"<td>[0-9.]+ (bytes|kB|MB)</td><td>[0-9.]+ (bytes|kB|MB)</td>"#)) != nil,
+                repo.text.firstMatch(of: try Regex(#"<td>[0-9.]+ (bytes|kB|MB)</td><td>[0-9.]+ (bytes|kB|MB)</td>"#))
+                    != nil,
                 "sizes: \(repo.text)")
             #expect(missingRepo.status == 404)
             #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)

@@ -62,7 +62,8 @@ enum DashboardBrowser {
             python, [script.path, chromium.path, stepsFile.path, directory.appending("profile").path],
             timeout: .seconds(600))
         guard result.succeeded else {
-            throw TestSupportError.unexpected("browser steps failed (\(result.status)): \(result.stdout)\(result.stderr)")
+            throw TestSupportError.unexpected(
+                "browser steps failed (\(result.status)): \(result.stdout)\(result.stderr)")
         }
         return try JSONDecoder().decode([String: String].self, from: Data(result.stdout.utf8))
     }
