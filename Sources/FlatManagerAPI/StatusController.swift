@@ -153,6 +153,8 @@ public struct StatusController: Sendable {
         let refs = try await store.buildRefs(buildID: id).map { ["name": $0.refName, "commit": $0.commit] }
         let checks = try await store.checks(buildID: id)
         values["refs"] = refs
+        // Builds made by the reference client have no app id; their app ref names the app.
+        let app = build.appID ?? refs.lazy.compactMap { Self.appID(ofRef: $0["name"] ?? "") }.first
         values["checks"] = checks.map { check -> [String: Any] in
             let status =
                 Self.name(of: check.status) + (check.status.reason.map { ": \(redact($0, for: viewer))" } ?? "")
@@ -164,7 +166,8 @@ public struct StatusController: Sendable {
         values["repoReason"] = build.repoStateReason.map { redact($0, for: viewer) } ?? false
         values["publishedReason"] = build.publishedStateReason.map { redact($0, for: viewer) } ?? false
         values["purgeable"] = build.repoState == .failed
-        values["republishable"] = build.publishedState == .published && build.appID != nil
+        values["republishable"] = build.publishedState == .published && app != nil
+        values["republishApp"] = app ?? ""
         let jobIDs =
             [build.commitJobID].compactMap { $0 } + checks.map(\.jobID) + [build.publishJobID].compactMap { $0 }
         let times = try await store.jobTimes(ids: jobIDs)
@@ -214,6 +217,13 @@ public struct StatusController: Sendable {
             "commitJob": build.commitJobID.map { "\($0)" } ?? false,
             "publishJob": build.publishJobID.map { "\($0)" } ?? false,
         ]) { old, _ in old }
+    }
+
+    /// The app id of an `app/<id>/<arch>/<branch>` ref.
+    static func appID(ofRef ref: String) -> String? {
+        let parts = ref.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "app", !parts[1].isEmpty else { return nil }
+        return String(parts[1])
     }
 
     /// The build a job works on, for the link back to it.

@@ -106,7 +106,7 @@ enum StatusPages {
         {{^details}}<p id="private">This build is private; its details need a token.</p>{{/details}}
         {{#details}}{{> tokenForm}}
         {{#purgeable}}<p class="js-only" hidden><button type="button" id="purge" data-action="purge" data-build="{{id}}" data-confirm="Really purge build {{id}}?">Purge build</button></p>{{/purgeable}}
-        {{#republishable}}<p class="js-only" hidden><button type="button" id="republish" data-action="republish" data-repo="{{repo}}" data-app="{{app}}" data-confirm="Really republish {{app}}?">Republish {{app}}</button></p>{{/republishable}}
+        {{#republishable}}<p class="js-only" hidden><button type="button" id="republish" data-action="republish" data-repo="{{repo}}" data-app="{{republishApp}}" data-confirm="Really republish {{republishApp}}?">Republish {{republishApp}}</button></p>{{/republishable}}
         <h2>Refs</h2><div class="table-wrap"><table id="refs"><thead><tr><th scope="col">Ref</th><th scope="col">Commit</th></tr></thead>
         <tbody>{{#refs}}<tr><td>{{name}}</td><td><code>{{commit}}</code></td></tr>{{/refs}}</tbody></table></div>
         <h2>Checks</h2><div class="table-wrap"><table id="checks"><thead><tr><th scope="col">Check</th><th scope="col">Status</th><th scope="col">Job</th><th scope="col">Review</th></tr></thead>

@@ -26,7 +26,7 @@ struct DashboardBrowserTests {
             let checks = try await Management.settledChecks(server, build: build, count: 1, token: admin)
             let reviewJob = try #require(checks["review"]?["job_id"] as? Int)
             let failed = try await DashboardTests.failedBuild(on: server, app: FixtureRepo.appID)
-            let reviewer = try Management.token(scope: ["reviewcheck", "build"], name: "reviewer")
+            let reviewer = try Management.token(scope: ["reviewcheck", "build", "republish"], name: "reviewer")
             let wrongToken = "not-a-token"
             let output = try DashboardBrowser.outputDirectory("\(database)")
             print("Dashboard screenshots: \(output.path)")
@@ -79,6 +79,18 @@ struct DashboardBrowserTests {
             }
             let published = try await Management.publishJob(server, build: build, token: admin)
             let purgedBuild = try await Management.object(server, "GET", "/api/v1/build/\(failed)", token: admin)
+            let republish = try await DashboardBrowser.run([
+                .navigate(server.url("/status/build/\(build)").absoluteString),
+                .wait("!document.getElementById('republish').closest('.js-only').hidden"),
+                .type(selector: "#token", text: reviewer), .click("#token-set"),
+                .wait("\(result) === 'Token set for this tab.'"),
+                .click("#republish"), .click("#republish"), .wait("\(result).indexOf('Republish job') === 0"),
+                .evaluate(name: "republished", expression: result),
+                shot("build-republished.png"),
+            ])
+            let republishJob = try #require(
+                republish["republished"]?.split(separator: " ").dropFirst(2).first.flatMap { Int($0) })
+            let republished = try await Management.finishedJob(server, id: republishJob, token: admin)
 
             // Assert
             let apiMessage = try #require(apiAnswer.errorBody()?.message)
@@ -94,6 +106,7 @@ struct DashboardBrowserTests {
             #expect(values["purged"] == "Build \(failed) purged.", "\(values)")
             #expect(purgedBuild["repo_state"] as? Int == 5)
             #expect(values["phoneOverflow"] == "true", "the page scrolls sideways on a phone")
+            #expect(republished["kind"] as? Int == 3 && republished["status"] as? Int == 2, "\(republished)")
             for name in ["build-held", "build-passed", "builds", "queue", "repo", "job"] {
                 let size =
                     try FileManager.default.attributesOfItem(
