@@ -14,7 +14,7 @@ struct DashboardBrowserTests {
     func reviewAndPurgeByClicking(database: DatabaseKind) async throws {
         // Arrange: one reviewable check that always asks for a human; a failed build next to the held one.
         let scripts = try TempDirectory(prefix: "flat-manager-dashboard-checks")
-        let review = try Management.script("review.sh", in: scripts, "echo 'needs a human' >&2; exit 1")
+        let review = try Management.script("review.sh", in: scripts, "echo 'needs a <b>human</b>' >&2; exit 1")
         let server = try await Management.server(database: database) { config in
             try Management.setRepoKey(
                 "hooks", ["checks": ["review": ["command": [review], "reviewable": true]]], in: &config)
@@ -33,6 +33,8 @@ struct DashboardBrowserTests {
             let shot = { (name: String) in DashboardBrowser.Step.screenshot(output.appendingPathComponent(name).path) }
             let result = "(document.getElementById('action-result').textContent)"
             let settled = "\(result) !== '' && \(result) !== 'Working...'"
+
+            let heldPage = try await HTTP.request("GET", server.url("/status/build/\(build)"))
 
             // Act
             let values = try await DashboardBrowser.run([
@@ -105,6 +107,7 @@ struct DashboardBrowserTests {
             #expect(values["armed"]?.contains("Click again to confirm") == true, "\(values)")
             #expect(values["purged"] == "Build \(failed) purged.", "\(values)")
             #expect(purgedBuild["repo_state"] as? Int == 5)
+            #expect(heldPage.text.contains("needs a &lt;b&gt;human&lt;/b&gt;"), "hook output is escaped")
             #expect(values["phoneOverflow"] == "true", "the page scrolls sideways on a phone")
             #expect(republished["kind"] as? Int == 3 && republished["status"] as? Int == 2, "\(republished)")
             for name in ["build-held", "build-passed", "builds", "queue", "repo", "job"] {
