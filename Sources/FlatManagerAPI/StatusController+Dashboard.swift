@@ -88,6 +88,7 @@ extension StatusController {
             values["error"] = "The repository could not be read."
             values["refs"] = [[String: Any]]()
         }
+        values["hasRefs"] = (values["refs"] as? [[String: Any]])?.isEmpty == false
         if let modified = Self.modificationTime(config.path.appending("summary")) {
             values["summary"] = StatusFormat.time(modified)
         }

@@ -134,9 +134,9 @@ enum StatusPages {
         <h1>Repo {{name}}</h1>
         {{#summary}}<p>Summary updated {{summary}}</p>{{/summary}}
         {{#error}}<p class="error" id="repo-error">{{error}}</p>{{/error}}
-        <div class="table-wrap"><table id="repo-refs"><thead><tr><th scope="col">Ref</th><th scope="col">Commit</th><th scope="col">Updated</th><th scope="col">Installed size</th><th scope="col">Download size</th><th scope="col">Deltas to it</th></tr></thead>
+        {{#hasRefs}}<div class="table-wrap"><table id="repo-refs"><thead><tr><th scope="col">Ref</th><th scope="col">Commit</th><th scope="col">Updated</th><th scope="col">Installed size</th><th scope="col">Download size</th><th scope="col">Deltas to it</th></tr></thead>
         <tbody>{{#refs}}<tr><th scope="row">{{name}}</th><td><code title="{{commit}}">{{shortCommit}}</code></td><td>{{updated}}</td><td>{{installedSize}}</td><td>{{downloadSize}}</td><td>{{#deltas}}<code>{{.}}</code><br>{{/deltas}}</td></tr>
-        {{/refs}}</tbody></table></div>{{^refs}}<p id="no-refs">No refs.</p>{{/refs}}
+        {{/refs}}</tbody></table></div>{{/hasRefs}}{{^hasRefs}}<p id="no-refs">No refs.</p>{{/hasRefs}}
         {{> foot}}
         """
 
