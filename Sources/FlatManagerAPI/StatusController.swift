@@ -5,9 +5,11 @@ import HTTPTypes
 import Hummingbird
 import Mustache
 import NIOCore
+import OSTree
 
-/// The public HTML status pages (api.md §8), grown into an operator's dashboard: active jobs and recent builds, one
-/// job with a log that follows live while it runs, and one build with its refs, checks and jobs.
+/// The public HTML status pages (api.md §8), grown into an operator's dashboard (issue #16): builds filtered and
+/// paged, one job with its times and a log that follows live while it runs, one build with its refs, checks, jobs
+/// and actions (review, purge, republish through the API with the viewer's token), the queue, and each repo's refs.
 ///
 /// Privacy (issue #10): anonymous viewers see a build with `public_download: false` by id and states only, and
 /// nothing of its jobs but id, kind and status; job output reaches them without the server's absolute paths
@@ -19,110 +21,33 @@ public struct StatusController: Sendable {
     let redactor: PathRedactor
     /// `status-requires-token`.
     let requiresToken: Bool
+    /// The configured repositories, for the repo pages.
+    let repos: [String: RepoConfig]
 
-    public init(store: Store, redactor: PathRedactor, requiresToken: Bool) {
+    public init(store: Store, redactor: PathRedactor, requiresToken: Bool, repos: [String: RepoConfig] = [:]) {
         self.store = store
         self.redactor = redactor
         self.requiresToken = requiresToken
+        self.repos = repos
     }
 
     static let version = "0.5.0-swift"
-    /// How many builds `/status` lists.
-    static let recentBuilds = 20
 
     public func addRoutes(to router: Router<AppRequestContext>) {
         router.get("status", use: list)
+        router.get("status/dashboard.css", use: stylesheet)
+        router.get("status/dashboard.js", use: script)
+        router.get("status/queue", use: queue)
+        router.get("status/repo/:repo", use: repo)
         router.get("status/:id", use: job)
         router.get("status/:id/log", use: log)
         router.get("status/build/:id", use: build)
     }
 
-    static let library: MustacheLibrary = {
-        var library = MustacheLibrary()
-        // Templates are compiled once; they are constants, so a parse failure is a programming error caught by tests.
-        for (name, text) in [("list", listTemplate), ("job", jobTemplate), ("build", buildTemplate)] {
-            if let template = try? MustacheTemplate(string: text) { library.register(template, named: name) }
-        }
-        return library
-    }()
-
-    static let style = """
-        <style>body{font-family:sans-serif;margin:1em 2em}table{border-collapse:collapse}
-        td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}pre{background:#f4f4f4;padding:8px;overflow:auto}
-        .Broken,.failed{color:#b00}.Ended,.published,.ready,.passed{color:#070}</style>
-        """
-
-    static let listTemplate = """
-        <!DOCTYPE html>
-        <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>flat-manager status</title>
-        \(style)</head><body><h1>flat-manager {{version}}</h1>
-        <h2>Active jobs</h2>
-        <table id="jobs"><tr><th>Job</th><th>Kind</th><th>Status</th><th>Repo</th></tr>
-        {{#jobs}}<tr><td><a href="/status/{{id}}">{{id}}</a></td><td>{{kind}}</td><td class="{{status}}">{{status}}</td><td>{{repo}}</td></tr>
-        {{/jobs}}</table>{{^jobs}}<p>No active jobs.</p>{{/jobs}}
-        <h2>Recent builds</h2>
-        <table id="builds"><tr><th>Build</th><th>Repo</th><th>App</th><th>Created</th><th>Repo state</th><th>Published state</th><th>Commit job</th><th>Publish job</th></tr>
-        {{#builds}}<tr><td><a href="/status/build/{{id}}">{{id}}</a></td><td>{{repo}}</td><td>{{app}}</td><td>{{created}}</td><td class="{{repoState}}">{{repoState}}</td><td class="{{publishedState}}">{{publishedState}}</td><td>{{#commitJob}}<a href="/status/{{commitJob}}">{{commitJob}}</a>{{/commitJob}}</td><td>{{#publishJob}}<a href="/status/{{publishJob}}">{{publishJob}}</a>{{/publishJob}}</td></tr>
-        {{/builds}}</table>{{^builds}}<p>No builds.</p>{{/builds}}
-        </body></html>
-        """
-
-    /// While the job runs, a small script appends new log text from `/status/{id}/log?offset=N` every second and
-    /// updates the status until the job finishes; without script, the page falls back to reloading itself.
-    static let jobTemplate = """
-        <!DOCTYPE html>
-        <html><head><meta charset="utf-8">{{#refresh}}<noscript><meta http-equiv="refresh" content="5"></noscript>{{/refresh}}
-        <title>Job {{id}}</title>\(style)</head><body><p><a href="/status">All jobs and builds</a>{{#build}} · <a id="build-link" href="/status/build/{{build}}">Build {{build}}</a>{{/build}}</p>
-        <h1>Job {{id}} - {{kind}}: <span id="status" class="{{status}}">{{status}}</span></h1>
-        {{#repo}}<p>Repo: {{repo}}</p>{{/repo}}
-        {{#details}}<h2>Contents</h2><pre>{{contents}}</pre><h2>Log</h2><pre id="log" data-offset="{{offset}}">{{log}}</pre>
-        {{#results}}<h2>Results</h2><pre id="results">{{results}}</pre>{{/results}}{{/details}}
-        {{^details}}<p id="private">This job belongs to a private build; its details need a token.</p>{{/details}}
-        {{#refresh}}<script>
-        (function () {
-          var log = document.getElementById("log"), status = document.getElementById("status");
-          var offset = parseInt(log.dataset.offset, 10);
-          function poll() {
-            fetch("/status/{{id}}/log?offset=" + offset).then(function (r) {
-              if (!r.ok) { return; }
-              var next = parseInt(r.headers.get("X-Log-Offset"), 10), state = r.headers.get("X-Job-Status");
-              return r.text().then(function (text) {
-                if (text.length > 0) { log.appendChild(document.createTextNode(text)); }
-                if (!isNaN(next)) { offset = next; log.dataset.offset = String(next); }
-                if (state) { status.textContent = state; status.className = state; }
-                if (state !== "Ended" && state !== "Broken") { setTimeout(poll, 1000); }
-              });
-            }).catch(function () { setTimeout(poll, 2000); });
-          }
-          setTimeout(poll, 1000);
-        })();
-        </script>{{/refresh}}
-        </body></html>
-        """
-
-    static let buildTemplate = """
-        <!DOCTYPE html>
-        <html><head><meta charset="utf-8">{{#refresh}}<meta http-equiv="refresh" content="5">{{/refresh}}
-        <title>Build {{id}}</title>\(style)</head><body><p><a href="/status">All jobs and builds</a></p>
-        <h1>Build {{id}}</h1>
-        <table id="build">{{#details}}<tr><th>Repo</th><td>{{repo}}</td></tr><tr><th>App</th><td>{{app}}</td></tr>
-        <tr><th>Created</th><td>{{created}}</td></tr>{{/details}}
-        <tr><th>Repo state</th><td class="{{repoState}}">{{repoState}}{{#repoReason}}: {{repoReason}}{{/repoReason}}</td></tr>
-        <tr><th>Published state</th><td class="{{publishedState}}">{{publishedState}}{{#publishedReason}}: {{publishedReason}}{{/publishedReason}}</td></tr>
-        {{#details}}<tr><th>Commit job</th><td>{{#commitJob}}<a href="/status/{{commitJob}}">{{commitJob}}</a>{{/commitJob}}</td></tr>
-        <tr><th>Publish job</th><td>{{#publishJob}}<a href="/status/{{publishJob}}">{{publishJob}}</a>{{/publishJob}}</td></tr>{{/details}}
-        </table>
-        {{^details}}<p id="private">This build is private; its details need a token.</p>{{/details}}
-        {{#details}}<h2>Refs</h2><table id="refs"><tr><th>Ref</th><th>Commit</th></tr>
-        {{#refs}}<tr><td>{{name}}</td><td><code>{{commit}}</code></td></tr>{{/refs}}</table>
-        <h2>Checks</h2><table id="checks"><tr><th>Check</th><th>Status</th><th>Job</th></tr>
-        {{#checks}}<tr><td>{{name}}</td><td>{{status}}</td><td><a href="/status/{{job}}">{{job}}</a></td></tr>{{/checks}}</table>
-        {{^checks}}<p>No checks.</p>{{/checks}}{{/details}}
-        </body></html>
-        """
-
+    /// `/status`: the builds matching the query's filters, newest first, one page of them, and the active jobs.
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let viewer = try StatusViewer(context, required: requiresToken)
+        let query = try BuildListQuery(request.uri.queryParameters)
         var jobs: [[String: String]] = []
         for job in try await store.activeJobs() {
             let described = try await viewer.maySeeDetails(of: build(of: job))
@@ -131,12 +56,36 @@ public struct StatusController: Sendable {
                 "repo": described ? job.repo ?? "" : "",
             ])
         }
-        let builds = try await store.builds(appID: nil).sorted { $0.id > $1.id }.prefix(Self.recentBuilds)
-        let values: [String: Any] = [
-            "version": Self.version, "jobs": jobs,
-            "builds": builds.map { Self.values(of: $0, details: viewer.maySeeDetails(of: $0)) },
-        ]
-        return html(Self.library.render(values, withTemplate: "list"))
+        // Filters on what a private build hides (app, repo, dates) must not find builds the viewer may not see.
+        let filter = query.filter(publicOnly: query.filtersHiddenValues && !viewer.seesServerPaths)
+        let rows = try await store.listBuilds(
+            filter, limit: BuildListQuery.pageSize + 1, offset: query.offset)
+        let now = Timestamp.now()
+        let builds = rows.prefix(BuildListQuery.pageSize).filter {
+            !query.filtersHiddenValues || viewer.maySeeDetails(of: $0.build)
+        }.map { row -> [String: Any] in
+            let details = viewer.maySeeDetails(of: row.build)
+            var values = Self.values(of: row.build, details: details)
+            if details { values["duration"] = Self.duration(of: row, now: now) }
+            return values
+        }
+        var values = query.values
+        values["title"] = "Builds"
+        values["refresh"] = query.isDefault
+        values["jobs"] = jobs
+        values["hasJobs"] = !jobs.isEmpty
+        values["builds"] = builds
+        values["hasBuilds"] = !builds.isEmpty
+        values["previous"] = query.page > 1 ? query.link(page: query.page - 1) : false
+        values["next"] = rows.count > BuildListQuery.pageSize ? query.link(page: query.page + 1) : false
+        return html(render("list", values))
+    }
+
+    /// How long a build took from its creation to the end of its last job so far (commit or publish).
+    static func duration(of row: BuildListing, now: Timestamp) -> String {
+        let ends = [row.commitEnded, row.publishEnded].compactMap { $0 }
+        guard let end = ends.max() else { return "" }
+        return StatusFormat.duration(from: row.build.created, to: end)
     }
 
     @Sendable func job(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -145,9 +94,12 @@ public struct StatusController: Sendable {
         let details = try await viewer.maySeeDetails(of: build(of: job))
         var values: [String: Any] = [
             "id": "\(job.id)", "kind": job.kind.displayName, "status": job.status.displayName,
-            "refresh": details && !job.status.isFinished, "details": details,
+            "follow": details && !job.status.isFinished, "details": details, "title": "Job \(job.id)",
+            "noscriptRefresh": details && !job.status.isFinished,
         ]
         if details {
+            let times = try await store.jobTimes(ids: [job.id])[job.id] ?? JobTimes()
+            values["times"] = StatusFormat.values(of: times, now: .now())
             let log = logText(of: job, from: 0, for: viewer)
             if let repo = job.repo { values["repo"] = repo }
             values["contents"] = redact(job.contents, for: viewer)
@@ -156,7 +108,7 @@ public struct StatusController: Sendable {
             values["results"] = job.results.map { redact($0, for: viewer) } ?? false
         }
         if let build = Self.buildID(of: job) { values["build"] = "\(build)" }
-        return html(Self.library.render(values, withTemplate: "job"))
+        return html(render("job", values))
     }
 
     /// The job log from byte `offset` on, as plain text; `X-Log-Offset` is the offset to ask for next and
@@ -195,20 +147,44 @@ public struct StatusController: Sendable {
         guard let build = try await store.build(id: id) else { throw APIError.notFound }
         let details = viewer.maySeeDetails(of: build)
         var values = Self.values(of: build, details: details)
+        values["title"] = "Build \(build.id)"
         values["refresh"] = build.repoState == .committing || build.publishedState == .publishing
-        guard details else { return html(Self.library.render(values, withTemplate: "build")) }
+        guard details else { return html(render("build", values)) }
         let refs = try await store.buildRefs(buildID: id).map { ["name": $0.refName, "commit": $0.commit] }
-        let checks = try await store.checks(buildID: id).map { check -> [String: String] in
+        let checks = try await store.checks(buildID: id)
+        values["refs"] = refs
+        // Builds made by the reference client have no app id; their app ref names the app.
+        let app = build.appID ?? refs.lazy.compactMap { Self.appID(ofRef: $0["name"] ?? "") }.first
+        values["checks"] = checks.map { check -> [String: Any] in
             let status =
                 Self.name(of: check.status) + (check.status.reason.map { ": \(redact($0, for: viewer))" } ?? "")
-            return ["name": check.checkName, "status": status, "job": "\(check.jobID)"]
+            var reviewable = false
+            if case .reviewRequired = check.status { reviewable = true }
+            return ["name": check.checkName, "status": status, "job": "\(check.jobID)", "reviewable": reviewable]
         }
-        values["refs"] = refs
-        values["checks"] = checks
         // Failure reasons quote tool errors, and with them paths.
         values["repoReason"] = build.repoStateReason.map { redact($0, for: viewer) } ?? false
         values["publishedReason"] = build.publishedStateReason.map { redact($0, for: viewer) } ?? false
-        return html(Self.library.render(values, withTemplate: "build"))
+        values["purgeable"] = build.repoState == .failed
+        values["republishable"] = build.publishedState == .published && app != nil
+        values["republishApp"] = app ?? ""
+        let jobIDs =
+            [build.commitJobID].compactMap { $0 } + checks.map(\.jobID) + [build.publishJobID].compactMap { $0 }
+        let times = try await store.jobTimes(ids: jobIDs)
+        let now = Timestamp.now()
+        var jobs: [[String: Any]] = []
+        for jobID in jobIDs {
+            guard let job = try await store.job(id: jobID) else { continue }
+            var row = StatusFormat.values(of: times[jobID] ?? JobTimes(), now: now)
+            row["id"] = "\(jobID)"
+            row["kind"] = job.kind.displayName
+            row["status"] = job.status.displayName
+            jobs.append(row)
+        }
+        values["jobs"] = jobs
+        let ends = jobIDs.compactMap { times[$0]?.ended }
+        values["duration"] = ends.max().map { StatusFormat.duration(from: build.created, to: $0) } ?? ""
+        return html(render("build", values))
     }
 
     /// `text` as `viewer` may see it: with server paths only for a `jobs` token.
@@ -237,10 +213,17 @@ public struct StatusController: Sendable {
         ]
         guard details else { return states }
         return states.merging([
-            "repo": build.repo, "app": build.appID ?? "", "created": build.created.naiveString,
+            "repo": build.repo, "app": build.appID ?? "", "created": StatusFormat.time(build.created),
             "commitJob": build.commitJobID.map { "\($0)" } ?? false,
             "publishJob": build.publishJobID.map { "\($0)" } ?? false,
         ]) { old, _ in old }
+    }
+
+    /// The app id of an `app/<id>/<arch>/<branch>` ref.
+    static func appID(ofRef ref: String) -> String? {
+        let parts = ref.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "app", !parts[1].isEmpty else { return nil }
+        return String(parts[1])
     }
 
     /// The build a job works on, for the link back to it.
@@ -261,10 +244,32 @@ public struct StatusController: Sendable {
         }
     }
 
+    /// A status page, with the headers every one carries: nothing but our own script and stylesheet may run or
+    /// load, no framing, no referrer to other sites, never cached (pages change and may show private builds).
     func html(_ text: String?) -> Response {
         Response(
-            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+            status: .ok, headers: Self.pageHeaders(contentType: "text/html; charset=utf-8"),
             body: .init(byteBuffer: ByteBuffer(string: text ?? "")))
+    }
+
+    static func pageHeaders(contentType: String) -> HTTPFields {
+        var headers: HTTPFields = [
+            .contentType: contentType, .cacheControl: "no-store",
+            .contentSecurityPolicy:
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+                + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ]
+        if let name = HTTPField.Name("X-Content-Type-Options") { headers[name] = "nosniff" }
+        if let name = HTTPField.Name("Referrer-Policy") { headers[name] = "no-referrer" }
+        return headers
+    }
+
+    /// Renders a template of `StatusPages` with what every page shows (version, repos for the navigation).
+    func render(_ template: String, _ values: [String: Any]) -> String? {
+        var all = values
+        all["version"] = Self.version
+        all["repos"] = repos.keys.sorted().map { ["name": $0] }
+        return StatusPages.library.render(all, withTemplate: template)
     }
 }
 

@@ -91,7 +91,8 @@ struct Composition {
             deltas: DeltaController(repos: config.repos, logger: logger),
             files: FileController(repos: config.repos, store: store, storage: storage, logger: logger),
             status: StatusController(
-                store: store, redactor: PathRedactor(config: config), requiresToken: config.statusRequiresToken),
+                store: store, redactor: PathRedactor(config: config), requiresToken: config.statusRequiresToken,
+                repos: config.repos),
             metrics: MetricsController(metrics: metrics))
         controllers.webhookStatus = WebhookStatusController(store: store, requiresToken: config.statusRequiresToken)
         return controllers

@@ -194,6 +194,10 @@ enum Migrations {
             "swift-0006-webhook-outbox", "create webhook_deliveries and webhook_repo_refs",
             postgres: webhookOutbox(id: "SERIAL PRIMARY KEY", time: "TIMESTAMP"),
             sqlite: webhookOutbox(id: "INTEGER PRIMARY KEY AUTOINCREMENT", time: "INTEGER")),
+        // The dashboard's times (Store+Dashboard.swift): upstream's jobs have no timestamps.
+        Migration(
+            "swift-0008-job-times", "create job_times",
+            postgres: [jobTimes(time: "TIMESTAMP")], sqlite: [jobTimes(time: "INTEGER")]),
     ]
 
     /// Ours: the timestamp of each build ref's uploaded commit (recorded by the commit job, before the commit job
@@ -226,6 +230,14 @@ enum Migrations {
             // next one's repo.updated names the refs that changed since (publish writes them, update-repo does not).
             "CREATE TABLE webhook_repo_refs (repo TEXT PRIMARY KEY, refs TEXT NOT NULL)",
         ]
+    }
+
+    /// Ours: when each job was queued, last started and ended (NULL: not yet, or before this table existed).
+    static func jobTimes(time: String) -> String {
+        """
+        CREATE TABLE job_times (job_id INTEGER PRIMARY KEY REFERENCES jobs(id), queued_at \(time),
+        started_at \(time), ended_at \(time))
+        """
     }
 
     /// Ours: how often each job was resumed after an interruption, what its steps recorded while they ran (so that

@@ -49,6 +49,7 @@ extension Store {
             RETURNING \(unsafeRaw: Self.jobColumns)
             """
         ).first()
+        try await recordJobTime(.started, jobID: id, at: now, in: db)
         return try decodeJob(unwrapRow(row))
     }
 

@@ -66,6 +66,7 @@ extension Store {
             try await db.raw(
                 "UPDATE jobs SET status = \(bind: status.rawValue), results = \(bind: results) WHERE id = \(bind: id)"
             ).run()
+            try await recordJobTime(.ended, jobID: id, at: .now(), in: db)
             try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: id)").run()
             try await insertWebhookDeliveries(webhooks, now: .now(), in: db)
         }
@@ -83,7 +84,9 @@ extension Store {
             RETURNING \(unsafeRaw: Self.jobColumns)
             """
         ).first()
-        return try decodeJob(unwrapRow(row))
+        let job = try decodeJob(unwrapRow(row))
+        try await recordJobTime(.queued, jobID: job.id, at: .now(), in: db)
+        return job
     }
 
     /// Reads one job inside a transaction, locking its row on PostgreSQL when `lock` is set.

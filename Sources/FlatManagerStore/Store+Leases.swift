@@ -72,6 +72,7 @@ extension Store {
                     UPDATE jobs SET status = \(bind: status.rawValue), results = \(bind: results) WHERE id = \(bind: id)
                     """
                 ).run()
+                try await recordJobTime(.ended, jobID: id, at: .now(), in: db)
                 try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: id)").run()
                 try await insertWebhookDeliveries(webhooks, now: .now(), in: db)
                 return true

@@ -195,6 +195,7 @@ extension Store {
             break
         }
         try await db.raw("UPDATE jobs SET status = \(bind: JobStatus.broken.rawValue) WHERE id = \(bind: job.id)").run()
+        try await recordJobTime(.ended, jobID: job.id, at: .now(), in: db)
         try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: job.id)").run()
     }
 
