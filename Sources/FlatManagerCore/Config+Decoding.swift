@@ -97,6 +97,7 @@ extension RepoConfig: Decodable {
         case hooks
         case deltas
         case appstreamDeltaDepth = "appstream-delta-depth"
+        case retention
     }
 
     /// A member of `repos`; its `name` is its key there (the last key of the coding path).
@@ -119,6 +120,7 @@ extension RepoConfig: Decodable {
         defaultTokenType = Int32(try c.defaulted(.defaultTokenType, 0, .integer(in: int32)))
         postPublishScript = try c.optional(.postPublishScript, .string)
         appstreamDeltaDepth = try c.defaulted(.appstreamDeltaDepth, 5, .integer(in: 0...Int(UInt32.max)))
+        retention = try c.optional(.retention, .object)
     }
 }
 

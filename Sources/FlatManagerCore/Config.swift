@@ -103,6 +103,8 @@ public struct RepoConfig: Sendable, Equatable {
     public var hooks: HooksConfig
     public var deltas: [DeltaRule]
     public var appstreamDeltaDepth: Int
+    /// Ours (issue #15): absent means prunes keep upstream's depth 3 and none is scheduled.
+    public var retention: RetentionConfig?
 
     /// The repo's public URL: its `base-url`, else `<server base-url>/repo/<name>`.
     public func publicURL(serverBaseURL: String) -> String {

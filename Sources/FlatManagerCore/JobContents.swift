@@ -8,6 +8,8 @@ public enum JobContents: Sendable, Equatable {
     case republish(app: String, endOfLife: String?, endOfLifeRebase: String?)
     case check(build: Int32, name: String)
     case prune
+    /// Ours (issue #15): make `commit`, an earlier commit of `ref`, current again in the job's repo.
+    case rollback(ref: String, commit: String)
 
     public var kind: JobKind {
         switch self {
@@ -17,6 +19,7 @@ public enum JobContents: Sendable, Equatable {
         case .republish: .republish
         case .check: .check
         case .prune: .prune
+        case .rollback: .rollback
         }
     }
 
@@ -38,6 +41,8 @@ public enum JobContents: Sendable, Equatable {
             return "{\"build\":\(build),\"name\":\(JSONText.string(name))}"
         case .prune:
             return "{}"
+        case .rollback(let ref, let commit):
+            return "{\"commit\":\(JSONText.string(commit)),\"ref\":\(JSONText.string(ref))}"
         }
     }
 
@@ -49,6 +54,8 @@ public enum JobContents: Sendable, Equatable {
         var repo: String?
         var app: String?
         var name: String?
+        var ref: String?
+        var commit: String?
     }
 
     /// Parses a stored `contents` string for the given kind; nil when it does not have the kind's required keys.
@@ -74,6 +81,9 @@ public enum JobContents: Sendable, Equatable {
             self = .check(build: build, name: name)
         case .prune:
             self = .prune
+        case .rollback:
+            guard let ref = fields.ref, let commit = fields.commit else { return nil }
+            self = .rollback(ref: ref, commit: commit)
         }
     }
 }

@@ -30,6 +30,9 @@ public struct ServerMetrics: Sendable {
     public let staticDeltas: GaugeMetric
     public let diskUsage: GaugeMetric
     public let lastSample: GaugeMetric
+    /// Ours (issue #15): what the latest prune's dry run of each repo with a `retention` said would go.
+    public let prunableObjects: GaugeMetric
+    public let prunableBytes: GaugeMetric
 
     /// Upstream's job duration buckets, in seconds.
     public static let jobBuckets: [Double] = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600]
@@ -79,6 +82,12 @@ public struct ServerMetrics: Sendable {
         lastSample = r.gauge(
             "flat_manager_metrics_sampled_timestamp_seconds", help: "When the sampled figures were last computed",
             labels: [])
+        prunableObjects = r.gauge(
+            "flat_manager_retention_prunable_objects",
+            help: "Objects the latest prune's dry run found unreachable within the retention (sampled)", labels: ["repo"])
+        prunableBytes = r.gauge(
+            "flat_manager_retention_prunable_bytes",
+            help: "Bytes (approximate) the latest prune's dry run would free (sampled)", labels: ["repo"])
     }
 
     /// Upstream's `kind` label values.

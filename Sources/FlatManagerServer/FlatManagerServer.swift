@@ -187,7 +187,7 @@ enum Startup {
         }
         let group = Shutdown.serviceGroup(
             config: config, store: store, sampler: sampler, cleanup: composition.buildCleanup, dispatcher: dispatcher,
-            deltaGenerator: deltaGenerator, app: app, logger: logger)
+            deltaGenerator: deltaGenerator, app: app, logger: logger, retention: composition.retentionScheduler)
         try await group.run()
     }
 

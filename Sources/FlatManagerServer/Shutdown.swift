@@ -32,7 +32,7 @@ enum Shutdown {
     /// The server's services, bounded as described above; `app` is the HTTP application.
     static func serviceGroup(
         config: Config, store: Store, sampler: MetricsSampler, cleanup: BuildCleanup, dispatcher: JobDispatcher,
-        deltaGenerator: DeltaGenerator, app: any Service, logger: Logger
+        deltaGenerator: DeltaGenerator, app: any Service, logger: Logger, retention: RetentionScheduler
     ) -> ServiceGroup {
         var http = ServiceGroupConfiguration(
             services: [.init(service: HTTPService(app: app, boundSeconds: config.shutdownTimeoutSecs, logger: logger))],
@@ -45,6 +45,7 @@ enum Shutdown {
                 services: [
                     .init(service: StoreService(store: store)), .init(service: sampler), .init(service: cleanup),
                     .init(service: jobs),
+                    .init(service: retention),
                     .init(service: DeltaGeneratorStopper(generator: deltaGenerator)),
                     // HTTP ending by itself (an immediate stop, or a failure such as a port in use) still lets the
                     // running jobs finish and closes the database.

@@ -185,6 +185,18 @@ enum Migrations {
                 "CREATE TABLE job_lease_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
                 "INSERT INTO job_lease_generation (id, value) VALUES (1, 0)",
             ]),
+        // Issue #15: the rollback job kind (100) passes the kind check, and the retention schedule records when
+        // it last queued a prune of each repo (several processes may share the database; Store+Retention.swift).
+        Migration(
+            "swift-0007-rollback-retention", "allow job kind 100, create retention_prunes",
+            postgres: [
+                "ALTER TABLE jobs DROP CONSTRAINT IF EXISTS chk_job_kind",
+                "ALTER TABLE jobs ADD CONSTRAINT chk_job_kind CHECK (kind IN (0, 1, 2, 3, 4, 5, 100))",
+                "CREATE TABLE retention_prunes (repo TEXT PRIMARY KEY, queued_at TIMESTAMP NOT NULL, job_id INTEGER)",
+            ],
+            sqlite: [
+                "CREATE TABLE retention_prunes (repo TEXT PRIMARY KEY, queued_at INTEGER NOT NULL, job_id INTEGER)"
+            ]),
     ]
 
     /// Ours: how often each job was resumed after an interruption, what its steps recorded while they ran (so that
