@@ -70,8 +70,12 @@ public struct RepoController: Sendable {
         try claims.require(sub: "build", scope: .publish)
         let body = try await request.decodeJSON(RollbackRequest.self)
         let repoName = try EdgeNames.repo(context.parameters.get("repo") ?? "").rawValue
-        guard let ref = RefName(body.ref), let id = ref.id else { throw APIError.generic("Invalid ref_name \(body.ref)") }
-        guard ObjectName("\(body.commit).commit") != nil else { throw APIError.generic("Invalid commit \(body.commit)") }
+        guard let ref = RefName(body.ref), let id = ref.id else {
+            throw APIError.generic("Invalid ref_name \(body.ref)")
+        }
+        guard ObjectName("\(body.commit).commit") != nil else {
+            throw APIError.generic("Invalid commit \(body.commit)")
+        }
         try claims.require(prefixFor: id)
         try claims.require(repo: repoName)
         guard let repo = repos[repoName] else { throw APIError.generic("No such repo") }

@@ -84,7 +84,8 @@ public struct ServerMetrics: Sendable {
             labels: [])
         prunableObjects = r.gauge(
             "flat_manager_retention_prunable_objects",
-            help: "Objects the latest prune's dry run found unreachable within the retention (sampled)", labels: ["repo"])
+            help: "Objects the latest prune's dry run found unreachable within the retention (sampled)",
+            labels: ["repo"])
         prunableBytes = r.gauge(
             "flat_manager_retention_prunable_bytes",
             help: "Bytes (approximate) the latest prune's dry run would free (sampled)", labels: ["repo"])

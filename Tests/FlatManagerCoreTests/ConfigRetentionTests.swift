@@ -59,7 +59,8 @@ struct ConfigRetentionTests {
     @Test("a rollback job's contents survive the round trip through the jobs table")
     func rollbackContentsRoundTrip() {
         // Arrange
-        let contents = JobContents.rollback(ref: "app/org.test.A/x86_64/stable", commit: String(repeating: "a", count: 64))
+        let contents = JobContents.rollback(
+            ref: "app/org.test.A/x86_64/stable", commit: String(repeating: "a", count: 64))
 
         // Act
         let parsed = JobContents(kind: .rollback, json: contents.json)

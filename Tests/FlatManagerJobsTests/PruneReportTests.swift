@@ -43,7 +43,8 @@ struct PruneReportTests {
         #expect(try JobResultEncoder.json(PruneResult()) == #"{"pruned":true}"#)
         #expect(
             try JobResultEncoder.json(
-                RollbackResult(refs: RefCommits([.init(ref: "app/a.b/x86_64/stable", commit: "c2")]),
+                RollbackResult(
+                    refs: RefCommits([.init(ref: "app/a.b/x86_64/stable", commit: "c2")]),
                     rolledBackTo: "c1", updateRepoJob: 9))
                 == #"{"refs":{"app/a.b/x86_64/stable":"c2"},"rolled-back-to":"c1","update-repo-job":9}"#)
     }

@@ -33,7 +33,8 @@ struct SafetyNetRetentionTests {
 
             // Act: wait for a scheduled prune to cut the history.
             let log = try await Self.waitForHistory(ref: ref, repo: repo, ostree: ostree, commits: 2)
-            let metrics = try await Self.waitForMetric("flat_manager_retention_prunable_objects{repo=\"stable\"}", server)
+            let metrics = try await Self.waitForMetric(
+                "flat_manager_retention_prunable_objects{repo=\"stable\"}", server)
             let fsck = try await ProcessRunner.run(ostree, ["fsck", "--repo=\(repo)"])
             try await client.check(["commit", "--wait", inFlight])
             try await client.check(["publish", "--wait", "--wait-update", inFlight])
