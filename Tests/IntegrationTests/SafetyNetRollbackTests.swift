@@ -24,7 +24,8 @@ struct SafetyNetRollbackTests {
             try await user.install(FixtureRepo.appID)
             let before = try await user.run(FixtureRepo.appID)
             let publisher = try Client(
-                token: try Management.token(scope: ["publish"], prefixes: [FixtureRepo.appID], repos: ["stable"]))
+                token: try Management.token(
+                    scope: ["publish", "jobs"], prefixes: [FixtureRepo.appID], repos: ["stable"]))
 
             let outputFile = server.directory.appending("rollback-output.json")
 
