@@ -1,8 +1,8 @@
 import Foundation
 
 /// What a prune dry run said would go (issue #15 part 3): parsed from `flatpak build-update-repo --prune-dry-run`'s
-/// `Total objects: N` and `Deleted N objects, X freed` lines. The size is flatpak's human figure (`1.2 MB`, SI
-/// units, three significant digits) turned back into bytes, so it is approximate.
+/// `Total objects: N` and `Deleted N objects, X freed` (or `No unreachable objects`) lines. The size is flatpak's
+/// human figure (`1.2 MB`, SI units, three significant digits) turned back into bytes, so it is approximate.
 public struct PruneReport: Codable, Sendable, Equatable {
     /// Objects in the repository before the prune.
     public var totalObjects: Int64
@@ -35,6 +35,8 @@ public struct PruneReport: Codable, Sendable, Equatable {
                 let bytes = Self.bytes(number: String(words[3]), unit: String(words[4]))
             {
                 deleted = (count, bytes)
+            } else if line.hasPrefix("No unreachable objects") {
+                deleted = (0, 0)
             }
         }
         guard let total, let deleted else { return nil }

@@ -23,6 +23,9 @@ struct PruneReportTests {
     func unitsAndMissingLines() {
         // Act, Assert
         #expect(PruneReport(flatpakOutput: "Total objects: 3\nDeleted 0 objects, 0 bytes freed")?.bytes == 0)
+        #expect(
+            PruneReport(flatpakOutput: "Total objects: 0\nNo unreachable objects\n")
+                == PruneReport(totalObjects: 0, objects: 0, bytes: 0))
         #expect(PruneReport(flatpakOutput: "Total objects: 3\nDeleted 1 objects, 1 parsec freed") == nil)
         #expect(PruneReport(flatpakOutput: "Deleted 1 objects, 1 kB freed") == nil)
         #expect(PruneReport(flatpakOutput: "") == nil)
