@@ -3,8 +3,10 @@ import FlatManagerJobs
 import FlatManagerStore
 import Foundation
 import Hummingbird
+import OSTree
 
-/// Repository-wide operations: republish an app (api.md §4.18) and prune (0.5, §4.21).
+/// Repository-wide operations: republish an app (api.md §4.18), prune (0.5, §4.21) and roll a ref back (ours,
+/// issue #15).
 public struct RepoController: Sendable {
     let repos: [String: RepoConfig]
     let store: Store
@@ -22,6 +24,7 @@ public struct RepoController: Sendable {
     public func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("repo/:repo/republish", use: republish)
         group.post("prune", use: prune)
+        group.post("repo/:repo/rollback", use: rollback)
     }
 
     @Sendable func republish(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -57,5 +60,37 @@ public struct RepoController: Sendable {
         let job = try await store.createJob(kind: .prune, contents: .prune, repo: body.repo, startAfter: nil)
         queue.jobCreated(job)
         return try JSONResponse.make(job)
+    }
+
+    /// Queues a rollback job (ours, issue #15): a `publish` token whose prefix covers the ref's id and whose repos
+    /// cover the repo; the commit must be in the ref's history now (checked again by the job under the repo lock).
+    @Sendable func rollback(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let claims = try context.requireClaims()
+        try claims.require(sub: "build", scope: .publish)
+        let body = try await request.decodeJSON(RollbackRequest.self)
+        let repoName = try EdgeNames.repo(context.parameters.get("repo") ?? "").rawValue
+        guard let ref = RefName(body.ref), let id = ref.id else {
+            throw APIError.generic("Invalid ref_name \(body.ref)")
+        }
+        guard ObjectName("\(body.commit).commit") != nil else {
+            throw APIError.generic("Invalid commit \(body.commit)")
+        }
+        try claims.require(prefixFor: id)
+        try claims.require(repo: repoName)
+        guard let repo = repos[repoName] else { throw APIError.generic("No such repo") }
+        switch try RefHistory.position(of: body.commit, in: body.ref, repo: repo.path) {
+        case .noSuchRef:
+            throw APIError.generic("No ref \(body.ref) in repo \(repoName)")
+        case .notInHistory:
+            throw APIError.generic("Commit \(body.commit) is not in the history of \(body.ref)")
+        case .head, .ancestor:
+            break
+        }
+        let job = try await store.createJob(
+            kind: .rollback, contents: .rollback(ref: body.ref, commit: body.commit), repo: repoName, startAfter: nil)
+        queue.jobCreated(job)
+        let location = request.absoluteURL("/api/v1/job/\(job.id)", fallbackHost: fallbackHost)
+        return try JSONResponse.make(job, location: location)
     }
 }

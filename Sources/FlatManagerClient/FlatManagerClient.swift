@@ -10,7 +10,7 @@ struct FlatManagerClient: AsyncParsableCommand {
         version: "flat-manager-client \(version)",
         subcommands: [
             Create.self, Push.self, Commit.self, Publish.self, Purge.self, FollowJob.self, CreateToken.self,
-            Prune.self, GenTokenCommand.self,
+            Prune.self, Rollback.self, GenTokenCommand.self,
         ])
 
     /// The upstream release whose command line and output this client follows.

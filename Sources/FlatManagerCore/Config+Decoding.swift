@@ -129,6 +129,7 @@ extension RepoConfig: Decodable {
         case appstreamDeltaDepth = "appstream-delta-depth"
         case downgradeProtection = "downgrade-protection"
         case metadataLint = "metadata-lint"
+        case retention
     }
 
     /// A member of `repos`; its `name` is its key there (the last key of the coding path).
@@ -153,6 +154,7 @@ extension RepoConfig: Decodable {
         appstreamDeltaDepth = try c.defaulted(.appstreamDeltaDepth, 5, .integer(in: 0...Int(UInt32.max)))
         downgradeProtection = try c.defaulted(.downgradeProtection, false, .bool)
         metadataLint = try c.defaulted(.metadataLint, false, .bool)
+        retention = try c.optional(.retention, .object)
     }
 }
 

@@ -117,6 +117,8 @@ public struct RepoConfig: Sendable, Equatable {
     /// Ours, opt-in (`metadata-lint`): the commit job refuses a build whose commit metadata, `/metadata` file, refs
     /// and app id disagree (or hold NUL bytes, the CVE-2021-43860 class).
     public var metadataLint: Bool = false
+    /// Ours (issue #15): absent means prunes keep upstream's depth 3 and none is scheduled.
+    public var retention: RetentionConfig?
 
     /// The repo's public URL: its `base-url`, else `<server base-url>/repo/<name>`.
     public func publicURL(serverBaseURL: String) -> String {

@@ -9,6 +9,8 @@ public enum JobContents: Sendable, Equatable {
     case republish(app: String, endOfLife: String?, endOfLifeRebase: String?)
     case check(build: Int32, name: String)
     case prune
+    /// Ours (issue #15): make `commit`, an earlier commit of `ref`, current again in the job's repo.
+    case rollback(ref: String, commit: String)
 
     public var kind: JobKind {
         switch self {
@@ -18,6 +20,7 @@ public enum JobContents: Sendable, Equatable {
         case .republish: .republish
         case .check: .check
         case .prune: .prune
+        case .rollback: .rollback
         }
     }
 
@@ -39,6 +42,8 @@ public enum JobContents: Sendable, Equatable {
             return "{\"build\":\(build),\"name\":\(JSONText.string(name))}"
         case .prune:
             return "{}"
+        case .rollback(let ref, let commit):
+            return "{\"commit\":\(JSONText.string(commit)),\"ref\":\(JSONText.string(ref))}"
         }
     }
 
@@ -51,6 +56,8 @@ public enum JobContents: Sendable, Equatable {
         var app: String?
         var name: String?
         var allow_downgrade: Bool?
+        var ref: String?
+        var commit: String?
     }
 
     /// Parses a stored `contents` string for the given kind; nil when it does not have the kind's required keys.
@@ -76,6 +83,9 @@ public enum JobContents: Sendable, Equatable {
             self = .check(build: build, name: name)
         case .prune:
             self = .prune
+        case .rollback:
+            guard let ref = fields.ref, let commit = fields.commit else { return nil }
+            self = .rollback(ref: ref, commit: commit)
         }
     }
 }

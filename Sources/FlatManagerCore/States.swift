@@ -47,12 +47,14 @@ public enum JobKind: Int16, Sendable, Codable, CaseIterable {
     case republish = 3
     case check = 4
     case prune = 5
+    /// Ours (issue #15): far from upstream's numbers so a future upstream kind cannot collide with it.
+    case rollback = 100
 
     /// Ordering among ready jobs of one queue: lower runs first (server.md §3.2).
     public var priority: Int {
         switch self {
         case .commit: 0
-        case .publish, .check, .republish: 1
+        case .publish, .check, .republish, .rollback: 1
         case .updateRepo: 2
         case .prune: 100
         }
@@ -67,6 +69,7 @@ public enum JobKind: Int16, Sendable, Codable, CaseIterable {
         case .republish: "Republish"
         case .check: "Check"
         case .prune: "Prune"
+        case .rollback: "Rollback"
         }
     }
 
@@ -79,6 +82,7 @@ public enum JobKind: Int16, Sendable, Codable, CaseIterable {
         case .republish: "republish"
         case .check: "check"
         case .prune: "prune"
+        case .rollback: "rollback"
         }
     }
 
@@ -86,7 +90,7 @@ public enum JobKind: Int16, Sendable, Codable, CaseIterable {
     public var runsOnRepoQueue: Bool {
         switch self {
         case .commit, .check: false
-        case .publish, .updateRepo, .republish, .prune: true
+        case .publish, .updateRepo, .republish, .prune, .rollback: true
         }
     }
 }

@@ -165,6 +165,17 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public init(repo: String) { self.repo = repo }
 }
 
+/// Body of `POST /api/v1/repo/{repo}/rollback` (ours, issue #15): the ref and the earlier commit of its history
+/// whose content becomes current again.
+public struct RollbackRequest: Codable, Sendable, Equatable {
+    public var ref: String
+    public var commit: String
+    public init(ref: String, commit: String) {
+        self.ref = ref
+        self.commit = commit
+    }
+}
+
 /// The upstream error JSON (api.md §2).
 public struct ErrorBody: Codable, Sendable, Equatable {
     public var status: Int

@@ -46,6 +46,8 @@ enum JobHandlers {
             return RepublishJob(app: app, endOfLife: eol, endOfLifeRebase: rebase)
         case .prune:
             return PruneJob()
+        case .rollback(let ref, let commit):
+            return RollbackJob(ref: ref, commit: commit)
         }
     }
 }

@@ -65,8 +65,32 @@ public struct UpdateRepoResult: JobResult, Equatable {}
 public struct CheckResult: JobResult, Equatable {}
 
 /// `{"pruned": true}` (upstream's newer prune reports `{}`; ours says that it pruned, which it now always does).
+///
+/// With a `retention` configured for the repo (ours, issue #15), also the depth it kept and the dry run's report:
+/// `{"pruned": true, "depth": 1, "dry-run": {"total-objects": 40, "objects": 12, "bytes": 120000}}`.
 public struct PruneResult: JobResult, Equatable {
     public let pruned = true
+    public var depth: Int? = nil
+    public var dryRun: PruneReport? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case pruned
+        case depth
+        case dryRun = "dry-run"
+    }
+}
+
+/// `{"refs": {"<ref>": "<new commit>"}, "rolled-back-to": "<earlier commit>", "update-repo-job": <id>}` (ours).
+public struct RollbackResult: JobResult, Equatable {
+    public let refs: RefCommits
+    public let rolledBackTo: String
+    public let updateRepoJob: Int32
+
+    enum CodingKeys: String, CodingKey {
+        case refs
+        case rolledBackTo = "rolled-back-to"
+        case updateRepoJob = "update-repo-job"
+    }
 }
 
 /// A coding key for keys only known at run time (ref names).

@@ -44,6 +44,7 @@ public struct MetricsSampler: Service {
                 await cancelWhenGracefulShutdown { await sampleDisk() }
                 nextDiskSample = ContinuousClock.now + max(interval, (ContinuousClock.now - started) * 20)
             }
+            await samplePruneReports()
             metrics.lastSample.set([], Date().timeIntervalSince1970.rounded())
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
@@ -66,6 +67,27 @@ public struct MetricsSampler: Service {
         metrics.jobsQueued.replaceAll(depth, keepingOthersAtZero: true)
         metrics.queueOldestAge.replaceAll(oldest)
         return seen
+    }
+
+    /// The dry-run report of the latest successful prune of each repo with a `retention` (issue #15).
+    func samplePruneReports() async {
+        guard config.repos.values.contains(where: { $0.retention != nil }) else { return }
+        let results: [String: String]
+        do {
+            results = try await store.latestPruneResults()
+        } catch {
+            logger.warning("Cannot sample the prune reports: \(String(reflecting: error))")
+            return
+        }
+        var objects: [[String]: Double] = [:]
+        var bytes: [[String]: Double] = [:]
+        for (repo, text) in results where config.repos[repo]?.retention != nil {
+            guard let report = PruneReport(resultsJSON: text) else { continue }
+            objects[[repo]] = Double(report.objects)
+            bytes[[repo]] = Double(report.bytes)
+        }
+        metrics.prunableObjects.replaceAll(objects)
+        metrics.prunableBytes.replaceAll(bytes)
     }
 
     /// Summary sizes, delta counts and disk usage, walked on a dispatch queue so that the cooperative pool that

@@ -2,24 +2,39 @@ import FlatManagerCore
 import FlatManagerStore
 import OSTree
 
-/// Removes objects no longer reachable within a depth of 3 commits per ref (0.5, server.md §8), whenever asked.
+/// Removes objects no longer reachable within a depth of 3 commits per ref (0.5, server.md §8), whenever asked, or
+/// within the repo's `retention.keep-commits` (ours, issue #15: then queued on a schedule too, see
+/// `RetentionScheduler`, and the dry run's report goes into the result and `/metrics`).
 ///
 /// Builds in flight never lose an object to it: `missing_objects` hard-links every object it finds in the main
 /// repository into the build repository (`BuildStorage.adoptObject`), so a build holds its own link to everything
 /// it did not upload, and the prune only removes the main repository's name for an object. (Upstream prunes
 /// regardless and may break such builds; our earlier version skipped the prune while any build was in flight, so a
-/// busy repository was never pruned.)
+/// busy repository was never pruned.) The main repository's writers (publish, update-repo, rollback) are kept out
+/// by the repo queue and `RepoLock`.
 struct PruneJob: JobHandler {
     static let kind = JobKind.prune
 
     func run(in context: JobContext) async throws(JobError) -> PruneResult {
         guard let repoName = context.job.repo else { throw .invalidJob("Prune job requires a repo") }
         let repo = try context.environment.repoConfig(repoName)
+        let depth = repo.retention?.pruneDepth ?? 3
+        if let retention = repo.retention {
+            await context.log("Retention: keeping \(retention.keepCommits) commits of every ref (depth \(depth))")
+        }
         await context.log("Running prune dry-run")
-        _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: true), label: "Dry-run", context)
+        let dryRun = try await runLogged(
+            .flatpakPrune(repo: repo.path, dryRun: true, depth: depth), label: "Dry-run", context)
+        let report = PruneReport(flatpakOutput: dryRun.stdout + "\n" + dryRun.stderr)
+        if repo.retention != nil, let report {
+            await context.log(
+                "Dry-run report: \(report.objects) of \(report.totalObjects) objects would go, about \(report.bytes) bytes"
+            )
+        }
         await context.log("Running actual prune")
-        _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: false), label: "Prune", context)
-        return PruneResult()
+        _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: false, depth: depth), label: "Prune", context)
+        guard repo.retention != nil else { return PruneResult() }
+        return PruneResult(depth: depth, dryRun: report)
     }
 
     func runLogged(_ command: Command, label: String, _ context: JobContext) async throws(JobError) -> CommandOutput {

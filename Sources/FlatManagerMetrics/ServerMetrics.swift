@@ -30,6 +30,9 @@ public struct ServerMetrics: Sendable {
     public let staticDeltas: GaugeMetric
     public let diskUsage: GaugeMetric
     public let lastSample: GaugeMetric
+    /// Ours (issue #15): what the latest prune's dry run of each repo with a `retention` said would go.
+    public let prunableObjects: GaugeMetric
+    public let prunableBytes: GaugeMetric
 
     // Ours: webhooks.
     public let webhookAttempts: CounterMetric
@@ -85,6 +88,13 @@ public struct ServerMetrics: Sendable {
         webhookAttempts = r.counter(
             "flat_manager_webhook_attempts", help: "Webhook delivery attempts, by event and outcome",
             labels: ["event", "outcome"])
+        prunableObjects = r.gauge(
+            "flat_manager_retention_prunable_objects",
+            help: "Objects the latest prune's dry run found unreachable within the retention (sampled)",
+            labels: ["repo"])
+        prunableBytes = r.gauge(
+            "flat_manager_retention_prunable_bytes",
+            help: "Bytes (approximate) the latest prune's dry run would free (sampled)", labels: ["repo"])
     }
 
     /// Upstream's `kind` label values.

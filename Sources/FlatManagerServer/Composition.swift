@@ -71,6 +71,11 @@ struct Composition {
             metrics: metrics)
     }
 
+    /// The prunes of the repos with a `retention`, queued on their schedule (issue #15).
+    var retentionScheduler: RetentionScheduler {
+        RetentionScheduler(store: store, repos: config.repos, queue: queue, logger: logger)
+    }
+
     /// The host of `Location` headers for requests that name none.
     var fallbackHost: String { "\(config.host):\(config.port)" }
 

@@ -187,7 +187,7 @@ enum Startup {
         }
         let group = Shutdown.serviceGroup(
             config: config, store: store, sampler: sampler, cleanup: composition.buildCleanup, dispatcher: dispatcher,
-            deltaGenerator: deltaGenerator, app: app, logger: logger,
+            deltaGenerator: deltaGenerator, app: app, logger: logger, retention: composition.retentionScheduler,
             webhooks: composition.webhookSender(owner: dispatcher.owner))
         try await group.run()
     }

@@ -32,7 +32,8 @@ enum Shutdown {
     /// The server's services, bounded as described above; `app` is the HTTP application.
     static func serviceGroup(
         config: Config, store: Store, sampler: MetricsSampler, cleanup: BuildCleanup, dispatcher: JobDispatcher,
-        deltaGenerator: DeltaGenerator, app: any Service, logger: Logger, webhooks: (any Service)? = nil
+        deltaGenerator: DeltaGenerator, app: any Service, logger: Logger, retention: RetentionScheduler,
+        webhooks: (any Service)? = nil
     ) -> ServiceGroup {
         var http = ServiceGroupConfiguration(
             services: [.init(service: HTTPService(app: app, boundSeconds: config.shutdownTimeoutSecs, logger: logger))],
@@ -47,6 +48,7 @@ enum Shutdown {
                     // Webhook deliveries stop after the jobs, so that the last jobs' events still go out.
                     .init(service: webhooks ?? IdleService()),
                     .init(service: jobs),
+                    .init(service: retention),
                     .init(service: DeltaGeneratorStopper(generator: deltaGenerator)),
                     // HTTP ending by itself (an immediate stop, or a failure such as a port in use) still lets the
                     // running jobs finish and closes the database.

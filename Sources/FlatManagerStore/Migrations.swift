@@ -194,6 +194,18 @@ enum Migrations {
             "swift-0006-webhook-outbox", "create webhook_deliveries and webhook_repo_refs",
             postgres: webhookOutbox(id: "SERIAL PRIMARY KEY", time: "TIMESTAMP"),
             sqlite: webhookOutbox(id: "INTEGER PRIMARY KEY AUTOINCREMENT", time: "INTEGER")),
+        // Issue #15: the rollback job kind (100) passes the kind check, and the retention schedule records when
+        // it last queued a prune of each repo (several processes may share the database; Store+Retention.swift).
+        Migration(
+            "swift-0007-rollback-retention", "allow job kind 100, create retention_prunes",
+            postgres: [
+                "ALTER TABLE jobs DROP CONSTRAINT IF EXISTS chk_job_kind",
+                "ALTER TABLE jobs ADD CONSTRAINT chk_job_kind CHECK (kind IN (0, 1, 2, 3, 4, 5, 100))",
+                "CREATE TABLE retention_prunes (repo TEXT PRIMARY KEY, queued_at TIMESTAMP NOT NULL, job_id INTEGER)",
+            ],
+            sqlite: [
+                "CREATE TABLE retention_prunes (repo TEXT PRIMARY KEY, queued_at INTEGER NOT NULL, job_id INTEGER)"
+            ]),
         // The dashboard's times (Store+Dashboard.swift): upstream's jobs have no timestamps.
         Migration(
             "swift-0008-job-times", "create job_times",

@@ -81,7 +81,7 @@ extension Store {
     /// The kinds whose handlers can run again after an interruption and reach the uninterrupted result.
     static func isResumable(_ kind: JobKind) -> Bool {
         switch kind {
-        case .commit, .publish, .check, .republish, .updateRepo: true
+        case .commit, .publish, .check, .republish, .updateRepo, .rollback: true
         case .prune: false
         }
     }
@@ -191,7 +191,7 @@ extension Store {
                 WHERE publish_job_id = \(bind: job.id) AND published_state = \(bind: PublishedState.publishing.rawValue)
                 """
             ).run()
-        case .updateRepo, .republish, .check, .prune:
+        case .updateRepo, .republish, .check, .prune, .rollback:
             break
         }
         try await db.raw("UPDATE jobs SET status = \(bind: JobStatus.broken.rawValue) WHERE id = \(bind: job.id)").run()

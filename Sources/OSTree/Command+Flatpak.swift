@@ -103,13 +103,14 @@ extension Command {
         return Command(executable: "flatpak", arguments: arguments)
     }
 
-    /// The 0.5 prune job (server.md §8): a dry run first, then the real prune, depth 3 hard-coded.
-    public static func flatpakPrune(repo: FilePath, dryRun: Bool) -> Command {
+    /// The 0.5 prune job (server.md §8): a dry run first, then the real prune, depth 3 hard-coded (ours: a repo's
+    /// `retention` sets the depth).
+    public static func flatpakPrune(repo: FilePath, dryRun: Bool, depth: Int = 3) -> Command {
         Command(
             executable: "flatpak",
             arguments: [
                 "build-update-repo", "-v", "--no-update-summary", "--no-update-appstream",
-                dryRun ? "--prune-dry-run" : "--prune", "--prune-depth=3", repo.string,
+                dryRun ? "--prune-dry-run" : "--prune", "--prune-depth=\(depth)", repo.string,
             ])
     }
 
