@@ -99,6 +99,17 @@ struct ConfigDecodingTests {
             json: Self.withSubsets(#"{"free": {"collection-id": "c", "colour": 1}}"#),
             key: "repos.stable.subsets.free.colour", message: "unknown key"),
         Refused(name: "a file that is not an object", json: "[]", key: "", message: "expected an object"),
+        Refused(
+            name: "a token public key that is not PEM",
+            json: ConfigFixture.minimal(
+                extraTop: #", "token-public-keys": [{"kid": "k", "alg": "EdDSA", "key": "x"}]"#),
+            key: "token-public-keys[0].key",
+            message: "not an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)"),
+        Refused(
+            name: "a token public key of an unknown algorithm",
+            json: ConfigFixture.minimal(
+                extraTop: #", "token-public-keys": [{"kid": "k", "alg": "RS256", "key": "x"}]"#),
+            key: "token-public-keys[0].alg", message: #"must be "EdDSA" or "ES256""#),
     ]
 
     @Test("an invalid config names the key path and says what is wrong", arguments: refused)
