@@ -33,9 +33,11 @@ struct JobWaiting: Sendable {
     private func waitForChange(of job: Job, offset: Int, upTo wait: Duration) async throws -> Bool {
         let status = job.status
         guard status == .new || status == .started, job.log.utf8.count <= offset else { return false }
-        let deadline = ContinuousClock.now + wait
+        let start = ContinuousClock.now
+        let deadline = start + wait
         while ContinuousClock.now < deadline {
-            try await Task.sleep(for: step)
+            // Quick looks while a change is likely soon (a job's next line, a short job's end), then calmer ones.
+            try await Task.sleep(for: ContinuousClock.now - start < .seconds(2) ? step : step * 5)
             guard let progress = try await store.jobProgress(id: job.id) else { return true }
             if progress.status != status || progress.logBytes > offset { return true }
         }

@@ -91,8 +91,8 @@ public final class JobDispatcher: Service, Sendable {
     /// Sleeps until the poll interval passes, the queue is kicked, or shutdown begins.
     func waitForWork(_ queue: Store.QueueSelector) async {
         let seen = wakeups.withLock { $0[queue, default: 0] }
-        // A kick is seen within a step: a job queued by a request or by another job starts within milliseconds.
-        let step = Duration.milliseconds(20)
+        // A kick is seen within a step: a job queued by a request or by another job starts within 50 ms.
+        let step = Duration.milliseconds(50)
         var waited = Duration.zero
         while waited < pollInterval, !Task.isShuttingDownGracefully, !Task.isCancelled {
             if wakeups.withLock({ $0[queue, default: 0] }) != seen { return }

@@ -131,8 +131,12 @@ package actor TestServer {
 
     private func logURL(_ stream: String) -> URL { directory.appending("server-\(generation).\(stream)") }
 
+    /// How long a start may take before it counts as failed: generous, since the whole suite runs servers, builds
+    /// and browsers side by side on two cores (a start once took 30 s at a load of 30; quiet, it takes 1 s).
+    static let readyTimeout = Duration.seconds(180)
+
     private func waitUntilReady(_ handle: ProcessHandle) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + Self.readyTimeout
         while ContinuousClock.now < deadline {
             guard handle.isRunning else {
                 process = nil
@@ -141,7 +145,7 @@ package actor TestServer {
             if await isAnswering() { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TestSupportError.serverFailed("GET /status did not answer 200 within 60 s\n\(output())")
+        throw TestSupportError.serverFailed("GET /status did not answer 200 within \(Self.readyTimeout)\n\(output())")
     }
 
     deinit {
