@@ -126,7 +126,7 @@ struct DashboardBrowserTests {
         "private builds appear once a jobs token is given in the page, a wrong token shows the error and nothing private",
         arguments: TestEnvironment.databases)
     func privateBuildsWithTokenInTheTab(database: DatabaseKind) async throws {
-        let server = try await Management.server(database: database)
+        let server = try await Management.server(database: database) { _ in }
         try await withServerOutputOnFailure(server) {
             // Arrange: a public and a private build; a jobs token and one that is not a token at all.
             let visible = try await DashboardTests.createBuild(on: server, app: "org.example.Visible")
