@@ -38,7 +38,9 @@ extension StatusController {
             ])
         }
         return html(
-            render("queue", ["title": "Queue", "jobs": jobs, "hasJobs": !jobs.isEmpty, "noscriptRefresh": true]))
+            render(
+                "queue", ["title": "Queue", "jobs": jobs, "hasJobs": !jobs.isEmpty, "noscriptRefresh": true],
+                for: viewer))
     }
 
     /// Why a job has not started (or how long it has been running): unfinished jobs it depends on, its start delay
@@ -79,7 +81,7 @@ extension StatusController {
     /// `/status/repo/{repo}`: the refs of a configured repository with their commits, sizes, times and the static
     /// deltas that lead to them. Only configured names are looked up; nothing of the path comes from the request.
     @Sendable func repo(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try StatusViewer(context, required: requiresToken)
+        let viewer = try StatusViewer(context, required: requiresToken)
         guard let name = context.parameters.get("repo"), let config = repos[name] else { throw APIError.notFound }
         var values: [String: Any] = ["title": "Repo \(name)", "name": name]
         do {
@@ -92,7 +94,7 @@ extension StatusController {
         if let modified = Self.modificationTime(config.path.appending("summary")) {
             values["summary"] = StatusFormat.time(modified)
         }
-        return html(render("repo", values))
+        return html(render("repo", values, for: viewer))
     }
 
     /// One row per ref under `refs/heads`, sorted by name.

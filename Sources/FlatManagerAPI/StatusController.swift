@@ -78,7 +78,7 @@ public struct StatusController: Sendable {
         values["hasBuilds"] = !builds.isEmpty
         values["previous"] = query.page > 1 ? query.link(page: query.page - 1) : false
         values["next"] = rows.count > BuildListQuery.pageSize ? query.link(page: query.page + 1) : false
-        return html(render("list", values))
+        return html(render("list", values, for: viewer))
     }
 
     /// How long a build took from its creation to the end of its last job so far (commit or publish).
@@ -108,7 +108,7 @@ public struct StatusController: Sendable {
             values["results"] = job.results.map { redact($0, for: viewer) } ?? false
         }
         if let build = Self.buildID(of: job) { values["build"] = "\(build)" }
-        return html(render("job", values))
+        return html(render("job", values, for: viewer))
     }
 
     /// The job log from byte `offset` on, as plain text; `X-Log-Offset` is the offset to ask for next and
@@ -149,7 +149,7 @@ public struct StatusController: Sendable {
         var values = Self.values(of: build, details: details)
         values["title"] = "Build \(build.id)"
         values["refresh"] = build.repoState == .committing || build.publishedState == .publishing
-        guard details else { return html(render("build", values)) }
+        guard details else { return html(render("build", values, for: viewer)) }
         let refs = try await store.buildRefs(buildID: id).map { ["name": $0.refName, "commit": $0.commit] }
         let checks = try await store.checks(buildID: id)
         values["refs"] = refs
@@ -184,7 +184,7 @@ public struct StatusController: Sendable {
         values["jobs"] = jobs
         let ends = jobIDs.compactMap { times[$0]?.ended }
         values["duration"] = ends.max().map { StatusFormat.duration(from: build.created, to: $0) } ?? ""
-        return html(render("build", values))
+        return html(render("build", values, for: viewer))
     }
 
     /// `text` as `viewer` may see it: with server paths only for a `jobs` token.
@@ -264,9 +264,12 @@ public struct StatusController: Sendable {
         return headers
     }
 
-    /// Renders a template of `StatusPages` with what every page shows (version, repos for the navigation).
-    func render(_ template: String, _ values: [String: Any]) -> String? {
+    /// Renders a template of `StatusPages` with what every page shows (version, repos for the navigation, and
+    /// whether `viewer` came with a verified `jobs` token: the page's script fetches the page again with the tab's
+    /// token when it did not).
+    func render(_ template: String, _ values: [String: Any], for viewer: StatusViewer) -> String? {
         var all = values
+        all["viewer"] = viewer.seesServerPaths ? "jobs" : "public"
         all["version"] = Self.version
         all["repos"] = repos.keys.sorted().map { ["name": $0] }
         return StatusPages.library.render(all, withTemplate: template)

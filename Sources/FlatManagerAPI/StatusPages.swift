@@ -21,7 +21,8 @@ enum StatusPages {
     }()
 
     /// The start of every page: `title`, optional `refresh` (seconds, a meta refresh) or `noscriptRefresh` (the
-    /// same, only without script), the navigation with `repos`.
+    /// same, only without script), the navigation with `repos`, and `viewer` on `<main>`: `jobs` when the request
+    /// carried a verified `jobs` token, else `public` (the script then fetches the page again with the tab's token).
     static let head = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -31,14 +32,15 @@ enum StatusPages {
         <body><header><nav aria-label="Status pages"><ul><li class="site">flat-manager {{version}}</li>
         <li><a href="/status">Builds</a></li><li><a href="/status/queue">Queue</a></li>
         {{#repos}}<li><a href="/status/repo/{{name}}">Repo {{name}}</a></li>{{/repos}}</ul></nav></header>
-        <main id="main">
+        <main id="main" data-viewer="{{viewer}}">
         """
 
     static let foot = """
         </main></body></html>
         """
 
-    /// The reviewer's token: kept in the tab's sessionStorage by the script, never sent to the status pages.
+    /// The reviewer's token: kept in the tab's sessionStorage by the script, sent only in an `Authorization` header
+    /// (to the API for actions, to the status pages to show private builds), never in a URL or a cookie.
     static let tokenForm = """
         <section class="js-only" aria-labelledby="token-heading" hidden><h2 id="token-heading">Token</h2>
         <form id="token-form"><label for="token">API token (kept in this tab only)</label>
@@ -51,6 +53,7 @@ enum StatusPages {
     static let list = """
         {{> head}}
         <h1>Builds</h1>
+        {{> tokenForm}}
         <form class="filters" method="get" action="/status" aria-label="Filter builds">
         <label for="f-app">App id prefix <input id="f-app" name="app" value="{{filter.app}}" placeholder="org.example"></label>
         <label for="f-repo">Repo <input id="f-repo" name="repo" value="{{filter.repo}}"></label>
@@ -104,7 +107,7 @@ enum StatusPages {
         <tr><th scope="row">Duration</th><td id="duration">{{duration}}</td></tr>{{/details}}
         </table>
         {{^details}}<p id="private">This build is private; its details need a token.</p>{{/details}}
-        {{#details}}{{> tokenForm}}
+        {{> tokenForm}}{{#details}}
         {{#purgeable}}<p class="js-only" hidden><button type="button" id="purge" data-action="purge" data-build="{{id}}" data-confirm="Really purge build {{id}}?">Purge build</button></p>{{/purgeable}}
         {{#republishable}}<p class="js-only" hidden><button type="button" id="republish" data-action="republish" data-repo="{{repo}}" data-app="{{republishApp}}" data-confirm="Really republish {{republishApp}}?">Republish {{republishApp}}</button></p>{{/republishable}}
         <h2>Refs</h2><div class="table-wrap"><table id="refs"><thead><tr><th scope="col">Ref</th><th scope="col">Commit</th></tr></thead>
@@ -166,8 +169,11 @@ enum StatusPages {
         """
 
     /// The dashboard's script: the live log of a job page and the actions of a build page (check review, purge,
-    /// republish), which call the API with the token kept in the tab's sessionStorage (never a cookie, never sent
-    /// to the status pages themselves). Purge and republish need a second click to confirm.
+    /// republish), which call the API with the token kept in the tab's sessionStorage (never a cookie, never in a
+    /// URL). Purge and republish need a second click to confirm. A page rendered without a `jobs` token
+    /// (`data-viewer="public"` on `<main>`) is fetched again with the tab's token, on load and when the token is set,
+    /// and its `<main>` replaced by the answer's when that one was rendered for a `jobs` token (private builds shown);
+    /// a refused token (401/403) leaves the public view and shows the API's error.
     static let script = """
         (function () {
           "use strict";
@@ -198,6 +204,35 @@ enum StatusPages {
                 return data;
               });
             });
+          }
+          function errorOf(response) {
+            return response.text().then(function (text) {
+              var data = null;
+              try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+              return (data && data.message) || ("HTTP " + response.status);
+            });
+          }
+          function refresh(then) {
+            var headers = {};
+            if (token()) { headers.Authorization = "Bearer " + token(); }
+            return fetch(location.href, { headers: headers, credentials: "omit", cache: "no-store" })
+              .then(function (response) {
+                if (!response.ok) { return errorOf(response).then(function (message) { say(message, false); }); }
+                return response.text().then(function (text) {
+                  var fresh = new DOMParser().parseFromString(text, "text/html").getElementById("main");
+                  var main = document.getElementById("main");
+                  if (!fresh || !main) { return; }
+                  var shown = fresh.getAttribute("data-viewer") === "jobs";
+                  if (shown || main.getAttribute("data-viewer") === "jobs") {
+                    var nodes = [], i;
+                    for (i = 0; i < fresh.childNodes.length; i++) { nodes.push(document.importNode(fresh.childNodes[i], true)); }
+                    main.replaceChildren.apply(main, nodes);
+                    main.setAttribute("data-viewer", fresh.getAttribute("data-viewer") || "public");
+                    bind();
+                  }
+                  if (then) { then(shown); }
+                });
+              }, function () { say("The page could not be loaded with the token.", false); });
           }
           function confirmed(button) {
             var question = button.getAttribute("data-confirm");
@@ -244,7 +279,13 @@ enum StatusPages {
           function followLog(log) {
             var status = document.getElementById("status"), offset = parseInt(log.dataset.offset, 10);
             function poll() {
-              fetch("/status/" + log.dataset.job + "/log?offset=" + offset, { cache: "no-store" }).then(function (r) {
+              if (!log.isConnected) { return; }
+              var headers = {};
+              if (token() && document.getElementById("main").getAttribute("data-viewer") === "jobs") {
+                headers.Authorization = "Bearer " + token();
+              }
+              fetch("/status/" + log.dataset.job + "/log?offset=" + offset,
+                    { headers: headers, credentials: "omit", cache: "no-store" }).then(function (r) {
                 if (!r.ok) { return; }
                 var next = parseInt(r.headers.get("X-Log-Offset"), 10), state = r.headers.get("X-Job-Status");
                 return r.text().then(function (text) {
@@ -257,7 +298,7 @@ enum StatusPages {
             }
             setTimeout(poll, 1000);
           }
-          function start() {
+          function bind() {
             var hidden = document.querySelectorAll(".js-only"), i;
             for (i = 0; i < hidden.length; i++) { hidden[i].hidden = false; }
             var form = document.getElementById("token-form"), input = document.getElementById("token");
@@ -267,12 +308,15 @@ enum StatusPages {
                 setToken(input.value.trim());
                 input.value = "";
                 showTokenState();
-                say(token() ? "Token set for this tab." : "No token is set.", true);
+                var text = token() ? "Token set for this tab." : "No token is set.";
+                say(text, true);
+                refresh(function (shown) { if (shown) { say(text, true); } });
               });
               document.getElementById("token-forget").addEventListener("click", function () {
                 setToken("");
                 showTokenState();
                 say("Token forgotten.", true);
+                refresh(function () { say("Token forgotten.", true); });
               });
               showTokenState();
             }
@@ -282,6 +326,11 @@ enum StatusPages {
             }
             var log = document.getElementById("log");
             if (log && log.dataset.follow === "1") { followLog(log); }
+          }
+          function start() {
+            bind();
+            var main = document.getElementById("main");
+            if (token() && main && main.getAttribute("data-viewer") !== "jobs") { refresh(); }
           }
           if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
         })();

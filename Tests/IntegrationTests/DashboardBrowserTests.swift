@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 
 /// The dashboard in headless Chromium against a real server with real builds (issue #16): a reviewer passes a held
-/// check by clicking, a wrong token shows the API's error on the page, a purge needs a second click; screenshots of
-/// every page go to `.build/test-output/dashboard/`.
+/// check by clicking, a wrong token shows the API's error on the page, a purge needs a second click, a `jobs` token
+/// given in the page shows the private builds; screenshots of every page go to `.build/test-output/dashboard/`.
 @Suite("Dashboard in a browser", .enabled(if: TestEnvironment.hasOSTree))
 struct DashboardBrowserTests {
     @Test(
@@ -118,6 +118,81 @@ struct DashboardBrowserTests {
             }
             let log = await server.output()
             #expect(!log.contains(reviewer), "the token reached the server's log")
+        }
+        await server.stop()
+    }
+
+    @Test(
+        "private builds appear once a jobs token is given in the page, a wrong token shows the error and nothing private",
+        arguments: TestEnvironment.databases)
+    func privateBuildsWithTokenInTheTab(database: DatabaseKind) async throws {
+        let server = try await Management.server(database: database) { _ in }
+        try await withServerOutputOnFailure(server) {
+            // Arrange: a public and a private build; a jobs token and one that is not a token at all.
+            let visible = try await DashboardTests.createBuild(on: server, app: "org.example.Visible")
+            let hidden = try await DashboardTests.createBuild(
+                on: server, app: "org.example.Hidden", publicDownload: false)
+            let jobsToken = try Management.token(scope: ["jobs"], name: "watcher")
+            let wrongToken = "not-a-token"
+            let output = try DashboardBrowser.outputDirectory("private-\(database)")
+            let shot = { (name: String) in DashboardBrowser.Step.screenshot(output.appendingPathComponent(name).path) }
+            let result = "(document.getElementById('action-result').textContent)"
+            let main = "document.getElementById('main')"
+            let shows = { (text: String) in "(\(main).textContent.indexOf('\(text)') >= 0)" }
+            // A filtered list: the default one reloads itself every 5 seconds.
+            let list = server.url("/status?repo=stable").absoluteString
+            let anonymousHTML = try await HTTP.request("GET", server.url("/status?repo=stable"))
+            let tokenHTML = try await HTTP.request("GET", server.url("/status?repo=stable"), token: jobsToken)
+            let refused = try await HTTP.request("GET", server.url("/status?repo=stable"), token: wrongToken)
+
+            // Act
+            let values = try await DashboardBrowser.run([
+                .navigate(list),
+                .wait("!document.getElementById('token-form').closest('.js-only').hidden"),
+                .evaluate(name: "anonymousPublic", expression: shows("org.example.Visible")),
+                .evaluate(name: "anonymousPrivate", expression: shows("org.example.Hidden")),
+                .type(selector: "#token", text: wrongToken), .click("#token-set"),
+                .wait("document.getElementById('action-result').className === 'error'"),
+                .evaluate(name: "wrong", expression: result),
+                .evaluate(name: "wrongPrivate", expression: shows("org.example.Hidden")),
+                shot("private-wrong-token.png"),
+                .type(selector: "#token", text: jobsToken), .click("#token-set"),
+                .wait(shows("org.example.Hidden")),
+                .evaluate(name: "viewer", expression: "\(main).getAttribute('data-viewer')"),
+                .evaluate(
+                    name: "listed", expression: shows("org.example.Hidden") + " && " + shows("org.example.Visible")),
+                .evaluate(
+                    name: "rebound", expression: "!document.getElementById('token-form').closest('.js-only').hidden"),
+                shot("private-with-token.png"),
+                .navigate(server.url("/status/build/\(hidden)").absoluteString),
+                .wait(shows("org.example.Hidden")),
+                .evaluate(name: "buildPage", expression: "document.getElementById('private') === null"),
+                .evaluate(name: "url", expression: "location.href"),
+                .evaluate(name: "cookie", expression: "document.cookie"),
+                shot("private-build.png"),
+                .click("#token-forget"),
+                .wait("\(main).getAttribute('data-viewer') === 'public'"),
+                .evaluate(name: "forgotten", expression: shows("org.example.Hidden")),
+            ])
+
+            // Assert
+            #expect(anonymousHTML.text.contains(#"<main id="main" data-viewer="public">"#))
+            #expect(tokenHTML.text.contains(#"<main id="main" data-viewer="jobs">"#))
+            #expect(!anonymousHTML.text.contains("org.example.Hidden"))
+            let apiMessage = try #require(refused.errorBody()?.message)
+            #expect(refused.status == 401)
+            #expect(values["anonymousPublic"] == "true", "\(values)")
+            #expect(values["anonymousPrivate"] == "false", "no private app id without a token: \(values)")
+            #expect(values["wrong"] == apiMessage, "the page shows the API's error: \(values)")
+            #expect(values["wrongPrivate"] == "false", "a wrong token shows nothing private: \(values)")
+            #expect(values["viewer"] == "jobs" && values["listed"] == "true", "\(values)")
+            #expect(values["rebound"] == "true", "the replaced page's script parts are shown again: \(values)")
+            #expect(values["buildPage"] == "true", "the private build's page in full on load: \(values)")
+            #expect(values["url"]?.contains(jobsToken) == false && values["cookie"] == "", "\(values)")
+            #expect(values["forgotten"] == "false", "forgetting the token hides the private build: \(values)")
+            #expect(visible != hidden)
+            let log = await server.output()
+            #expect(!log.contains(jobsToken), "the token reached the server's log")
         }
         await server.stop()
     }

@@ -124,7 +124,8 @@ struct DashboardTests {
             for page in [buildPage, jobPage, list, queue, repo] {
                 let policy = page.headers["content-security-policy"] ?? ""
                 #expect(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "\(policy)")
-                #expect(page.text.contains(#"<meta name="viewport""#) && page.text.contains("<main id=\"main\">"))
+                #expect(page.text.contains(#"<meta name="viewport""#))
+                #expect(page.text.contains(#"<main id="main" data-viewer=""#))
                 #expect(!page.text.contains("<script>") && !page.text.contains("<style>"), "inline script or style")
                 #expect(!page.text.contains(token))
             }
