@@ -45,7 +45,13 @@ export FLAT_MANAGER_REQUIRE_ALL_TESTS=1
 log=$(mktemp "${TMPDIR:-/tmp}/flat-manager-test.XXXXXX")
 trap 'rm -f "$log"' EXIT
 status=0
-bash scripts/with-postgres.sh swift test --skip-build 2>&1 | tee "$log" || status=$?
+# At most FLAT_MANAGER_TEST_WIDTH tests at a time (default 6). Unbounded, the whole suite ran some 60 servers,
+# tools and browsers at once on two cores (a load of 50-70): timers fired minutes late and servers took over a
+# minute to answer their first request. `swift test` does not pass Swift Testing's width option on, so the test
+# binary it would run is run directly, with the same arguments.
+tests_binary="$(swift build --show-bin-path)/flat-managerPackageTests.xctest"
+bash scripts/with-postgres.sh "$tests_binary" --testing-library swift-testing \
+    --experimental-maximum-parallelization-width "${FLAT_MANAGER_TEST_WIDTH:-6}" 2>&1 | tee "$log" || status=$?
 
 # Swift Testing ends with "Test run with N tests ... passed/failed ..."; a crashed test process prints neither.
 if ! grep -Eq 'Test run with [0-9]+ tests?.*(passed|failed)' "$log"; then

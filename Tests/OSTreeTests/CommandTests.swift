@@ -180,8 +180,9 @@ struct CommandRunnerTests {
             try await CommandRunner(timeout: .milliseconds(300)).run(Command(executable: "sleep", arguments: ["600"]))
         }
         #expect(error == .timedOut(command: "sleep 600", seconds: 0))
-        // Not a speed check: without the kill this would take the full 600 s; a loaded CI machine has been seen
-        // to need a minute to tear the child down.
-        #expect(clock.now - start < .seconds(300))
+        // Not a speed check: without the kill this would take the full 600 s. Under the whole suite the 300 ms
+        // timer itself has been seen to fire minutes late (a load of 50 on two cores), so the bound only proves
+        // the child did not run to its end.
+        #expect(clock.now - start < .seconds(590))
     }
 }
