@@ -32,7 +32,9 @@ enum SafetyNet {
         let ostree = try Management.tool("ostree")
         let tree = try await checkoutFixture(into: directory.appending("\(name)-tree"))
         let metadataURL = tree.appendingPathComponent("metadata")
-        if let file = crafted.metadataFile { try Data(file).write(to: metadataURL) }
+        // Atomically: a user-mode checkout may hard-link files from a cache shared with other checkouts (the
+        // other database's run of the same test), and writing in place changed their /metadata too.
+        if let file = crafted.metadataFile { try Data(file).write(to: metadataURL, options: .atomic) }
         let fileText = String(decoding: try Data(contentsOf: metadataURL), as: UTF8.self)
         let repo = directory.appending("\(name)-repo")
         try await ProcessRunner.check(ostree, ["init", "--repo=\(repo.path)", "--mode=archive-z2"])
