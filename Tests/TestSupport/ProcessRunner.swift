@@ -144,6 +144,17 @@ package enum Spawn {
         return unsafeBitCast(symbol, to: AddChdir.self)
     }()
 
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34): the child keeps only 0, 1 and 2. Without it, a server a
+    /// test starts inherits every descriptor the test process has open at that moment, such as another test's
+    /// script being written, which then cannot be executed ("Text file busy") for as long as that server lives.
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
     package static func start(
         executable: String, arguments: [String], environment: [String: String], directory: String?,
         stdout: String, stderr: String
@@ -154,6 +165,7 @@ package enum Spawn {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = addCloseFrom?(&actions, 3)
         if let directory {
             guard let addChdir else {
                 throw TestSupportError.unexpected("posix_spawn_file_actions_addchdir_np missing")
