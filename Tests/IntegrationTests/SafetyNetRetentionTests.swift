@@ -35,13 +35,18 @@ struct SafetyNetRetentionTests {
             let log = try await Self.waitForHistory(ref: ref, repo: repo, ostree: ostree, commits: 2)
             let metrics = try await Self.waitForMetric(
                 "flat_manager_retention_prunable_objects{repo=\"stable\"}", server)
+            // fsck with the server stopped: a scheduled prune (every 3.6 s here) deleting a commit's objects while
+            // fsck walks them makes fsck report them missing.
+            await server.stop()
             let fsck = try await ProcessRunner.run(ostree, ["fsck", "--repo=\(repo)"])
+            try await server.start()
             try await client.check(["commit", "--wait", inFlight])
             try await client.check(["publish", "--wait", "--wait-update", inFlight])
             let user = try FlatpakUser()
             try await user.remoteAdd(url: server.url("/repo/stable").absoluteString)
             try await user.install(FixtureRepo.appID)
             let output = try await user.run(FixtureRepo.appID)
+            await server.stop()
             let fsckAfter = try await ProcessRunner.run(ostree, ["fsck", "--repo=\(repo)"])
 
             // Assert
