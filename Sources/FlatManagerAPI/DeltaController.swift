@@ -74,10 +74,11 @@ public struct DeltaController: Sendable {
 /// reference instead expects the worker's pings; either way a dead worker is dropped within a minute).
 ///
 /// `tokens` verifies worker tokens with the main secret (`mainSigner`), revocation included; `timeouts` are
-/// `http-header-timeout-secs` and `http-idle-timeout-secs` (`RequestTimeoutHandler`).
+/// `http-header-timeout-secs` and `http-idle-timeout-secs` (`RequestTimeoutHandler`). `fastPath`, when given, answers
+/// plain main-repository file requests on the event loop before they reach the router (`RepoFastPathHandler`).
 public func deltaWorkerServer(
     tokens: TokenMiddleware, mainSigner: TokenSigner, generator: DeltaGenerator,
-    timeouts: (headerSeconds: Int, idleSeconds: Int)
+    timeouts: (headerSeconds: Int, idleSeconds: Int), fastPath: RepoFastPath? = nil
 ) -> HTTPServerBuilder {
     let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
         ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(30))))
@@ -101,7 +102,7 @@ public func deltaWorkerServer(
         }
         return ForeignUpgradeFilteringChannel(
             inner: upgradeChannel, headerTimeoutSeconds: timeouts.headerSeconds,
-            idleTimeoutSeconds: timeouts.idleSeconds
+            idleTimeoutSeconds: timeouts.idleSeconds, fastPath: fastPath
         ) { path, authorization in
             // The full check, revocation included, so that a refused worker gets the router's JSON error; the
             // upgrade channel checks again (a token may be revoked in between).
@@ -119,6 +120,7 @@ struct ForeignUpgradeFilteringChannel: ServerChildChannel {
     let inner: HTTP1WebSocketUpgradeChannel
     let headerTimeoutSeconds: Int
     let idleTimeoutSeconds: Int
+    let fastPath: RepoFastPath?
     /// Whether a websocket upgrade of this path with this `Authorization` header may go to the upgrade handler.
     let mayUpgrade: @Sendable (_ path: String, _ authorization: String?) async -> Bool
 
@@ -131,6 +133,9 @@ struct ForeignUpgradeFilteringChannel: ServerChildChannel {
                 RequestTimeoutHandler(
                     headerTimeoutSeconds: headerTimeoutSeconds, idleTimeoutSeconds: idleTimeoutSeconds, logger: logger),
                 position: .before(upgrader))
+            if let fastPath {
+                try pipeline.addHandler(RepoFastPathHandler(fastPath: fastPath), position: .before(upgrader))
+            }
             try pipeline.addHandler(ForeignUpgradeFilter(mayUpgrade: mayUpgrade), position: .before(upgrader))
             return value
         }

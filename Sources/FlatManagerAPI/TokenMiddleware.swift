@@ -101,4 +101,9 @@ final class VerifiedTokens: Sendable {
         }
         return claims
     }
+
+    /// The claims kept for `token`, expired or not; nil when this memo has not verified it.
+    func cached(_ token: String) -> Claims? {
+        entries.withLock { $0[token] }
+    }
 }

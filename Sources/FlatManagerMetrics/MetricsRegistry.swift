@@ -18,6 +18,13 @@ public final class MetricsRegistry: Sendable {
         var bucketCounts: [UInt64] = []
         var sum: Double = 0
         var count: UInt64 = 0
+
+        /// One observation of a histogram, counted in bucket `bucket` (none: only in `+Inf`).
+        mutating func add(_ observed: Double, bucket: Int?) {
+            if let bucket, bucketCounts.indices.contains(bucket) { bucketCounts[bucket] += 1 }
+            sum += observed
+            count += 1
+        }
     }
 
     struct Family: Sendable {
@@ -65,10 +72,10 @@ public final class MetricsRegistry: Sendable {
     }
 
     func update(_ name: String, _ body: (inout Family) -> Void) {
+        // In place: a copy of the family would copy its whole series dictionary on every request's update.
         state.withLock { state in
-            guard var family = state.families[name] else { return }
-            body(&family)
-            state.families[name] = family
+            guard let index = state.families.index(forKey: name) else { return }
+            body(&state.families.values[index])
         }
     }
 
@@ -167,11 +174,11 @@ public struct HistogramMetric: Sendable {
     /// Records one observation in one series.
     public func observe(_ labels: [String] = [], _ value: Double) {
         registry.update(name) { family in
-            var series = family.series[labels] ?? .init(bucketCounts: Array(repeating: 0, count: family.buckets.count))
-            if let index = family.buckets.firstIndex(where: { value <= $0 }) { series.bucketCounts[index] += 1 }
-            series.sum += value
-            series.count += 1
-            family.series[labels] = series
+            let bucket = family.buckets.firstIndex(where: { value <= $0 })
+            let bucketCount = family.buckets.count
+            // Mutated in place through the defaulting subscript (no copy of the bucket counts).
+            family.series[labels, default: .init(bucketCounts: Array(repeating: 0, count: bucketCount))].add(
+                value, bucket: bucket)
         }
     }
 }

@@ -109,15 +109,21 @@ struct Composition {
     }
 
     /// The HTTP application on `threads` event-loop threads (`workers`, `ACTIX_WORKERS`): the router behind our HTTP/1
-    /// channel with the delta-worker websocket upgrade. The group lives as long as the process.
+    /// channel with the delta-worker websocket upgrade, and the event-loop fast path for plain repository files in
+    /// front of it (sharing the router's file roots and verified-token memo). The group lives as long as the process.
     func application(threads: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void)
         -> some ApplicationProtocol
     {
-        Application(
-            router: router,
+        let tokens = self.tokens
+        let controllers = self.controllers
+        let fastPath = RepoFastPath(
+            files: controllers.files, tokens: tokens, accessLogger: accessLogger, metrics: metrics)
+        return Application(
+            router: makeRouter(
+                controllers, tokens: tokens, metrics: metrics, logger: logger, accessLogger: accessLogger),
             server: deltaWorkerServer(
                 tokens: tokens, mainSigner: mainSigner, generator: deltaGenerator,
-                timeouts: (config.httpHeaderTimeoutSecs, config.httpIdleTimeoutSecs)),
+                timeouts: (config.httpHeaderTimeoutSecs, config.httpIdleTimeoutSecs), fastPath: fastPath),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "flat-manager"),
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: threads)),

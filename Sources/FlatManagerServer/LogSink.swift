@@ -28,6 +28,9 @@ final class LogSink: Sendable {
     private let writing = Mutex(())
     private let queue = DispatchQueue(label: "flat-manager.log-sink")
 
+    /// How long lines wait for company before they are written (warnings and worse are written at once).
+    static let gatherMilliseconds = 5
+
     init(descriptor: Int32, limit: Int = 1 << 20) {
         self.descriptor = descriptor
         self.limit = limit
@@ -43,7 +46,9 @@ final class LogSink: Sendable {
         }
         if urgent || full { flush() }
         if schedule {
-            queue.async { [self] in
+            // A few milliseconds' delay gathers the lines of a busy server into one write and one wake-up of the
+            // queue, instead of one of each per request.
+            queue.asyncAfter(deadline: .now() + .milliseconds(Self.gatherMilliseconds)) { [self] in
                 state.withLock { $0.scheduled = false }
                 flush()
             }

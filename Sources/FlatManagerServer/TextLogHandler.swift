@@ -24,18 +24,34 @@ struct TextLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var merged = metadataProvider?.get() ?? [:]
-        if !metadata.isEmpty { merged.merge(metadata) { _, own in own } }
-        if let extra = event.metadata { merged.merge(extra) { _, own in own } }
+        if merged.isEmpty, metadata.isEmpty, let extra = event.metadata {
+            merged = extra  // The access log's case: only the line's own metadata.
+        } else {
+            if !metadata.isEmpty { merged.merge(metadata) { _, own in own } }
+            if let extra = event.metadata { merged.merge(extra) { _, own in own } }
+        }
         if let error = event.error {
             merged["error.message"] = "\(error)"
             merged["error.type"] = "\(String(reflecting: type(of: error)))"
         }
         var line = LogTimestamp.now()
-        line += " \(event.level) \(label):"
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(value)"
+        line.reserveCapacity(256)
+        line += " "
+        line += event.level.rawValue
+        line += " "
+        line += label
+        line += ":"
+        for key in merged.keys.sorted() {
+            line += " "
+            line += key
+            line += "="
+            line += merged[key].map { "\($0)" } ?? ""
         }
-        line += " [\(event.source)] \(event.message)\n"
+        line += " ["
+        line += event.source
+        line += "] "
+        line += event.message.description
+        line += "\n"
         sink.append(line, urgent: event.level >= .warning)
     }
 }

@@ -28,21 +28,18 @@ final class OpenFile: Sendable {
         let type = info.st_mode & S_IFMT
         if type == S_IFDIR { throw .isDirectory }
         guard type == S_IFREG else { throw .notFound }
-        #if canImport(Glibc)
-            let (modified, changed) = (info.st_mtim, info.st_ctim)
-        #else
-            let (modified, changed) = (info.st_mtimespec, info.st_ctimespec)
-        #endif
-        return FileIdentity(
-            size: Int64(info.st_size), modifiedSeconds: Int(modified.tv_sec),
-            modifiedNanoseconds: Int(modified.tv_nsec),
-            changedSeconds: Int(changed.tv_sec), changedNanoseconds: Int(changed.tv_nsec))
+        return FileIdentity(stat: info)
     }
 
     /// Reads `count` bytes at `offset` into a new buffer with `pread(2)`; nil on an error or a short file (one that
     /// shrank after `fstat`).
     func read(count: Int, at offset: Int64) -> ByteBuffer? {
-        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        Self.read(descriptor, count: count, at: offset, allocator: ByteBufferAllocator())
+    }
+
+    /// `pread(2)` of `count` bytes at `offset` of `descriptor` into a new buffer; nil on an error or a short file.
+    static func read(_ descriptor: Int32, count: Int, at offset: Int64, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        var buffer = allocator.buffer(capacity: count)
         var done = 0
         while done < count {
             var result = 0

@@ -24,9 +24,24 @@ enum FileContentType {
     ]
 
     static func forFile(_ path: String) -> String {
-        let name = basename(path)
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "application/octet-stream" }
-        return types[name[name.index(after: dot)...].lowercased()] ?? "application/octet-stream"
+        forName(Substring(basename(path)))
+    }
+
+    /// The type for a file name (a last path segment). Names whose extension cannot be a known one (ostree's
+    /// `.filez`, `.dirtree`, no extension) are answered without building a lowercased key.
+    static func forName(_ name: Substring) -> String {
+        let octetStream = "application/octet-stream"
+        guard let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return octetStream }
+        let suffix = name[name.index(after: dot)...]
+        guard (2...11).contains(suffix.utf8.count) else { return octetStream }
+        return types[suffix.lowercased()] ?? octetStream
+    }
+
+    /// `disposition(forFile:)` for a name made of plain characters only (nothing to escape), as the fast path of
+    /// `/repo` serves.
+    static func disposition(forPlainName name: Substring, type: String) -> String {
+        let inline = type.hasPrefix("text/") || type.hasPrefix("image/") || type.hasPrefix("video/")
+        return (inline ? "inline; filename=\"" : "attachment; filename=\"") + name + "\""
     }
 
     /// `inline` for text, image and video types, `attachment` otherwise; informational only.

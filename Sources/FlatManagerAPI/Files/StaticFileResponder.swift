@@ -139,9 +139,34 @@ struct FileIdentity: Sendable, Equatable {
 
     /// A strong validator that changes whenever the file is replaced or rewritten.
     var eTag: String {
-        let parts = [
-            size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds),
-        ]
-        return "\"" + parts.map { String(UInt64(bitPattern: $0), radix: 16) }.joined(separator: "-") + "\""
+        // `"size-mtime-mtimens-ctime-ctimens"` in lowercase hex (two's complement for negatives), written into one
+        // buffer: the tag goes out with every file served.
+        String(unsafeUninitializedCapacity: 2 + 5 * 16 + 4) { buffer in
+            var count = 0
+            buffer[count] = UInt8(ascii: "\"")
+            count += 1
+            let parts = [
+                size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds),
+                Int64(changedNanoseconds),
+            ]
+            for (index, part) in parts.enumerated() {
+                if index > 0 {
+                    buffer[count] = UInt8(ascii: "-")
+                    count += 1
+                }
+                Self.appendHex(UInt64(bitPattern: part), to: buffer, at: &count)
+            }
+            buffer[count] = UInt8(ascii: "\"")
+            return count + 1
+        }
+    }
+
+    private static func appendHex(_ value: UInt64, to buffer: UnsafeMutableBufferPointer<UInt8>, at count: inout Int) {
+        let digits = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
+        for position in (0..<digits).reversed() {
+            let nibble = UInt8(truncatingIfNeeded: value >> UInt64(position * 4)) & 0xF
+            buffer[count] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            count += 1
+        }
     }
 }

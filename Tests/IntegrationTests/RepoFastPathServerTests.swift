@@ -1,0 +1,271 @@
+import FlatManagerCore
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The event-loop fast path for plain `/repo` files (`RepoFastPathHandler`, issue #13), against the real server: it
+/// gives the router's answer byte for byte, logs and counts like the router, keeps pipelined answers in order, leaves
+/// to the router everything it must decide, and does not hold up a graceful shutdown.
+@Suite("Repo fast path in the server", .enabled(if: TestEnvironment.hasOSTree), .serialized)
+struct RepoFastPathServerTests {
+    /// Sizes on both sides of the inline limit (64 KiB: read at once) and of `sendfile` pieces, and an empty file.
+    static let sizes = ["empty": 0, "small": 1000, "middle": 100_000, "large": 3_000_000]
+
+    static func writeObjects(_ server: TestServer) throws -> [String: [UInt8]] {
+        var random = SeededRandom(seed: 13)
+        var contents: [String: [UInt8]] = [:]
+        let directory = server.repoPath.appendingPathComponent("objects/ab")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (name, size) in sizes {
+            let bytes = (0..<size).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            try Data(bytes).write(to: directory.appendingPathComponent("\(name).filez"))
+            contents[name] = bytes
+        }
+        return contents
+    }
+
+    @Test("GET and HEAD of plain files: the router's headers and bytes (a query string takes the router's path)")
+    func sameAnswerAsRouter() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let contents = try Self.writeObjects(server)
+
+        for (name, bytes) in contents.sorted(by: { $0.key < $1.key }) {
+            for method in ["GET", "HEAD"] {
+                let path = "/repo/stable/objects/ab/\(name).filez"
+                let fast = try RawExchange.run(port: server.port, [RawExchange.request(method, path)])
+                let routed = try RawExchange.run(port: server.port, [RawExchange.request(method, path + "?via=router")])
+                #expect(fast.count == 1 && routed.count == 1, "\(name) \(method)")
+                guard let fast = fast.first, let routed = routed.first else { continue }
+                #expect(fast.status == 200 && routed.status == 200, "\(name) \(method)")
+                #expect(fast.body == (method == "GET" ? bytes : []), "\(name) \(method)")
+                #expect(routed.body == fast.body, "\(name) \(method)")
+                let compared = [
+                    "etag", "last-modified", "accept-ranges", "content-type", "content-disposition", "content-length",
+                    "server",
+                ]
+                for header in compared {
+                    #expect(fast.headers[header] != nil, "\(name) \(method) \(header)")
+                    #expect(fast.headers[header] == routed.headers[header], "\(name) \(method) \(header)")
+                }
+                #expect(fast.headers["content-length"] == String(bytes.count))
+                #expect(fast.headers["x-request-id"]?.count == 32 && fast.headers["date"] != nil)
+                #expect(fast.headers["content-encoding"] == nil)
+            }
+        }
+        await server.stop()
+    }
+
+    @Test("a fast answer has its access-log line (with its request id) and is counted on /metrics")
+    func logsAndMetrics() async throws {
+        let server = try await TestServer(database: .sqlite)
+        _ = try Self.writeObjects(server)
+        let before = try await Self.repoRequests(server)
+
+        let answers = try RawExchange.run(
+            port: server.port,
+            (0..<5).map { _ in RawExchange.request("GET", "/repo/stable/objects/ab/small.filez") })
+
+        #expect(answers.map(\.status) == [200, 200, 200, 200, 200])
+        #expect(try await Self.repoRequests(server) == before + 5)
+        try await waitUntil("the access log has the five lines") {
+            let output = await server.output()
+            return answers.allSatisfy { answer in
+                guard let id = answer.headers["x-request-id"] else { return false }
+                return output.split(separator: "\n").contains { line in
+                    line.contains("request_id=\(id)") && line.contains("repo=stable")
+                        && line.contains("\"GET /repo/stable/objects/ab/small.filez HTTP/1.1\" 200 1000 ")
+                }
+            }
+        }
+        await server.stop()
+    }
+
+    @Test("pipelined requests are answered in order when the router answers some of them")
+    func pipelinedOrder() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let contents = try Self.writeObjects(server)
+        let requests = [
+            RawExchange.request("GET", "/repo/stable/objects/ab/small.filez"),
+            RawExchange.request("GET", "/repo/stable/objects/ab/missing.filez"),
+            RawExchange.request("GET", "/repo/stable/objects/ab/large.filez"),
+            RawExchange.request("GET", "/status"),
+            RawExchange.request("GET", "/repo/stable/objects/ab/middle.filez"),
+            RawExchange.request("GET", "/repo/stable/objects/ab/small.filez", headers: ["Range": "bytes=0-9"]),
+            RawExchange.request("HEAD", "/repo/stable/objects/ab/small.filez"),
+        ]
+
+        let answers = try RawExchange.run(port: server.port, requests)
+
+        #expect(answers.map(\.status) == [200, 404, 200, 200, 200, 206, 200])
+        guard answers.count == 7 else { return }
+        #expect(answers[0].body == contents["small"])
+        #expect(answers[2].body == contents["large"])
+        #expect(answers[4].body == contents["middle"])
+        #expect(answers[5].body == Array(contents["small", default: []].prefix(10)))
+        #expect(answers[6].body.isEmpty && answers[6].headers["content-length"] == "1000")
+        await server.stop()
+    }
+
+    @Test("tokens: a bad one gets the router's 401, a good one is served, HTTP/1.0 and symlinks take the router's path")
+    func handedOn() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let contents = try Self.writeObjects(server)
+        let path = "/repo/stable/objects/ab/small.filez"
+        symlink("small.filez", server.repoPath.path + "/objects/ab/alias.filez")
+
+        let answers = try RawExchange.run(
+            port: server.port,
+            [
+                RawExchange.request("GET", path, headers: ["Authorization": "Bearer not-a-token"]),
+                RawExchange.request("GET", path, headers: ["Authorization": "Bearer \(server.adminToken)"]),
+                RawExchange.request("GET", path, headers: ["Authorization": "Bearer \(server.adminToken)"]),
+                RawExchange.request("GET", "/repo/stable/objects/ab/alias.filez"),
+                RawExchange.request("GET", "/repo/stable/objects/ab/.hidden"),
+                RawExchange.request("GET", "/repo/none/config"),
+            ])
+        let old = try RawExchange.run(port: server.port, [RawExchange.request("GET", path, version: "HTTP/1.0")])
+
+        #expect(answers.map(\.status) == [401, 200, 200, 200, 400, 400])
+        #expect(answers.count == 6 && answers[2].body == contents["small"] && answers[3].body == contents["small"])
+        #expect(old.map(\.status) == [200] && old.first?.body == contents["small"])
+        await server.stop()
+    }
+
+    @Test("SIGTERM closes a keep-alive connection that only fast answers used, without waiting for the bound")
+    func gracefulShutdown() async throws {
+        let server = try await TestServer(database: .sqlite)
+        _ = try Self.writeObjects(server)
+        let descriptor = try RawHTTP.connectLoopback(port: server.port)
+        defer { close(descriptor) }
+        try RawHTTP.sendAll(descriptor, RawExchange.request("GET", "/repo/stable/objects/ab/small.filez"))
+        var reader = RawExchange.Reader(descriptor: descriptor)
+        let first = try reader.response(method: "GET")
+        #expect(first.status == 200)
+
+        let status = await server.stop()
+
+        let closed = reader.atEnd()
+        #expect(status == 0)
+        #expect(closed, "the server closed the idle connection")
+        let output = await server.output()
+        #expect(!output.contains("closing the HTTP connections still open"), "\(output.suffix(2000))")
+    }
+
+    /// `flat_manager_http_requests_total{method="GET",route="/repo/**",status="200"}`.
+    static func repoRequests(_ server: TestServer) async throws -> Int {
+        let metrics = try await HTTP.request("GET", server.url("/metrics")).text
+        let prefix = "flat_manager_http_requests_total{method=\"GET\",route=\"/repo/**\",status=\"200\"} "
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Int(Double($0.dropFirst(prefix.count)) ?? -1) } ?? 0
+    }
+}
+
+/// Several HTTP/1.1 requests written at once on one connection (pipelined), and their responses read back in order.
+enum RawExchange {
+    struct Answer {
+        var status: Int
+        var headers: [String: String]
+        var body: [UInt8]
+    }
+
+    static func request(_ method: String, _ path: String, headers: [String: String] = [:], version: String = "HTTP/1.1")
+        -> [UInt8]
+    {
+        var text = "\(method) \(path) \(version)\r\nHost: 127.0.0.1\r\nUser-Agent: fast-path-test\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        return Array((text + "\r\n").utf8)
+    }
+
+    /// Writes every request, then reads one response per request (by `Content-Length`).
+    static func run(port: Int, _ requests: [[UInt8]]) throws -> [Answer] {
+        let descriptor = try RawHTTP.connectLoopback(port: port)
+        defer { close(descriptor) }
+        try RawHTTP.sendAll(descriptor, requests.flatMap { $0 })
+        var reader = Reader(descriptor: descriptor)
+        return try requests.map { request in
+            try reader.response(method: String(decoding: request.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self))
+        }
+    }
+
+    struct Reader {
+        let descriptor: Int32
+        var buffer: [UInt8] = []
+
+        init(descriptor: Int32) {
+            self.descriptor = descriptor
+        }
+
+        mutating func fill() throws {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw TestSupportError.unexpected("connection ended in a response") }
+            buffer += chunk[0..<count]
+        }
+
+        /// Whether the peer has closed the connection (nothing more to read).
+        mutating func atEnd() -> Bool {
+            var byte: UInt8 = 0
+            return recv(descriptor, &byte, 1, 0) == 0
+        }
+
+        mutating func response(method: String) throws -> Answer {
+            let separator: [UInt8] = Array("\r\n\r\n".utf8)
+            var end: Int?
+            while end == nil {
+                end = buffer.indices.dropLast(3).first { Array(buffer[$0..<$0 + 4]) == separator }
+                if end == nil { try fill() }
+            }
+            guard let headEnd = end else { throw TestSupportError.unexpected("no head") }
+            let head = String(decoding: buffer[0..<headEnd], as: UTF8.self)
+            buffer.removeFirst(headEnd + 4)
+            let lines = head.components(separatedBy: "\r\n")
+            var headers: [String: String] = [:]
+            for line in lines.dropFirst() {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...]
+                    .trimmingCharacters(in: .whitespaces)
+            }
+            let status = RawHTTP.statusCode(of: head)
+            if method != "HEAD", headers["transfer-encoding"]?.lowercased() == "chunked" {
+                return Answer(status: status, headers: headers, body: try chunkedBody())
+            }
+            let length = method == "HEAD" ? 0 : Int(headers["content-length"] ?? "0") ?? 0
+            return Answer(status: status, headers: headers, body: try take(length))
+        }
+
+        mutating func take(_ count: Int) throws -> [UInt8] {
+            while buffer.count < count { try fill() }
+            let taken = Array(buffer[0..<count])
+            buffer.removeFirst(count)
+            return taken
+        }
+
+        mutating func line() throws -> String {
+            while true {
+                if let end = buffer.indices.dropLast().first(where: { buffer[$0] == 13 && buffer[$0 + 1] == 10 }) {
+                    let text = String(decoding: buffer[0..<end], as: UTF8.self)
+                    buffer.removeFirst(end + 2)
+                    return text
+                }
+                try fill()
+            }
+        }
+
+        mutating func chunkedBody() throws -> [UInt8] {
+            var body: [UInt8] = []
+            while true {
+                let size = try line().split(separator: ";").first.flatMap { Int($0, radix: 16) } ?? 0
+                if size == 0 {
+                    while try !line().isEmpty {}
+                    return body
+                }
+                body += try take(size)
+                _ = try line()
+            }
+        }
+    }
+}
