@@ -28,6 +28,9 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
     let logger: Logger
     private var mode = Mode.none
     private var timer: Scheduled<Void>?
+    /// When `timer` fires, and the deadline the current mode has (nil: none).
+    private var timerFires: NIODeadline?
+    private var deadline: NIODeadline?
     private var readingRequest = false
     private var requestsStarted = 0
     private var responsesEnded = 0
@@ -87,10 +90,12 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     /// Re-evaluates the deadline: the idle one restarts on every piece read, the header one only when entered.
+    ///
+    /// The deadline moves with every request, the timer does not: a timer that fires before the current deadline
+    /// re-arms itself for it, so a busy keep-alive connection costs no timer scheduling and cancelling per request.
     private func update(_ context: ChannelHandlerContext, activity: Bool) {
         let wanted: Mode = readingRequest ? .idle : (responsesEnded >= requestsStarted ? .header : .none)
         guard wanted != mode || (wanted == .idle && activity) else { return }
-        cancelTimer()
         mode = wanted
         let timeout: TimeAmount?
         switch wanted {
@@ -98,9 +103,27 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .idle: timeout = idleTimeout
         case .none: timeout = nil
         }
-        guard let timeout else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+        guard let timeout else {
+            deadline = nil  // A running timer finds no deadline and stops.
+            return
+        }
+        let newDeadline = context.eventLoop.now + timeout
+        deadline = newDeadline
+        if let fires = timerFires, fires <= newDeadline { return }
+        cancelTimer()
+        arm(context, at: newDeadline)
+    }
+
+    private func arm(_ context: ChannelHandlerContext, at time: NIODeadline) {
+        timerFires = time
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: time) { [self] in
             timer = nil
+            timerFires = nil
+            guard let deadline else { return }
+            if deadline > context.eventLoop.now {
+                arm(context, at: deadline)
+                return
+            }
             logger.debug(
                 "Closing a connection that kept the server waiting",
                 metadata: ["peer": "\(context.channel.remoteAddress?.description ?? "?")", "waiting-for": "\(mode)"])
@@ -111,5 +134,6 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func cancelTimer() {
         timer?.cancel()
         timer = nil
+        timerFires = nil
     }
 }

@@ -18,6 +18,8 @@ public struct ServerMetrics: Sendable {
     // Ours: HTTP.
     public let httpRequests: CounterMetric
     public let httpDuration: HistogramMetric
+    /// Requests for plain repository files answered on the event loop, without the router (issue #13).
+    public let httpFastPath: CounterMetric
     public let uploadBytes: CounterMetric
     public let uploadObjects: CounterMetric
     public let uploadRejected: CounterMetric
@@ -59,6 +61,11 @@ public struct ServerMetrics: Sendable {
         httpDuration = r.histogram(
             "flat_manager_http_request_duration_seconds", help: "Time to answer an HTTP request",
             labels: ["method", "route"], buckets: Self.httpBuckets)
+        httpFastPath = r.counter(
+            "flat_manager_http_fast_path_responses",
+            help: "Requests for plain repository files answered on the event loop, without the router "
+                + "(also counted in flat_manager_http_requests)",
+            labels: [])
         uploadBytes = r.counter(
             "flat_manager_upload_bytes", help: "Bytes of objects and delta parts accepted by uploads", labels: [])
         uploadObjects = r.counter(

@@ -32,6 +32,7 @@ struct RepoFastPathServerTests {
     func sameAnswerAsRouter() async throws {
         let server = try await TestServer(database: .sqlite)
         let contents = try Self.writeObjects(server)
+        let fastBefore = try await Self.metric(server, Self.fastName)
 
         for (name, bytes) in contents.sorted(by: { $0.key < $1.key }) {
             for method in ["GET", "HEAD"] {
@@ -56,6 +57,8 @@ struct RepoFastPathServerTests {
                 #expect(fast.headers["content-encoding"] == nil)
             }
         }
+        // Each plain request was answered by the fast path, none with a query string was.
+        try await Self.expectMetric(server, Self.fastName, fastBefore + 2 * contents.count)
         await server.stop()
     }
 
@@ -63,14 +66,16 @@ struct RepoFastPathServerTests {
     func logsAndMetrics() async throws {
         let server = try await TestServer(database: .sqlite)
         _ = try Self.writeObjects(server)
-        let before = try await Self.repoRequests(server)
+        let before = try await Self.metric(server, Self.repoName)
+        let fastBefore = try await Self.metric(server, Self.fastName)
 
         let answers = try RawExchange.run(
             port: server.port,
             (0..<5).map { _ in RawExchange.request("GET", "/repo/stable/objects/ab/small.filez") })
 
         #expect(answers.map(\.status) == [200, 200, 200, 200, 200])
-        #expect(try await Self.repoRequests(server) == before + 5)
+        #expect(try await Self.metric(server, Self.repoName) == before + 5)
+        try await Self.expectMetric(server, Self.fastName, fastBefore + 5)
         try await waitUntil("the access log has the five lines") {
             let output = await server.output()
             return answers.allSatisfy { answer in
@@ -115,23 +120,28 @@ struct RepoFastPathServerTests {
         let server = try await TestServer(database: .sqlite)
         let contents = try Self.writeObjects(server)
         let path = "/repo/stable/objects/ab/small.filez"
+        let fastBefore = try await Self.metric(server, Self.fastName)
         symlink("small.filez", server.repoPath.path + "/objects/ab/alias.filez")
 
-        let answers = try RawExchange.run(
-            port: server.port,
-            [
-                RawExchange.request("GET", path, headers: ["Authorization": "Bearer not-a-token"]),
-                RawExchange.request("GET", path, headers: ["Authorization": "Bearer \(server.adminToken)"]),
-                RawExchange.request("GET", path, headers: ["Authorization": "Bearer \(server.adminToken)"]),
-                RawExchange.request("GET", "/repo/stable/objects/ab/alias.filez"),
-                RawExchange.request("GET", "/repo/stable/objects/ab/.hidden"),
-                RawExchange.request("GET", "/repo/none/config"),
-            ])
+        // One connection each, in turn: pipelined behind a request the router answers, they would all go to the router.
+        var answers: [RawExchange.Answer] = []
+        for request in [
+            RawExchange.request("GET", path, headers: ["Authorization": "Bearer not-a-token"]),
+            RawExchange.request("GET", path, headers: ["Authorization": "Bearer \(server.adminToken)"]),
+            RawExchange.request("GET", path, headers: ["Authorization": "Bearer \(server.adminToken)"]),
+            RawExchange.request("GET", "/repo/stable/objects/ab/alias.filez"),
+            RawExchange.request("GET", "/repo/stable/objects/ab/.hidden"),
+            RawExchange.request("GET", "/repo/none/config"),
+        ] {
+            answers += try RawExchange.run(port: server.port, [request])
+        }
         let old = try RawExchange.run(port: server.port, [RawExchange.request("GET", path, version: "HTTP/1.0")])
 
         #expect(answers.map(\.status) == [401, 200, 200, 200, 400, 400])
         #expect(answers.count == 6 && answers[2].body == contents["small"] && answers[3].body == contents["small"])
         #expect(old.map(\.status) == [200] && old.first?.body == contents["small"])
+        // Only the third request (a token the router verified just before) was the fast path's.
+        try await Self.expectMetric(server, Self.fastName, fastBefore + 1)
         await server.stop()
     }
 
@@ -155,12 +165,23 @@ struct RepoFastPathServerTests {
         #expect(!output.contains("closing the HTTP connections still open"), "\(output.suffix(2000))")
     }
 
-    /// `flat_manager_http_requests_total{method="GET",route="/repo/**",status="200"}`.
-    static func repoRequests(_ server: TestServer) async throws -> Int {
+    static let repoName = "flat_manager_http_requests_total{method=\"GET\",route=\"/repo/**\",status=\"200\"}"
+    static let fastName = "flat_manager_http_fast_path_responses_total"
+
+    /// The value of one sample line of `/metrics` (0 when absent).
+    static func metric(_ server: TestServer, _ name: String) async throws -> Int {
         let metrics = try await HTTP.request("GET", server.url("/metrics")).text
-        let prefix = "flat_manager_http_requests_total{method=\"GET\",route=\"/repo/**\",status=\"200\"} "
-        let line = metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }
-        return line.flatMap { Int(Double($0.dropFirst(prefix.count)) ?? -1) } ?? 0
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Int(Double($0.dropFirst(name.count + 1)) ?? -1) } ?? 0
+    }
+
+    /// Waits for the sample to reach `expected` (the fast path adds its count when a connection ends), then checks
+    /// that it is exactly that.
+    static func expectMetric(_ server: TestServer, _ name: String, _ expected: Int) async throws {
+        try? await waitUntil("\(name) reaches \(expected)", timeout: .seconds(20)) {
+            try await metric(server, name) >= expected
+        }
+        #expect(try await metric(server, name) == expected, "\(name)")
     }
 }
 

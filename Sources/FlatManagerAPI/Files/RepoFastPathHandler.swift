@@ -1,3 +1,4 @@
+import FlatManagerMetrics
 import Hummingbird
 import NIOCore
 import NIOHTTP1
@@ -32,6 +33,9 @@ final class RepoFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var writing = 0
     private var quiescing = false
     private var remote: String?
+    /// Fast answers not yet added to `flat_manager_http_fast_path_responses` (added in batches, and when the
+    /// connection ends).
+    private var uncounted = 0
     private var dates = HTTPDateCache()
     private var modifiedDates = HTTPDateCache()
 
@@ -83,6 +87,21 @@ final class RepoFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let written = promise ?? context.eventLoop.makePromise()
         context.write(data, promise: written)
         written.futureResult.assumeIsolated().whenComplete { _ in self.closeIfIdle(context) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        countAnswers()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        countAnswers()
+    }
+
+    private func countAnswers() {
+        guard uncounted > 0 else { return }
+        fastPath.metrics?.httpFastPath.increment(by: Double(uncounted))
+        uncounted = 0
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -169,6 +188,8 @@ final class RepoFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if remote == nil { remote = context.channel.remoteAddress?.description ?? "-" }
         fastPath.record(target, head: head, remote: remote ?? "-", requestID: requestID, size: size, started: started)
+        uncounted += 1
+        if uncounted >= 256 { countAnswers() }
     }
 
     /// Gives a taken request to the router after all.
