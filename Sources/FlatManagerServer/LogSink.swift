@@ -29,7 +29,7 @@ final class LogSink: Sendable {
     private let queue = DispatchQueue(label: "flat-manager.log-sink")
 
     /// How long lines wait for company before they are written (warnings and worse are written at once).
-    static let gatherMilliseconds = 5
+    static let gatherMilliseconds = 20
 
     init(descriptor: Int32, limit: Int = 1 << 20) {
         self.descriptor = descriptor

@@ -45,7 +45,11 @@ struct TextLogHandler: LogHandler {
             line += " "
             line += key
             line += "="
-            line += merged[key].map { "\($0)" } ?? ""
+            switch merged[key] {
+            case .string(let text): line += text
+            case let value?: line += value.description
+            case nil: break
+            }
         }
         line += " ["
         line += event.source

@@ -162,11 +162,19 @@ public final class RepoFastPath: Sendable {
         let seconds = Double(elapsed.nanoseconds) / 1e9
         let method = target.method == .GET ? "GET" : "HEAD"
         if accessLogger.logLevel <= .info {
-            let agent = head.headers.first(name: "user-agent") ?? "-"
-            let metadata: Logger.Metadata = ["request_id": "\(requestID)", "repo": "\(target.repo)"]
-            accessLogger.info(
-                "\(remote) \"\(method) \(head.uri) HTTP/1.1\" 200 \(target.method == .GET ? size : 0) \(agent) \(AccessLogMiddleware.seconds(.nanoseconds(elapsed.nanoseconds)))",
-                metadata: metadata)
+            // The router's line, built with appends (an interpolated message costs several times as much).
+            var line = remote
+            line.reserveCapacity(remote.utf8.count + head.uri.utf8.count + 96)
+            line += target.method == .GET ? " \"GET " : " \"HEAD "
+            line += head.uri
+            line += " HTTP/1.1\" 200 "
+            line += String(target.method == .GET ? size : 0)
+            line += " "
+            line += head.headers.first(name: "user-agent") ?? "-"
+            line += " "
+            line += AccessLogMiddleware.seconds(.nanoseconds(elapsed.nanoseconds))
+            let metadata: Logger.Metadata = ["request_id": .string(requestID), "repo": .string(String(target.repo))]
+            accessLogger.info(Logger.Message(stringLiteral: line), metadata: metadata)
         }
         metrics?.requestAnswered(method: method, route: "/repo/**", status: 200, seconds: seconds)
     }

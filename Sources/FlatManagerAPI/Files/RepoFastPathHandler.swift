@@ -32,6 +32,9 @@ final class RepoFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Fast-path responses still being written.
     private var writing = 0
     private var quiescing = false
+    /// Whether any request went to the router: until one does, NIO's upgrade handler behind this one waits for a first
+    /// request, and fails its negotiation when the connection ends.
+    private var routerUsed = false
     private var remote: String?
     /// Fast answers not yet added to `flat_manager_http_fast_path_responses` (added in batches, and when the
     /// connection ends).
@@ -58,6 +61,7 @@ final class RepoFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             forwarding = true
             outstanding += 1
+            routerUsed = true
             context.fireChannelRead(data)
         case .body:
             // A taken request has no body (`RepoFastPath.acceptsHeaders`); anything else belongs to the router's.
@@ -91,6 +95,9 @@ final class RepoFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         countAnswers()
+        // A connection only this handler answered ends as one that closed its input before a first request: the
+        // upgrade handler then gives up quietly (otherwise Hummingbird logs an error for every such connection).
+        if !routerUsed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
         context.fireChannelInactive()
     }
 
@@ -195,6 +202,7 @@ final class RepoFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Gives a taken request to the router after all.
     private func handOn(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         outstanding += 1
+        routerUsed = true
         context.fireChannelRead(wrapInboundOut(.head(head)))
         context.fireChannelRead(wrapInboundOut(.end(nil)))
     }
