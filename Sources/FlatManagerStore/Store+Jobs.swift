@@ -55,6 +55,7 @@ extension Store {
         try await withDatabase { db in
             try await db.raw("UPDATE jobs SET log = log || \(bind: text) WHERE id = \(bind: id)").run()
         }
+        jobSignals.signal(id)
     }
 
     /// Ends a job (Ended or Broken) with its result JSON and gives up its lease; the webhook deliveries its end
@@ -70,6 +71,7 @@ extension Store {
             try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: id)").run()
             try await insertWebhookDeliveries(webhooks, now: .now(), in: db)
         }
+        jobSignals.signal(id)
     }
 
     /// Inserts a New job inside the caller's transaction.
