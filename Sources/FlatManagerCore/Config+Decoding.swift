@@ -21,6 +21,7 @@ extension Config: Decodable {
         case buildGPGKeys = "build-gpg-key"
         case delayUpdateSecs = "delay-update-secs"
         case localDeltaThreads = "local-delta-threads"
+        case installableFirst = "installable-first"
         case storefrontInfoEndpoint = "storefront-info-endpoint"
         case workers
         case commitWorkers = "commit-workers"
@@ -62,6 +63,7 @@ extension Config: Decodable {
         buildGPGKeys = try c.optional(.buildGPGKeys, .keyList) ?? []
         delayUpdateSecs = try c.defaulted(.delayUpdateSecs, 0, .integer(in: seconds))
         localDeltaThreads = try c.defaulted(.localDeltaThreads, 1, .integer(in: 1...1024))
+        installableFirst = try c.defaulted(.installableFirst, true, .bool)
         storefrontInfoEndpoint = try c.optional(.storefrontInfoEndpoint, .string)
         workers = try c.optional(.workers, .integer(in: 1...1024))
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -29,6 +29,11 @@ public struct Config: Sendable, Equatable {
     public var buildGPGKeys: [String]
     public var delayUpdateSecs: Int
     public var localDeltaThreads: Int
+    /// Ours (issue #13, `installable-first`, default on): an update-repo job that a publish, republish or rollback
+    /// waits for regenerates appstream and the summary in one run, which makes the new commits installable, and
+    /// leaves the static deltas and the appstream checkout to a follow-up update-repo job; off, it works in
+    /// upstream's order (deltas before the one summary).
+    public var installableFirst: Bool = true
     public var storefrontInfoEndpoint: String?
     public var workers: Int?
     /// Ours: how many commit/check jobs may run at once (default: number of cores).

@@ -74,6 +74,22 @@ extension Store {
         jobSignals.signal(id)
     }
 
+    /// The kinds of the jobs `jobID` depends on (waits for), each once.
+    public func dependencyKinds(of jobID: Int32) async throws -> Set<JobKind> {
+        try await withDatabase { db in
+            let rows = try await db.raw(
+                """
+                SELECT DISTINCT jobs.kind FROM job_dependencies JOIN jobs ON jobs.id = job_dependencies.depends_on
+                WHERE job_dependencies.job_id = \(bind: jobID)
+                """
+            ).all()
+            return Set(
+                try rows.compactMap {
+                    JobKind(rawValue: Int16(truncatingIfNeeded: try $0.decode(column: "kind", as: Int.self)))
+                })
+        }
+    }
+
     /// Inserts a New job inside the caller's transaction.
     func insertJob(kind: JobKind, contents: JobContents, repo: String?, startAfter: Timestamp?, in db: any SQLDatabase)
         async throws -> Job
