@@ -85,10 +85,9 @@ struct CommitJob: JobHandler {
         await context.log("Removing upload directory")
         try await context.ensureLease()
         do {
-            // An interrupted run may have removed it already, or part of it.
-            if FileManager.default.fileExists(atPath: uploadDir.string) {
-                try FileManager.default.removeItem(atPath: uploadDir.string)
-            }
+            // An interrupted run may have removed it already, or part of it. Renamed into the build directory and
+            // removed in the background (Trash): its files are many journal updates on a busy disk.
+            try Trash.discard(uploadDir.string, label: "upload", logger: env.logger)
         } catch {
             throw .io("Cannot remove \(uploadDir)", reason: error.localizedDescription)
         }
