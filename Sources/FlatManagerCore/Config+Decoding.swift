@@ -21,7 +21,6 @@ extension Config: Decodable {
         case buildGPGKeys = "build-gpg-key"
         case delayUpdateSecs = "delay-update-secs"
         case localDeltaThreads = "local-delta-threads"
-        case installableFirst = "installable-first"
         case storefrontInfoEndpoint = "storefront-info-endpoint"
         case workers
         case commitWorkers = "commit-workers"
@@ -63,7 +62,6 @@ extension Config: Decodable {
         buildGPGKeys = try c.optional(.buildGPGKeys, .keyList) ?? []
         delayUpdateSecs = try c.defaulted(.delayUpdateSecs, 0, .integer(in: seconds))
         localDeltaThreads = try c.defaulted(.localDeltaThreads, 1, .integer(in: 1...1024))
-        installableFirst = try c.defaulted(.installableFirst, true, .bool)
         storefrontInfoEndpoint = try c.optional(.storefrontInfoEndpoint, .string)
         workers = try c.optional(.workers, .integer(in: 1...1024))
         let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -131,6 +129,7 @@ extension RepoConfig: Decodable {
         case appstreamDeltaDepth = "appstream-delta-depth"
         case downgradeProtection = "downgrade-protection"
         case metadataLint = "metadata-lint"
+        case installableFirst = "installable-first"
         case retention
     }
 
@@ -156,6 +155,7 @@ extension RepoConfig: Decodable {
         appstreamDeltaDepth = try c.defaulted(.appstreamDeltaDepth, 5, .integer(in: 0...Int(UInt32.max)))
         downgradeProtection = try c.defaulted(.downgradeProtection, false, .bool)
         metadataLint = try c.defaulted(.metadataLint, false, .bool)
+        installableFirst = try c.defaulted(.installableFirst, true, .bool)
         retention = try c.optional(.retention, .object)
     }
 }

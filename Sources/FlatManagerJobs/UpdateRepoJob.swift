@@ -15,7 +15,7 @@ struct UpdateRepoJob: JobHandler {
     func run(in context: JobContext) async throws(JobError) -> UpdateRepoResult {
         let env = context.environment
         let repo = try env.repoConfig(repo)
-        if try await makesInstallableFirst(in: context) {
+        if repo.installableFirst, try await waitedForByAPublish(in: context) {
             try await updateInstallableFirst(repo, in: context)
         } else {
             try await update(repo, in: context)
@@ -30,11 +30,10 @@ struct UpdateRepoJob: JobHandler {
         return UpdateRepoResult()
     }
 
-    /// Whether this job works installable-first (`Config.installableFirst`): when a publish, republish or rollback
-    /// waits for it, i.e. someone waits for new commits to become installable. A follow-up, a job queued at start-up
-    /// or by recovery works in upstream's order.
-    func makesInstallableFirst(in context: JobContext) async throws(JobError) -> Bool {
-        guard context.environment.config.installableFirst else { return false }
+    /// Whether a publish, republish or rollback waits for this job, i.e. someone waits for new commits to become
+    /// installable: such a job works installable-first (`RepoConfig.installableFirst`). A follow-up, a job queued at
+    /// start-up or by recovery works in upstream's order.
+    func waitedForByAPublish(in context: JobContext) async throws(JobError) -> Bool {
         let store = context.store
         let jobID = context.job.id
         let kinds = try await context.db { try await store.dependencyKinds(of: jobID) }

@@ -100,7 +100,7 @@ struct InstallableFirstTests {
     @Test("with installable-first off, the publish's update works in upstream's order")
     func offKeepsUpstreamOrder() async throws {
         // Arrange
-        let harness = try await JobHarness.make(globalExtra: #", "installable-first": false"#)
+        let harness = try await JobHarness.make(repoExtra: #", "installable-first": false"#)
         defer { Task { await harness.close() } }
         let updateID = try await Self.publish(harness)
         _ = try Self.addUnwantedDelta(harness)
