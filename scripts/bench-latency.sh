@@ -38,6 +38,20 @@ fi
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+# Waits (at most 60 s) until the server's SQLite database has no New or Started job.
+wait_for_idle_jobs() {
+    python3 - "$1" <<'PY'
+import sqlite3, sys, time
+deadline = time.time() + 60
+while time.time() < deadline:
+    db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
+    active = db.execute("SELECT count(*) FROM jobs WHERE status <= 1").fetchone()[0]
+    db.close()
+    if active == 0:
+        break
+    time.sleep(0.05)
+PY
+}
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 rm -rf "$work"
@@ -73,6 +87,9 @@ for round in $(seq 1 "$rounds"); do
     start=$(now)
     "${client[@]}" push --commit --publish --wait --wait-update "$build_url" "$src" >"$work/push-$round.log" 2>&1
     ours=$(elapsed "$start" "$(now)")
+    # The follow-up update job (static deltas, appstream checkout; installable-first) runs after the client is done:
+    # let it finish so that it does not share the machine with the raw tools' measurement.
+    wait_for_idle_jobs "$work/server/flat-manager.db"
 
     # Raw: the same steps by hand on a copy of the upload.
     rm -rf "$work/raw/build" "$work/raw/upload"

@@ -7,8 +7,9 @@ import Hummingbird
 /// Answers job GETs, holding the answer when the client asks for it (ours, `wait-for-change`): until the job's log
 /// grows past the client's offset, its status changes, or the wait is over. A client following a job then learns of
 /// each line and of the end within milliseconds instead of after its next poll, which upstream clients space 1 to 60
-/// seconds apart. The job is looked at every `step` (its status and log length only), which also sees changes made
-/// by another server process on the same database.
+/// seconds apart. A change this process's store makes wakes the wait at once (`Store.jobSignals`); the job is also
+/// looked at every `step` (its status and log length only), which sees changes made by another server process on
+/// the same database.
 struct JobWaiting: Sendable {
     let store: Store
     var step: Duration = .milliseconds(20)
@@ -30,14 +31,20 @@ struct JobWaiting: Sendable {
 
     /// Whether the job changed (log past `offset`, another status) within `wait`; returns at once when the job has
     /// already ended or already has news for the client.
-    private func waitForChange(of job: Job, offset: Int, upTo wait: Duration) async throws -> Bool {
+    func waitForChange(of job: Job, offset: Int, upTo wait: Duration) async throws -> Bool {
         let status = job.status
         guard status == .new || status == .started, job.log.utf8.count <= offset else { return false }
+        let signals = store.jobSignals
         let start = ContinuousClock.now
         let deadline = start + wait
+        // The generation is read before each look, so a change between the look and the wait ends the wait at once.
+        var seen = signals.generation(of: job.id)
         while ContinuousClock.now < deadline {
             // Quick looks while a change is likely soon (a job's next line, a short job's end), then calmer ones.
-            try await Task.sleep(for: ContinuousClock.now - start < .seconds(2) ? step : step * 5)
+            let pause = min(ContinuousClock.now - start < .seconds(2) ? step : step * 5, deadline - ContinuousClock.now)
+            await signals.wait(for: job.id, after: seen, timeout: pause)
+            try Task.checkCancellation()
+            seen = signals.generation(of: job.id)
             guard let progress = try await store.jobProgress(id: job.id) else { return true }
             if progress.status != status || progress.logBytes > offset { return true }
         }

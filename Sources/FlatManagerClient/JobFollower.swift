@@ -67,22 +67,18 @@ struct JobFollower: Sendable {
     static let longPollSeconds = 10
 
     /// Waits until the job at `url` changes status, at most `seconds`, where the server can hold the answer;
-    /// elsewhere (an upstream server) simply sleeps `seconds`. Used while a build is committing.
-    func waitForStatusChange(_ url: String, seconds: Double) async throws {
+    /// elsewhere (an upstream server) simply sleeps `seconds`. Used while a build is committing. Returns whether the
+    /// server said the job has ended (or failed).
+    func waitForStatusChange(_ url: String, seconds: Double) async throws -> Bool {
         // An offset past any log: only a change of status ends the wait.
         let body = RequestBody.json(Data("{\"log-offset\":\(1 << 40),\"wait-for-change\":\(seconds)}".utf8))
         let answer = try? await api.send(.GET, url, body: body)
         guard let answer, answer.headers[canonicalForm: JobLogRequest.longPollHeader].contains("1") else {
             try await Task.sleep(for: .seconds(seconds * pollScale))
-            return
+            return false
         }
-        // The job has ended but the build may take a moment more to say so: do not ask again at once.
-        if let job = try? answer.decode(Decoded<Job>.self, from: url),
-            job.value.status == .ended
-                || job.value.status == .broken
-        {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        guard let job = try? answer.decode(Decoded<Job>.self, from: url) else { return false }
+        return job.value.status == .ended || job.value.status == .broken
     }
 
     private func reportDelay(until startAfter: Timestamp?) {
@@ -100,9 +96,13 @@ struct JobFollower: Sendable {
     func waitForChecks(buildURL: String, commitJobURL: String? = nil) async throws {
         Console.line("Waiting for checks, if any...")
         guard var extended = try await extended(buildURL) else { return }
+        var jobEnded = false
         while extended.value.build.repoState == .committing {
             if let commitJobURL {
-                try await waitForStatusChange(commitJobURL, seconds: 2)
+                // Our server moves the build on before it ends the job; should the build still say committing after
+                // the job ended (another server), the next look waits a little rather than asking again at once.
+                if jobEnded { try await Task.sleep(for: .milliseconds(100)) }
+                jobEnded = try await waitForStatusChange(commitJobURL, seconds: 2)
             } else {
                 try await Task.sleep(for: .seconds(2 * pollScale))
             }

@@ -129,6 +129,7 @@ extension RepoConfig: Decodable {
         case appstreamDeltaDepth = "appstream-delta-depth"
         case downgradeProtection = "downgrade-protection"
         case metadataLint = "metadata-lint"
+        case installableFirst = "installable-first"
         case retention
     }
 
@@ -154,6 +155,7 @@ extension RepoConfig: Decodable {
         appstreamDeltaDepth = try c.defaulted(.appstreamDeltaDepth, 5, .integer(in: 0...Int(UInt32.max)))
         downgradeProtection = try c.defaulted(.downgradeProtection, false, .bool)
         metadataLint = try c.defaulted(.metadataLint, false, .bool)
+        installableFirst = try c.defaulted(.installableFirst, true, .bool)
         retention = try c.optional(.retention, .object)
     }
 }

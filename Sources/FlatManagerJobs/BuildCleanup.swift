@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import OSTree
 import ServiceLifecycle
+import SystemPackage
 
 /// Removes the directories of failed and purged builds once `failed-build-retention-hours` have passed since a
 /// sweep first saw them so (their database records stay). A failed build keeps its upload (tens of megabytes) until
@@ -50,6 +51,11 @@ public struct BuildCleanup: Service {
     /// One round: removes the directories whose grace period ended by `now`; returns the ids of the builds it
     /// removed (or found gone).
     public func sweep(now: Timestamp) async throws -> [Int32] {
+        let base = storage.base.string
+        let trashed = await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: Trash.sweep(base)) }
+        }
+        if trashed > 0 { logger.info("Removed \(trashed) build directories left behind by their background removal") }
         var cleaned: [Int32] = []
         for candidate in try await store.cleanupCandidates(now: now) {
             guard candidate.seen.adding(seconds: retentionSeconds) <= now else { continue }

@@ -50,22 +50,32 @@ struct CommitJob: JobHandler {
         let rebase = endOfLifeRebase.flatMap { target in
             refs.first { $0.refName.hasPrefix("app/") }.flatMap { RefName($0.refName)?.id }.map { "\($0)=\(target)" }
         }
-        var committed = RefCommits()
+        var pending: [BuildRef] = []
         for ref in refs {
             // Resumed: a ref the interrupted run committed is not committed again.
             if let earlier = Resume.commit(of: ref.refName, in: buildDir, importedFrom: ref.commit) {
                 await context.log("Ref \(ref.refName) was committed before the interruption (\(earlier))")
-                committed.append(ref: ref.refName, commit: earlier)
-                try writeFlatpakRef(for: ref.refName, buildDir: buildDir, env: env)
-                continue
+            } else {
+                pending.append(ref)
             }
-            await context.log("Committing ref \(ref.refName) (\(ref.commit))")
+        }
+        for ref in pending { await context.log("Committing ref \(ref.refName) (\(ref.commit))") }
+        if let ref = pending.first, pending.count == 1 {
             try await context.run(
                 .flatpakCommitToBuild(
                     upload: uploadDir, build: buildDir, ref: ref.refName, commit: ref.commit, gpg: env.buildSigning,
                     endOfLife: endOfLife, endOfLifeRebase: rebase, tokenType: tokenType))
-            let newCommit = try readRef(repo: buildDir, ref: ref.refName)
-            committed.append(ref: ref.refName, commit: newCommit)
+        } else if !pending.isEmpty {
+            // One flatpak run for all refs (issue #13): it reads them from the upload repository's refs.
+            try writeSourceRefs(pending, upload: uploadDir)
+            try await context.run(
+                .flatpakCommitRefsToBuild(
+                    upload: uploadDir, build: buildDir, refs: pending.map(\.refName), gpg: env.buildSigning,
+                    endOfLife: endOfLife, endOfLifeRebase: rebase, tokenType: tokenType))
+        }
+        var committed = RefCommits()
+        for ref in refs {
+            committed.append(ref: ref.refName, commit: try readRef(repo: buildDir, ref: ref.refName))
             try writeFlatpakRef(for: ref.refName, buildDir: buildDir, env: env)
         }
         await context.log("running build-update-repo")
@@ -75,14 +85,28 @@ struct CommitJob: JobHandler {
         await context.log("Removing upload directory")
         try await context.ensureLease()
         do {
-            // An interrupted run may have removed it already, or part of it.
-            if FileManager.default.fileExists(atPath: uploadDir.string) {
-                try FileManager.default.removeItem(atPath: uploadDir.string)
-            }
+            // An interrupted run may have removed it already, or part of it. Renamed into the build directory and
+            // removed in the background (Trash): its files are many journal updates on a busy disk.
+            try Trash.discard(uploadDir.string, label: "upload", logger: env.logger)
         } catch {
             throw .io("Cannot remove \(uploadDir)", reason: error.localizedDescription)
         }
         return committed
+    }
+
+    /// Points `UPLOAD/refs/heads/<ref>` at each uploaded commit, for `flatpakCommitRefsToBuild`. The names were
+    /// checked when the build refs were created; the upload repository is scratch space, removed after the commit.
+    func writeSourceRefs(_ refs: [BuildRef], upload: FilePath) throws(JobError) {
+        let fm = FileManager.default
+        for ref in refs {
+            let components = ref.refName.split(separator: "/", omittingEmptySubsequences: false)
+            guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                throw .refused(ref.refName, reason: "it is not a ref name")
+            }
+            let path = "\(upload)/refs/heads/\(ref.refName)"
+            try fm.makeDirectory((path as NSString).deletingLastPathComponent)
+            try fm.writeText(ref.commit + "\n", to: path)
+        }
     }
 
     /// For a run resumed after the interruption of one that already moved the build on: its result when the build

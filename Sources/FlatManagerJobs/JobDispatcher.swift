@@ -4,7 +4,6 @@ import FlatManagerStore
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// Runs queued jobs: one serial loop per repository, `commit-workers` loops for the global queue (see the theory of
 /// operations in JobHandler.swift). On graceful shutdown it stops claiming and waits for running jobs to finish.
@@ -14,7 +13,8 @@ public final class JobDispatcher: Service, Sendable {
     public let owner: String
     let leaseSeconds: Int
     let pollInterval: Duration
-    let wakeups: Mutex<[Store.QueueSelector: Int]>
+    /// Kicks, per queue: a kicked loop claims at once instead of at its next poll.
+    let wakeups: ChangeSignals<Store.QueueSelector>
     /// Job counts, in-progress gauges and durations (server.md §8).
     public let metrics: ServerMetrics
 
@@ -27,12 +27,12 @@ public final class JobDispatcher: Service, Sendable {
         self.owner = owner
         self.leaseSeconds = leaseSeconds
         self.pollInterval = pollInterval
-        self.wakeups = Mutex([:])
+        self.wakeups = ChangeSignals()
     }
 
     /// Wakes the loops of a queue now instead of at their next poll (called after the API creates a job).
     public func kick(_ queue: Store.QueueSelector) {
-        wakeups.withLock { $0[queue, default: 0] += 1 }
+        wakeups.signal(queue)
         // A kick follows the creation of a job: the queue gauge goes up now, not at the sampler's next round.
         Task { await self.refreshQueueGauge() }
     }
@@ -73,6 +73,8 @@ public final class JobDispatcher: Service, Sendable {
     func work(queue: Store.QueueSelector, allowConcurrent: Bool) async {
         let logger = environment.logger
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // Read before the claim: a kick that comes while the claim finds nothing ends the wait below at once.
+            let seen = wakeups.generation(of: queue)
             do {
                 if let claimed = try await environment.store.claimNextJobLease(
                     queue: queue, owner: owner, leaseSeconds: leaseSeconds, allowConcurrent: allowConcurrent)
@@ -84,20 +86,22 @@ public final class JobDispatcher: Service, Sendable {
             } catch {
                 logger.error("Cannot claim a job for \(queue): \(String(reflecting: error))")
             }
-            await waitForWork(queue)
+            await waitForWork(queue, after: seen)
         }
     }
 
-    /// Sleeps until the poll interval passes, the queue is kicked, or shutdown begins.
-    func waitForWork(_ queue: Store.QueueSelector) async {
-        let seen = wakeups.withLock { $0[queue, default: 0] }
-        // A kick is seen within a step: a job queued by a request or by another job starts within 50 ms.
-        let step = Duration.milliseconds(50)
-        var waited = Duration.zero
-        while waited < pollInterval, !Task.isShuttingDownGracefully, !Task.isCancelled {
-            if wakeups.withLock({ $0[queue, default: 0] }) != seen { return }
-            try? await Task.sleep(for: step)
-            waited += step
+    /// Sleeps until the poll interval passes, the queue is kicked after `seen` (the kick count read before the last
+    /// claim), or shutdown begins. A kick wakes the loop at once: a job queued by a request or by another job in this
+    /// process starts without delay; the poll finds jobs queued by other processes and delayed ones.
+    func waitForWork(_ queue: Store.QueueSelector, after seen: UInt64) async {
+        guard !Task.isShuttingDownGracefully else { return }
+        let wakeups = wakeups
+        let interval = pollInterval
+        await withGracefulShutdownHandler {
+            _ = await wakeups.wait(for: queue, after: seen, timeout: interval)
+        } onGracefulShutdown: {
+            // The loop checks for shutdown when it wakes: it stops claiming at once.
+            wakeups.signal(queue)
         }
     }
 

@@ -44,11 +44,16 @@ struct PublishJob: JobHandler {
 
     /// The build directory goes once the build is published (upstream since 0.4.3): everything is in the main
     /// repository now, and the build area would otherwise grow without bound. The build's record stays; a failure
-    /// to remove is logged, not fatal (the publish itself succeeded).
+    /// to remove is logged, not fatal (the publish itself succeeded). It is renamed out of the way at once and
+    /// removed in the background (`Trash`), so the update-repo job waiting behind this one starts without delay.
     func removeBuildDirectory(in context: JobContext) async {
         await context.log("Removing build \(buildID)")
+        let storage = context.environment.storage
         do {
-            if context.environment.storage.exists(buildID) { try context.environment.storage.remove(buildID) }
+            if storage.exists(buildID) {
+                try Trash.discard(
+                    storage.directory(buildID).string, label: "build-\(buildID)", logger: context.environment.logger)
+            }
         } catch {
             await context.log("Failed to remove build directory of build \(buildID): \(error.localizedDescription)")
         }

@@ -15,6 +15,35 @@ struct UpdateRepoJob: JobHandler {
     func run(in context: JobContext) async throws(JobError) -> UpdateRepoResult {
         let env = context.environment
         let repo = try env.repoConfig(repo)
+        if repo.installableFirst, try await waitedForByAPublish(in: context) {
+            try await updateInstallableFirst(repo, in: context)
+        } else {
+            try await update(repo, in: context)
+        }
+        if let script = repo.postPublishScript {
+            await context.log("Running post-publish script")
+            try await Hook.runRequired(
+                "Post-publish script", argv: [script, repo.name, repo.path.string], workingDirectory: nil,
+                variables: [:],
+                in: context)
+        }
+        return UpdateRepoResult()
+    }
+
+    /// Whether a publish, republish or rollback waits for this job, i.e. someone waits for new commits to become
+    /// installable: such a job works installable-first (`RepoConfig.installableFirst`). A follow-up, a job queued at
+    /// start-up or by recovery works in upstream's order.
+    func waitedForByAPublish(in context: JobContext) async throws(JobError) -> Bool {
+        let store = context.store
+        let jobID = context.job.id
+        let kinds = try await context.db { try await store.dependencyKinds(of: jobID) }
+        return !kinds.isDisjoint(with: [.publish, .republish, .rollback])
+    }
+
+    /// Upstream's order (server.md §4.6): appstream branches, static deltas, old deltas retired, appstream checkout,
+    /// then the summary, which lists the deltas present.
+    func update(_ repo: RepoConfig, in context: JobContext) async throws(JobError) {
+        let env = context.environment
         let signing = env.signing(for: repo)
         await context.log("Regenerating appstream branches")
         try await context.run(
@@ -34,14 +63,38 @@ struct UpdateRepoJob: JobHandler {
         await context.log("Updating summary")
         try await context.run(
             .flatpakUpdateRepo(repo: repo.path, gpg: signing, noUpdateSummary: false, noUpdateAppstream: true))
-        if let script = repo.postPublishScript {
-            await context.log("Running post-publish script")
-            try await Hook.runRequired(
-                "Post-publish script", argv: [script, repo.name, repo.path.string], workingDirectory: nil,
-                variables: [:],
-                in: context)
+    }
+
+    /// Installable-first (ours, issue #13): one `flatpak build-update-repo` regenerates the appstream branches and
+    /// writes the signed summary, as running the tool by hand would; the new commits are installable when it ends
+    /// (without their deltas: clients fetch objects instead). When deltas are missing, unwanted or incomplete, a
+    /// follow-up update-repo job, chained behind this one, does upstream's whole sequence, appstream checkout
+    /// included; otherwise the checkout is done here.
+    func updateInstallableFirst(_ repo: RepoConfig, in context: JobContext) async throws(JobError) {
+        let env = context.environment
+        await context.log("Regenerating appstream branches and summary")
+        try await context.run(
+            .flatpakUpdateRepo(
+                repo: repo.path, gpg: env.signing(for: repo), noUpdateSummary: false, noUpdateAppstream: false))
+        try writeRepoFile(repo, env: env)
+        let (wanted, existing, incomplete) = try planDeltas(repo: repo)
+        let missing = wanted.subtracting(existing).count
+        let unwanted = existing.subtracting(wanted).count
+        guard missing + unwanted + incomplete.count > 0 else {
+            await context.log("Extracting appstream branches")
+            try await extractAppstream(repo: repo.path, in: context)
+            return
         }
-        return UpdateRepoResult()
+        let store = context.store
+        let delay = env.config.delayUpdateSecs
+        // Chained behind this job by the coalescing rules (this job is Started); a New one is reused.
+        let (isNew, followUp) = try await context.db {
+            try await store.queueUpdateRepo(repo: repo.name, startingJob: nil, delaySeconds: delay)
+        }
+        await context.log(
+            "Static deltas (\(missing) missing, \(unwanted) unwanted) and the appstream checkout are left to "
+                + (isNew ? "update job \(followUp.id)" : "the queued update job \(followUp.id)"))
+        // The repo's worker claims it when this job has ended (the dispatcher kicks the queue after every job).
     }
 
     /// Writes `<repo>/<name>.flatpakrepo` (with the repo's public key) when its content changes.

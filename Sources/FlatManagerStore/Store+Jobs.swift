@@ -55,6 +55,7 @@ extension Store {
         try await withDatabase { db in
             try await db.raw("UPDATE jobs SET log = log || \(bind: text) WHERE id = \(bind: id)").run()
         }
+        jobSignals.signal(id)
     }
 
     /// Ends a job (Ended or Broken) with its result JSON and gives up its lease; the webhook deliveries its end
@@ -69,6 +70,23 @@ extension Store {
             try await recordJobTime(.ended, jobID: id, at: .now(), in: db)
             try await db.raw("DELETE FROM job_leases WHERE job_id = \(bind: id)").run()
             try await insertWebhookDeliveries(webhooks, now: .now(), in: db)
+        }
+        jobSignals.signal(id)
+    }
+
+    /// The kinds of the jobs `jobID` depends on (waits for), each once.
+    public func dependencyKinds(of jobID: Int32) async throws -> Set<JobKind> {
+        try await withDatabase { db in
+            let rows = try await db.raw(
+                """
+                SELECT DISTINCT jobs.kind FROM job_dependencies JOIN jobs ON jobs.id = job_dependencies.depends_on
+                WHERE job_dependencies.job_id = \(bind: jobID)
+                """
+            ).all()
+            return Set(
+                try rows.compactMap {
+                    JobKind(rawValue: Int16(truncatingIfNeeded: try $0.decode(column: "kind", as: Int.self)))
+                })
         }
     }
 

@@ -47,7 +47,7 @@ extension Store {
     @discardableResult
     public func appendJobLog(id: Int32, text: String, lease: JobLease) async throws -> Bool {
         let now = Timestamp.now()
-        return try await withDatabase { db in
+        let written = try await withDatabase { db in
             let row = try await db.raw(
                 """
                 UPDATE jobs SET log = log || \(bind: text) WHERE id = \(bind: id) AND EXISTS (\(leaseCondition(lease, now: now)))
@@ -56,6 +56,8 @@ extension Store {
             ).first()
             return row != nil
         }
+        if written { jobSignals.signal(id) }
+        return written
     }
 
     /// Ends a job (Ended or Broken) with its result JSON and gives up its lease, only while `lease` holds; returns
@@ -64,7 +66,7 @@ extension Store {
     public func finishJob(
         id: Int32, status: JobStatus, results: String, lease: JobLease, webhooks: [WebhookDelivery.Draft] = []
     ) async throws -> Bool {
-        try await Store.$jobFence.withValue(nil) {
+        let written = try await Store.$jobFence.withValue(nil) {
             try await transaction { db in
                 guard try await leaseIsCurrent(lease, lock: true, in: db) else { return false }
                 try await db.raw(
@@ -78,6 +80,8 @@ extension Store {
                 return true
             }
         }
+        if written { jobSignals.signal(id) }
+        return written
     }
 
     /// Claims like `claimNextJob` and returns the lease that fences the job's writes.
@@ -85,7 +89,7 @@ extension Store {
         async throws -> ClaimedJob?
     {
         let now = Timestamp.now()
-        return try await transaction { db in
+        let claimed: ClaimedJob? = try await transaction { db in
             guard let job = try await startNextJob(queue: queue, now: now, allowConcurrent: allowConcurrent, in: db)
             else { return nil }
             let generation = try await nextLeaseGeneration(in: db)
@@ -100,6 +104,8 @@ extension Store {
             ).run()
             return ClaimedJob(job: job, lease: JobLease(jobID: job.id, owner: owner, generation: generation))
         }
+        if let claimed { jobSignals.signal(claimed.job.id) }
+        return claimed
     }
 
     /// Inside a transaction opened while `jobFence` is set: throws `leaseLost` unless the lease still holds.

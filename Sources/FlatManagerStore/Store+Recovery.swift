@@ -65,6 +65,7 @@ extension Store {
         for buildID in outcome.purges {
             logger.warning("Build \(buildID): its purge was interrupted; the build is now Failed")
         }
+        for (job, _) in outcome.resumed + outcome.broken { jobSignals.signal(job.id) }
         var repos: [String] = []
         for (job, _) in outcome.resumed {
             guard let repo = job.repo, !repos.contains(repo) else { continue }

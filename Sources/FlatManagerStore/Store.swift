@@ -45,6 +45,9 @@ public final class Store: Sendable {
 
     let backend: Backend
     let logger: Logger
+    /// Signalled with a job's id whenever this store changes the job's status or log (ours, issue #13), so that a
+    /// long-polling job GET answers at once; ids share 64 buckets. Changes by another process are not signalled.
+    public let jobSignals = ChangeSignals<Int32>(bucket: { $0 & 63 })
 
     /// The engine behind this store.
     public var kind: DatabaseKind {

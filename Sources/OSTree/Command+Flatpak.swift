@@ -19,6 +19,25 @@ extension Command {
         return Command(executable: "flatpak", arguments: arguments)
     }
 
+    /// Commit job, several uploaded refs into the build repo in one run (ours, issue #13: one process instead of one
+    /// per ref). The same options as `flatpakCommitToBuild`, without `--src-ref`: each ref is read from the upload
+    /// repository's `refs/heads`, which the job writes first. flatpak imports the refs in one transaction, so after an
+    /// interruption either all of them or none point at new commits.
+    public static func flatpakCommitRefsToBuild(
+        upload: FilePath, build: FilePath, refs: [String], gpg: GPGSigning, endOfLife: String? = nil,
+        endOfLifeRebase: String? = nil, tokenType: Int32? = nil
+    ) -> Command {
+        var arguments = [
+            "build-commit-from", "--timestamp=NOW", "--no-update-summary", "--untrusted", "--force",
+            "--disable-fsync",
+        ]
+        arguments += gpg.arguments
+        arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
+        if let tokenType { arguments.append("--token-type=\(tokenType)") }
+        arguments += ["--src-repo=\(upload)", build.string] + refs
+        return Command(executable: "flatpak", arguments: arguments)
+    }
+
     /// Commit job with `metadata-lint` (ours): the bytes of one file of an uploaded commit's tree, e.g. `/metadata`.
     /// `commit` is a checksum the API validated; objects the upload lacks are read from its parent repositories.
     public static func ostreeCat(repo: FilePath, commit: String, path: String) -> Command {

@@ -80,4 +80,37 @@ struct JobLongPollTests {
         #expect(zero.status == .ok && zero.longPoll == nil)
         #expect(negative.status == .badRequest)
     }
+
+    @Test("a line this process writes wakes the wait at once, without waiting for the database look")
+    func inProcessSignalWakesTheWait() async throws {
+        // Arrange: the database is looked at only once an hour, so only the store's signal can end the wait.
+        let harness = try await APIHarness.make()
+        defer { Task { await harness.close() } }
+        let job = try await harness.store.createJob(kind: .prune, contents: .prune, repo: "stable", startAfter: nil)
+        let store = harness.store
+        let writer = Task {
+            try await Task.sleep(for: .milliseconds(200))
+            try await store.appendJobLog(id: job.id, text: "a line\n")
+        }
+
+        // Act: the wait may last an hour; it counts as woken when it ends within a minute (a liveness bound, not a
+        // speed figure).
+        let woken = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                try? await JobWaiting(store: store, step: .seconds(3600))
+                    .waitForChange(of: job, offset: 0, upTo: .seconds(3600))
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        try await writer.value
+
+        // Assert
+        #expect(woken == true, "the wait ended with a change, not at the minute's bound")
+    }
 }

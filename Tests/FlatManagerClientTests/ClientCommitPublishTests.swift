@@ -23,6 +23,34 @@ struct ClientCommitPublishTests {
         #expect(outcome.stdout.hasSuffix("\\ Job completed successfully\n"))
     }
 
+    /// Ours (issue #13): against a long-polling server the client looks at the build again as soon as the held GET
+    /// says the commit job ended, and again after a short pause while the build still says committing.
+    @Test func aLongPolledCommitIsFollowedUntilTheBuildMovesOn() throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let build = server.baseURL + "/api/v1/build/42"
+        let committing = try ClientRun.build(id: 42, repoState: .committing, commitJobID: 7)
+        let ready = try ClientRun.build(id: 42, repoState: .ready, commitJobID: 7)
+        server.on(
+            "POST", "/api/v1/build/42/commit",
+            .json(ClientRun.job(status: 0, log: ""), headers: ["Location": build + "/commit"]))
+        server.on(
+            "GET", "/api/v1/build/42/extended",
+            .json(#"{"build":\#(committing),"build_refs":[],"checks":[]}"#),
+            .json(#"{"build":\#(committing),"build_refs":[],"checks":[]}"#),
+            .json(#"{"build":\#(ready),"build_refs":[],"checks":[]}"#))
+        server.on(
+            "GET", "/api/v1/build/42/commit",
+            .json(ClientRun.job(status: 2, log: "done\n"), headers: [JobLogRequest.longPollHeader: "1"]))
+        server.on("GET", "/api/v1/build/42", .json(ready))
+
+        let outcome = try ClientRun.client(["--token", "t", "commit", build])
+
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(server.requests.filter { $0.path == "/api/v1/build/42/extended" }.count == 4)
+        #expect(outcome.stdout.hasSuffix("| done\n\\ Job completed successfully\n"))
+    }
+
     @Test func aCommitRefusedWith400IsNotRetried() throws {
         let server = try FakeServer()
         defer { server.stop() }

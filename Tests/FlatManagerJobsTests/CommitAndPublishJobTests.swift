@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Commit and publish jobs")
 struct CommitAndPublishJobTests {
-    @Test("a commit runs build-commit-from per ref, updates the build repo, and leaves the build ready")
+    @Test("a commit imports all refs in one build-commit-from, updates the build repo, and leaves the build ready")
     func commitSucceeds() async throws {
         let harness = try await JobHarness.make()
         defer { Task { await harness.close() } }
@@ -32,11 +32,20 @@ struct CommitAndPublishJobTests {
         #expect(finished.log.hasPrefix("Committing ref app/org.test.Hello/x86_64/stable"))
         #expect(finished.log.contains("Removing upload directory"))
         #expect(try await harness.store.build(id: build.id)?.repoState == .ready)
+        #expect(finished.log.contains("Committing ref runtime/org.test.Hello.Locale/x86_64/stable"))
         let commits = harness.runner.recorded.filter { $0.arguments.first == "build-commit-from" }
-        #expect(commits.count == 2)
-        #expect(commits.first?.arguments.contains("--end-of-life-rebase=org.test.Hello=org.test.New") == true)
-        #expect(commits.first?.arguments.contains("--token-type=2") == true)
         let buildDir = "\(harness.config.buildRepoBase)/\(build.id)"
+        // One run for both refs, which flatpak reads from the upload repository's refs (no --src-ref).
+        #expect(commits.count == 1)
+        let arguments = try #require(commits.first?.arguments)
+        #expect(
+            Array(arguments.suffix(3)) == [
+                buildDir, "app/org.test.Hello/x86_64/stable", "runtime/org.test.Hello.Locale/x86_64/stable",
+            ])
+        #expect(!arguments.contains { $0.hasPrefix("--src-ref") })
+        #expect(arguments.contains("--src-repo=\(buildDir)/upload"))
+        #expect(arguments.contains("--end-of-life-rebase=org.test.Hello=org.test.New"))
+        #expect(arguments.contains("--token-type=2"))
         #expect(FileManager.default.fileExists(atPath: buildDir + "/org.test.Hello.flatpakref"))
         #expect(!FileManager.default.fileExists(atPath: buildDir + "/org.test.Hello.Locale.flatpakref"))
         #expect(!FileManager.default.fileExists(atPath: buildDir + "/upload"))

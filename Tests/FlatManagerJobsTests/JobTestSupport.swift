@@ -31,17 +31,23 @@ final class FakeRunner: CommandRunning, Sendable {
         return CommandOutput(exitCode: 0, stdout: "", stderr: "")
     }
 
-    /// `... <dest repo> [<ref>]`: write the ref (or every app/runtime ref of --src-repo) into the destination.
+    /// `... <dest repo> [<ref> ...]`: write the refs (or every app/runtime ref of --src-repo) into the destination.
     func imitateCommit(_ arguments: [String]) throws {
         let positional = arguments.dropFirst().filter { !$0.hasPrefix("--") }
         let srcRepo = arguments.first { $0.hasPrefix("--src-repo=") }.map { String($0.dropFirst(11)) }
-        var refs: [String] = []
-        var destination = positional.last ?? ""
-        if positional.count >= 2 {
-            destination = positional[positional.count - 2]
-            refs = [positional.last ?? ""]
-        } else if let srcRepo {
+        let destination = positional.first ?? ""
+        var refs = Array(positional.dropFirst())
+        if refs.isEmpty, let srcRepo {
             refs = try Refs.list(repo: FilePath(srcRepo)).filter { $0.hasPrefix("app/") || $0.hasPrefix("runtime/") }
+        }
+        // The commit job's import without --src-ref reads each ref from the upload repository, as flatpak does.
+        if arguments.contains("--untrusted"), !arguments.contains(where: { $0.hasPrefix("--src-ref=") }),
+            let srcRepo
+        {
+            for ref in refs where try Refs.read(repo: FilePath(srcRepo), ref: ref) == nil {
+                throw CommandError.failed(
+                    command: arguments.joined(separator: " "), exitCode: 1, stderr: "Refspec '\(ref)' not found")
+            }
         }
         for ref in refs {
             let path = "\(destination)/refs/heads/\(ref)"
@@ -64,7 +70,8 @@ struct JobHarness {
     let dispatcher: JobDispatcher
 
     static func make(
-        runner: FakeRunner = FakeRunner(), repoExtra: String = "", keys: ExportedKeys = ExportedKeys()
+        runner: FakeRunner = FakeRunner(), repoExtra: String = "", globalExtra: String = "",
+        keys: ExportedKeys = ExportedKeys()
     ) async throws -> JobHarness {
         let scratch = try TempDirectory(prefix: "fm-jobs")
         let directory = scratch.path
@@ -72,7 +79,7 @@ struct JobHarness {
             atPath: "\(directory)/repo/refs/heads", withIntermediateDirectories: true)
         try "[core]\nmode=archive-z2\n".write(toFile: "\(directory)/repo/config", atomically: true, encoding: .utf8)
         let json = """
-            {"secret": "c2VjcmV0", "build-repo-base": "builds", "commit-workers": 2,
+            {"secret": "c2VjcmV0", "build-repo-base": "builds", "commit-workers": 2\(globalExtra),
              "repos": {"stable": {"path": "repo", "collection-id": "org.test.Stable", "subsets": {}\(repoExtra)}}}
             """
         let config = try Config.parse(Data(json.utf8), file: "jobs-test.json", workingDirectory: FilePath(directory))

@@ -6,8 +6,9 @@ import Testing
 /// rule, retirement of unwanted ones, remote workers (`delta-generator-client`) and the per-delta timeout.
 @Suite("Static deltas", .enabled(if: TestEnvironment.hasOSTree))
 struct DeltaTests {
-    /// Depth 2: the from-scratch delta and the one from the parent commit.
-    static let depthTwo = #"{"deltas": [{"id": ["org.test.*"], "depth": 2}]}"#
+    /// Depth 2: the from-scratch delta and the one from the parent commit. In upstream's order (`installable-first`
+    /// off) the update job the client waits for generates the deltas, so they are there when it returns.
+    static let depthTwo = #"{"deltas": [{"id": ["org.test.*"], "depth": 2}], "installable-first": false}"#
 
     @Test(
         "publishing v1 then v2 generates and serves the wanted deltas, flatpak updates, old deltas are retired",
@@ -95,7 +96,9 @@ struct DeltaTests {
         try await withTestServer(database: database, extraPath: [serverTools.url]) { server in
             let unreachable = "http://127.0.0.1:\(try FreePort.pick())/nowhere"
             try await server.reconfigure(
-                stableRepo: #"{"deltas": [{"id": ["org.test.*"], "depth": 2}], "base-url": "\#(unreachable)"}"#)
+                stableRepo:
+                    #"{"deltas": [{"id": ["org.test.*"], "depth": 2}], "installable-first": false, "base-url": "\#(unreachable)"}"#
+            )
             let worker = try await DeltaWorkerProcess(
                 server: server, capacity: 1, cdnURL: server.url("/repo/stable").absoluteString)
             try await waitUntil("the worker to register") { await server.output().contains("registered with capacity") }

@@ -11,6 +11,8 @@ struct OpsTests {
     func metricsCountWhatHappened() async throws {
         // Arrange
         try await withTestServer(database: .sqlite) { server in
+            // One update-repo job for the publish (upstream's order), so the counts below are final when it ends.
+            try await server.reconfigure(stableRepo: #"{"installable-first": false}"#)
             let client = try Client(token: server.adminToken)
             let fixture = try await FixtureRepo.shared.repository(version: "1")
 

@@ -18,6 +18,8 @@ struct WebhookTests {
         try await Management.server(database: database) { config in
             config["webhooks"] = [["url": receiver.url, "events": events.map(\.rawValue), "secret": secret]]
             config["webhook-delivery"] = ["retry-base-ms": 100, "retry-max-secs": 1, "max-attempts": 1000]
+            // One update-repo job per publish (upstream's order), so each publish sends exactly one repo.updated.
+            try Management.setRepoKey("installable-first", false, in: &config)
             for (key, value) in repoKeys { try Management.setRepoKey(key, value, in: &config) }
         }
     }
