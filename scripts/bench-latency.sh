@@ -61,7 +61,8 @@ ostree init --mode=archive-z2 --repo="$work/raw/repo" --collection-id=org.bench.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$work/server/config.json" <<JSON
 {
-    "repos": {"stable": {"path": "$work/server/repo", "collection-id": "org.bench.Stable", "subsets": {}}},
+    "repos": {"stable": {"path": "$work/server/repo", "collection-id": "org.bench.Stable", "subsets": {},
+        "installable-first": true}},
     "host": "127.0.0.1", "port": $port, "base-url": "http://127.0.0.1:$port", "delay-update-secs": 0,
     "build-repo-base": "$work/server/build-repo", "secret": "c2VjcmV0"
 }

@@ -155,7 +155,7 @@ extension RepoConfig: Decodable {
         appstreamDeltaDepth = try c.defaulted(.appstreamDeltaDepth, 5, .integer(in: 0...Int(UInt32.max)))
         downgradeProtection = try c.defaulted(.downgradeProtection, false, .bool)
         metadataLint = try c.defaulted(.metadataLint, false, .bool)
-        installableFirst = try c.defaulted(.installableFirst, true, .bool)
+        installableFirst = try c.defaulted(.installableFirst, false, .bool)
         retention = try c.optional(.retention, .object)
     }
 }

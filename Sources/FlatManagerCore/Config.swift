@@ -117,11 +117,11 @@ public struct RepoConfig: Sendable, Equatable {
     /// Ours, opt-in (`metadata-lint`): the commit job refuses a build whose commit metadata, `/metadata` file, refs
     /// and app id disagree (or hold NUL bytes, the CVE-2021-43860 class).
     public var metadataLint: Bool = false
-    /// Ours (issue #13, `installable-first`, default on), per repo: an update-repo job that a publish, republish or rollback
+    /// Ours (issue #13, `installable-first`, opt-in: default off, upstream's order), per repo: an update-repo job that a publish, republish or rollback
     /// waits for regenerates appstream and the summary in one run, which makes the new commits installable, and
     /// leaves the static deltas and the appstream checkout to a follow-up update-repo job; off, it works in
     /// upstream's order (deltas before the one summary).
-    public var installableFirst: Bool = true
+    public var installableFirst: Bool = false
     /// Ours (issue #15): absent means prunes keep upstream's depth 3 and none is scheduled.
     public var retention: RetentionConfig?
 

@@ -41,7 +41,7 @@ struct InstallableFirstTests {
     @Test("with delta work, the publish's update writes the summary once and a follow-up does upstream's sequence")
     func deltaWorkGoesToAFollowUp() async throws {
         // Arrange
-        let harness = try await JobHarness.make()
+        let harness = try await JobHarness.make(repoExtra: #", "installable-first": true"#)
         defer { Task { await harness.close() } }
         let updateID = try await Self.publish(harness)
         let delta = try Self.addUnwantedDelta(harness)
@@ -79,7 +79,7 @@ struct InstallableFirstTests {
     @Test("without delta work, the publish's update is one build-update-repo plus the appstream checkout, no follow-up")
     func noDeltaWorkNoFollowUp() async throws {
         // Arrange
-        let harness = try await JobHarness.make()
+        let harness = try await JobHarness.make(repoExtra: #", "installable-first": true"#)
         defer { Task { await harness.close() } }
         let updateID = try await Self.publish(harness)
         let commandsBefore = harness.runner.recorded.count
