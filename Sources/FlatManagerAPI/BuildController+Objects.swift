@@ -98,12 +98,12 @@ extension BuildController {
         }
     }
 
-    /// Where each of `names` is for the build; nowhere for all when the build repository cannot be opened (a build
-    /// removed meanwhile).
+    /// Where each of `names` is for the build.
     private static func lookUp(_ names: ArraySlice<ObjectName>, storage: BuildStorage, buildID: Int32) -> [ObjectPlace]
     {
         guard var lookup = try? ObjectLookup(storage: storage, buildID: buildID) else {
-            return [ObjectPlace](repeating: .nowhere, count: names.count)
+            // No build repository to open (a build removed meanwhile): the slow path answers as it always did.
+            return names.map { storage.adoptObject(buildID, $0) ? .build : .nowhere }
         }
         var places: [ObjectPlace] = []
         places.reserveCapacity(names.count)
