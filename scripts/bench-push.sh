@@ -85,7 +85,12 @@ build=$("$bin/flat-manager-client" --token "$token" create "http://127.0.0.1:$po
 
 echo "Pushing to $build..."
 start=$(now)
-"$bin/flat-manager-client" --token "$token" push "$@" "$build" "$source" >"$work/push.log"
+server_cpu() { awk '{ sub(/.*\) /, ""); print ($12 + $13) / 100 }' "/proc/$server_pid/stat" 2>/dev/null || echo 0; }
+server_cpu_start=$(server_cpu)
+/usr/bin/time -f '%U %S' -o "$work/client-cpu" \
+    "$bin/flat-manager-client" --token "$token" push "$@" "$build" "$source" >"$work/push.log"
+server_cpu_push=$(echo "$(server_cpu) - $server_cpu_start" | bc)
+client_cpu_push=$(awk '{ print $1 + $2 }' "$work/client-cpu")
 push_seconds=$(elapsed "$start" "$(now)")
 tail -n 3 "$work/push.log"
 
@@ -99,6 +104,7 @@ pull_seconds=$(elapsed "$start" "$(now)")
 peak_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || echo 0)
 kill "$server_pid" 2>/dev/null || true
 printf 'server peak RSS:            %d MB (target < 150)\n' "$((peak_kb / 1024))"
-printf 'push (flat-manager-client): %.2f s\n' "$push_seconds"
+printf 'push (flat-manager-client): %.2f s (CPU: client %.1f s, server %.1f s)\n' "$push_seconds" "$client_cpu_push" \
+    "$server_cpu_push"
 printf 'ostree pull-local:          %.2f s\n' "$pull_seconds"
 printf 'ratio push / pull-local:    %.2f (target <= 1.2)\n' "$(echo "$push_seconds / $pull_seconds" | bc -l)"

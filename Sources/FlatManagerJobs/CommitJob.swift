@@ -50,6 +50,8 @@ struct CommitJob: JobHandler {
         let rebase = endOfLifeRebase.flatMap { target in
             refs.first { $0.refName.hasPrefix("app/") }.flatMap { RefName($0.refName)?.id }.map { "\($0)=\(target)" }
         }
+        // Objects the build relies on the main repository for become its own first (`BorrowedObjects`).
+        try await BorrowedObjectsAdoption.adopt(buildID: buildID, in: context)
         var pending: [BuildRef] = []
         for ref in refs {
             // Resumed: a ref the interrupted run committed is not committed again.

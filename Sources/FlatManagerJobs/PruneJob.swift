@@ -6,10 +6,12 @@ import OSTree
 /// within the repo's `retention.keep-commits` (ours, issue #15: then queued on a schedule too, see
 /// `RetentionScheduler`, and the dry run's report goes into the result and `/metrics`).
 ///
-/// Builds in flight never lose an object to it: `missing_objects` hard-links every object it finds in the main
-/// repository into the build repository (`BuildStorage.adoptObject`), so a build holds its own link to everything
-/// it did not upload, and the prune only removes the main repository's name for an object. (Upstream prunes
-/// regardless and may break such builds; our earlier version skipped the prune while any build was in flight, so a
+/// Builds in flight never lose an object to it: `missing_objects` records every object it answers present from
+/// the main repository in the build (`BorrowedObjects`), and before removing anything the prune takes the
+/// repository's `AdoptionLock` exclusively and hard-links every recorded object into its build, so a build holds
+/// its own link to everything it did not upload and the prune only removes the main repository's name for it. The
+/// lock is held until the prune is done: meanwhile `missing_objects` links what it finds at once. (Upstream prunes
+/// regardless and may break such builds; our first version skipped the prune while any build was in flight, so a
 /// busy repository was never pruned.) The main repository's writers (publish, update-repo, rollback) are kept out
 /// by the repo queue and `RepoLock`.
 struct PruneJob: JobHandler {
@@ -31,6 +33,14 @@ struct PruneJob: JobHandler {
                 "Dry-run report: \(report.objects) of \(report.totalObjects) objects would go, about \(report.bytes) bytes"
             )
         }
+        let lock: AdoptionLock
+        do {
+            lock = try await AdoptionLock.exclusive(repository: repo.path)
+        } catch {
+            throw .io("Cannot lock \(repo.path) against missing_objects", reason: "\(error)")
+        }
+        defer { lock.release() }
+        try await BorrowedObjectsAdoption.adoptAll(repo: repo, in: context)
         await context.log("Running actual prune")
         _ = try await runLogged(.flatpakPrune(repo: repo.path, dryRun: false, depth: depth), label: "Prune", context)
         guard repo.retention != nil else { return PruneResult() }

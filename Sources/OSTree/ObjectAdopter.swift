@@ -5,7 +5,8 @@ import SystemPackage
     import Glibc
 #endif
 
-/// `BuildStorage.adoptObject` for many names at once (`missing_objects` asks for up to ~140,000): the three
+/// `BuildStorage.adoptObject` for many names at once: what `missing_objects` does while a prune holds the
+/// repository's `AdoptionLock` (otherwise it only looks, `ObjectLookup`, and records what it borrows). The three
 /// `objects` directories involved are opened once, and each name costs one or two system calls on paths relative to
 /// them instead of string-built absolute paths and `FileManager` checks.
 ///
@@ -49,12 +50,12 @@ public struct ObjectAdopter: ~Copyable {
 
     /// Whether the build has `name` (uploaded, its own, or now linked from the main repository).
     public mutating func adopt(_ name: ObjectName) -> Bool {
-        let prefix = Self.prefixIndex(name.checksum)
+        let prefix = name.prefixIndex
         if parent >= 0, let prefix, !prefixes[prefix] {
             let made = name.checksum.prefix(2).withCString { mkdirat(own, $0, 0o755) }
             if made == 0 || errno == EEXIST { prefixes[prefix] = true }
         }
-        return Self.withRelativePath(name) { path -> Bool in
+        return name.withObjectsRelativePath { path -> Bool in
             if parent >= 0 {
                 if linkat(parent, path, own, path, 0) == 0 { return true }
                 switch errno {
@@ -69,32 +70,6 @@ public struct ObjectAdopter: ~Copyable {
         }
     }
 
-    /// Calls `body` with `xx/rest.type` as a C string built on the stack (a `String` per name cost more than the
-    /// system calls themselves).
-    private static func withRelativePath(_ name: ObjectName, _ body: (UnsafePointer<CChar>) -> Bool) -> Bool {
-        let type = name.type.rawValue.utf8
-        let built = name.checksum.utf8.withContiguousStorageIfAvailable { hex -> Bool in
-            guard hex.count == 64 else { return name.objectsRelativePath.withCString(body) }
-            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64 + type.count + 3) { path -> Bool in
-                var at = 0
-                func put(_ byte: UInt8) {
-                    path[at] = CChar(bitPattern: byte)
-                    at += 1
-                }
-                put(hex[0])
-                put(hex[1])
-                put(UInt8(ascii: "/"))
-                for byte in hex[2...] { put(byte) }
-                put(UInt8(ascii: "."))
-                for byte in type { put(byte) }
-                put(0)
-                guard let start = path.baseAddress else { return name.objectsRelativePath.withCString(body) }
-                return body(start)
-            }
-        }
-        return built ?? name.objectsRelativePath.withCString(body)
-    }
-
     private static func exists(_ directory: Int32, _ path: UnsafePointer<CChar>) -> Bool {
         var info = stat()
         return fstatat(directory, path, &info, AT_SYMLINK_NOFOLLOW) == 0
@@ -104,26 +79,4 @@ public struct ObjectAdopter: ~Copyable {
     private func copyAcrossFileSystems(_ name: ObjectName) -> Bool {
         fallback.storage.adoptObject(fallback.buildID, name)
     }
-
-    /// The first byte of a checksum as an index (two lowercase hex digits), nil for anything else.
-    private static func prefixIndex(_ checksum: String) -> Int? {
-        var value = 0
-        var count = 0
-        for byte in checksum.utf8.prefix(2) {
-            let digit: Int
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = Int(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = Int(byte - UInt8(ascii: "a")) + 10
-            default: return nil
-            }
-            value = value * 16 + digit
-            count += 1
-        }
-        return count == 2 ? value : nil
-    }
-}
-
-extension ObjectName {
-    /// `xx/rest.type`: the object's path inside an `objects` directory.
-    var objectsRelativePath: String { "\(checksum.prefix(2))/\(checksum.dropFirst(2)).\(type.rawValue)" }
 }

@@ -143,9 +143,21 @@ struct ManagementRepoTests {
         "a prune runs while a build relies on objects only unreachable history holds; the build commits, publishes, installs",
         arguments: TestEnvironment.databases)
     func pruneSparesBuildsInProgress(database: DatabaseKind) async throws {
+        try await pruneSparesBuildInProgress(database: database, restartBeforePrune: false)
+    }
+
+    @Test(
+        "what a build relies on is recorded on disk: after a restart between the push and the prune, the build still commits, publishes, installs",
+        arguments: TestEnvironment.databases)
+    func pruneAfterRestartSparesBuildsInProgress(database: DatabaseKind) async throws {
+        try await pruneSparesBuildInProgress(database: database, restartBeforePrune: true)
+    }
+
+    func pruneSparesBuildInProgress(database: DatabaseKind, restartBeforePrune: Bool) async throws {
         // Arrange: version 1 is published, then its app ref is removed, so its objects are unreachable in the
         // repo, yet a new upload of the same content relies on them (the client skips what the repo has). The
-        // prune runs anyway (issue #12): missing_objects linked those objects into the build.
+        // prune runs anyway (issues #12, #13): missing_objects recorded those objects in the build, and the prune
+        // links them into the build before it removes anything.
         try await withTestServer(database: database) { server in
             let token = server.adminToken
             let client = try Client(token: token)
@@ -154,6 +166,14 @@ struct ManagementRepoTests {
             try await ProcessRunner.check(
                 ostree, ["refs", "--repo=\(server.repoPath.path)", "--delete", try await Management.appRef()])
             let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
+            let record = server.buildRepoBase.appending(path: "\(try Management.buildID(buildURL))")
+                .appending(path: ".flat-manager-borrowed")
+            let recordedBytes = (try? FileManager.default.attributesOfItem(atPath: record.path)[.size] as? Int) ?? 0
+            if restartBeforePrune {
+                await server.kill()
+                _ = await Orphans.kill(naming: server.directory.url.path)
+                try await server.start()
+            }
 
             // Act
             let started = try await Management.object(
@@ -173,6 +193,8 @@ struct ManagementRepoTests {
 
             // Assert
             let firstLog = firstPrune["log"] as? String ?? ""
+            #expect(recordedBytes > 0 && recordedBytes % 33 == 0, "the push relied on the main repo: \(recordedBytes)")
+            #expect(firstLog.contains("linked"), "the prune linked the recorded objects first: \(firstLog)")
             #expect(firstPrune["status"] as? Int == 2, "\(firstPrune)")
             #expect(firstLog.contains("Total objects"), "the dry run reports: \(firstLog)")
             #expect(firstLog.contains("Running actual prune"), "a build in flight no longer holds the prune back")
