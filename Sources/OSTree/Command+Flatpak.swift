@@ -8,6 +8,16 @@ extension Command {
         upload: FilePath, build: FilePath, ref: String, commit: String, gpg: GPGSigning,
         endOfLife: String? = nil, endOfLifeRebase: String? = nil, tokenType: Int32? = nil
     ) -> Command {
+        var arguments = commitToBuildOptions(
+            gpg: gpg, endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase, tokenType: tokenType)
+        arguments += ["--src-repo=\(upload)", "--src-ref=\(commit)", build.string, ref]
+        return Command(executable: "flatpak", arguments: arguments)
+    }
+
+    /// The options both forms of the commit job's `build-commit-from` into the build repo share.
+    private static func commitToBuildOptions(
+        gpg: GPGSigning, endOfLife: String?, endOfLifeRebase: String?, tokenType: Int32?
+    ) -> [String] {
         var arguments = [
             "build-commit-from", "--timestamp=NOW", "--no-update-summary", "--untrusted", "--force",
             "--disable-fsync",
@@ -15,8 +25,7 @@ extension Command {
         arguments += gpg.arguments
         arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
         if let tokenType { arguments.append("--token-type=\(tokenType)") }
-        arguments += ["--src-repo=\(upload)", "--src-ref=\(commit)", build.string, ref]
-        return Command(executable: "flatpak", arguments: arguments)
+        return arguments
     }
 
     /// Commit job, several uploaded refs into the build repo in one run (ours, issue #13: one process instead of one
@@ -27,13 +36,8 @@ extension Command {
         upload: FilePath, build: FilePath, refs: [String], gpg: GPGSigning, endOfLife: String? = nil,
         endOfLifeRebase: String? = nil, tokenType: Int32? = nil
     ) -> Command {
-        var arguments = [
-            "build-commit-from", "--timestamp=NOW", "--no-update-summary", "--untrusted", "--force",
-            "--disable-fsync",
-        ]
-        arguments += gpg.arguments
-        arguments += endOfLifeArguments(endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase)
-        if let tokenType { arguments.append("--token-type=\(tokenType)") }
+        var arguments = commitToBuildOptions(
+            gpg: gpg, endOfLife: endOfLife, endOfLifeRebase: endOfLifeRebase, tokenType: tokenType)
         arguments += ["--src-repo=\(upload)", build.string] + refs
         return Command(executable: "flatpak", arguments: arguments)
     }
