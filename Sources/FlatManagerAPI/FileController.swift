@@ -184,7 +184,12 @@ enum DownloadProtection {
     /// since an unparsable one is served unchecked anyway.
     static func examines(resolvedPath: String) -> Bool {
         guard let name = resolvedPath.split(separator: "/").last else { return false }
-        return name == "superblock" || name.hasSuffix(".commit")
+        return examines(name: name)
+    }
+
+    /// The same rule for a file's last path segment.
+    static func examines(name: Substring) -> Bool {
+        name == "superblock" || name.hasSuffix(".commit")
     }
 
     /// Headers to add to the response (`Cache-Control: no-store` for protected files); throws 403 when refused.

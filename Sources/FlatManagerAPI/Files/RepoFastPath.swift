@@ -84,7 +84,7 @@ public final class RepoFastPath: Sendable {
         if relative.utf8.starts(with: "media/".utf8) { return nil }  // May be a symlink to another disk, by design.
         let name =
             relative.utf8.lastIndex(of: UInt8(ascii: "/")).map { relative[relative.index(after: $0)...] } ?? relative
-        if name == "superblock" || name.hasSuffix(".commit") { return nil }  // Download protection decides.
+        if DownloadProtection.examines(name: name) { return nil }  // Download protection decides.
         guard authorizationAccepted(head.headers) else { return nil }
         return Target(root: root, relative: String(relative), repo: repo, name: name, method: head.method)
     }
