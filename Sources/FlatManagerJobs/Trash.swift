@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
 import Logging
+import OSTree
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -30,13 +32,12 @@ enum Trash {
             return true
         }
         // Unstructured on purpose: nothing waits for the removal, and a leftover is swept later.
+        // A sweep removing the same trash meanwhile is no error (`TreeRemoval` takes a vanished entry as done).
         DispatchQueue.global(qos: .utility).async {
             do {
-                try FileManager.default.removeItem(atPath: trash)
+                try TreeRemoval.remove(FilePath(trash))
             } catch {
-                // A sweep may have removed it meanwhile.
-                guard FileManager.default.fileExists(atPath: trash) else { return }
-                logger.warning("Cannot remove \(trash): \(error.localizedDescription)")
+                logger.warning("Cannot remove \(trash): \(error)")
             }
         }
         return true
@@ -45,12 +46,11 @@ enum Trash {
     /// Removes every trash entry directly below `directory` (left by a process that ended before its background
     /// removal did); returns how many it removed. An entry another remover took first is not an error.
     static func sweep(_ directory: String) -> Int {
-        let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return 0 }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
         var removed = 0
         for name in names where name.hasPrefix(prefix) {
-            // `removeItem` deletes a symbolic link, it does not follow it.
-            if (try? fm.removeItem(atPath: "\(directory)/\(name)")) != nil { removed += 1 }
+            // A symbolic link is removed, not followed; a background removal of the same trash is no error.
+            if (try? TreeRemoval.remove(FilePath("\(directory)/\(name)"))) == true { removed += 1 }
         }
         return removed
     }

@@ -101,13 +101,7 @@ public struct BuildStorage: Sendable, Equatable {
     /// link in its place is removed, never followed.
     @discardableResult
     public func removeIfPresent(_ buildID: Int32) throws -> Bool {
-        var status = stat()
-        guard lstat(directory(buildID).string, &status) == 0 else {
-            if errno == ENOENT { return false }
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        try FileManager.default.removeItem(atPath: directory(buildID).string)
-        return true
+        try TreeRemoval.remove(directory(buildID))
     }
 
     /// Removes the whole build directory (publish, purge); a directory already gone is an error, as upstream's
