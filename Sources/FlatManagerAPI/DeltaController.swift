@@ -129,13 +129,14 @@ struct ForeignUpgradeFilteringChannel: ServerChildChannel {
             let pipeline = channel.pipeline.syncOperations
             let upgrader = try pipeline.handler(
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
+            let wire = fastPath.map { RepoWireHandler(fastPath: $0) }
+            if let wire { try pipeline.addHandler(wire, position: .first) }
             try pipeline.addHandler(
                 RequestTimeoutHandler(
-                    headerTimeoutSeconds: headerTimeoutSeconds, idleTimeoutSeconds: idleTimeoutSeconds, logger: logger),
+                    headerTimeoutSeconds: headerTimeoutSeconds, idleTimeoutSeconds: idleTimeoutSeconds, wire: wire,
+                    logger: logger),
                 position: .before(upgrader))
-            if let fastPath {
-                try pipeline.addHandler(RepoFastPathHandler(fastPath: fastPath), position: .before(upgrader))
-            }
+            if let wire { try pipeline.addHandler(RepoWireRouterWatch(wire: wire), position: .before(upgrader)) }
             try pipeline.addHandler(ForeignUpgradeFilter(mayUpgrade: mayUpgrade), position: .before(upgrader))
             return value
         }

@@ -35,10 +35,15 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var requestsStarted = 0
     private var responsesEnded = 0
 
+    /// The wire-level fast path in front of the decoder, whose answers this handler never sees: the header deadline
+    /// also runs from its last answer.
+    let wire: RepoWireHandler?
+
     /// `nil` or zero seconds switch a deadline off.
-    init(headerTimeoutSeconds: Int, idleTimeoutSeconds: Int, logger: Logger) {
+    init(headerTimeoutSeconds: Int, idleTimeoutSeconds: Int, wire: RepoWireHandler? = nil, logger: Logger) {
         headerTimeout = headerTimeoutSeconds > 0 ? .seconds(Int64(headerTimeoutSeconds)) : nil
         idleTimeout = idleTimeoutSeconds > 0 ? .seconds(Int64(idleTimeoutSeconds)) : nil
+        self.wire = wire
         self.logger = logger
     }
 
@@ -119,7 +124,13 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: time) { [self] in
             timer = nil
             timerFires = nil
-            guard let deadline else { return }
+            guard var deadline else { return }
+            if mode == .header, let headerTimeout, let answered = wire?.lastAnswered,
+                answered + headerTimeout > deadline
+            {
+                deadline = answered + headerTimeout
+                self.deadline = deadline
+            }
             if deadline > context.eventLoop.now {
                 arm(context, at: deadline)
                 return

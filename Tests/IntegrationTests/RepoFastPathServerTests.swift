@@ -167,6 +167,107 @@ struct RepoFastPathServerTests {
         #expect(!output.contains("Error handling upgrade result"), "\(output.suffix(2000))")
     }
 
+    @Test("an h2c upgrade request (libostree's curl) is answered, fast or by the router, and the connection stays open")
+    func h2cUpgradeKeepsTheConnection() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let contents = try Self.writeObjects(server)
+        let upgrade = [
+            "Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAAQCAAAAAAIAAAAA",
+        ]
+        let fastBefore = try await Self.metric(server, Self.fastName)
+        let object = "/repo/stable/objects/ab/small.filez"
+
+        // One connection each time, with the upgrade on the first request as curl sends it, then plain requests.
+        let fastFirst = try RawExchange.run(
+            port: server.port,
+            [RawExchange.request("GET", object, headers: upgrade), RawExchange.request("GET", "/status")],
+            thenIdle: true)
+        let routerFirst = try RawExchange.run(
+            port: server.port,
+            [RawExchange.request("GET", "/status", headers: upgrade), RawExchange.request("GET", object)],
+            thenIdle: true)
+
+        #expect(fastFirst.answers.map(\.status) == [200, 200])
+        #expect(routerFirst.answers.map(\.status) == [200, 200])
+        #expect(
+            fastFirst.answers.first?.body == contents["small"] && routerFirst.answers.last?.body == contents["small"])
+        for answer in fastFirst.answers + routerFirst.answers {
+            #expect(answer.headers["connection"] == nil && answer.headers["upgrade"] == nil, "\(answer.headers)")
+        }
+        #expect(fastFirst.openAfterwards && routerFirst.openAfterwards, "the connections were kept alive")
+        try await Self.expectMetric(server, Self.fastName, fastBefore + 2)
+        await server.stop()
+    }
+
+    @Test("a head that arrives a few bytes at a time is answered once it is whole")
+    func headInPieces() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let contents = try Self.writeObjects(server)
+        let descriptor = try RawHTTP.connectLoopback(port: server.port)
+        defer { close(descriptor) }
+        let request = RawExchange.request("GET", "/repo/stable/objects/ab/small.filez")
+
+        for start in stride(from: 0, to: request.count, by: 7) {
+            try RawHTTP.sendAll(descriptor, Array(request[start..<min(start + 7, request.count)]))
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        var reader = RawExchange.Reader(descriptor: descriptor)
+        let answer = try reader.response(method: "GET")
+
+        #expect(answer.status == 200 && answer.body == contents["small"])
+        await server.stop()
+    }
+
+    @Test("fast answers keep a connection past the header timeout; a head left unfinished after them is cut off")
+    func headerTimeoutAfterFastAnswers() async throws {
+        let server = try await Management.server(database: .sqlite) { $0["http-header-timeout-secs"] = 2 }
+        _ = try Self.writeObjects(server)
+        let descriptor = try RawHTTP.connectLoopback(port: server.port)
+        defer { close(descriptor) }
+        var reader = RawExchange.Reader(descriptor: descriptor)
+        let request = RawExchange.request("GET", "/repo/stable/objects/ab/small.filez")
+
+        // 4 s of requests every 0.4 s: twice the header timeout, never more than a fifth of it between answers.
+        var statuses: [Int] = []
+        for _ in 0..<10 {
+            try RawHTTP.sendAll(descriptor, request)
+            statuses.append(try reader.response(method: "GET").status)
+            try await Task.sleep(for: .milliseconds(400))
+        }
+        try RawHTTP.sendAll(descriptor, Array("GET /repo/stable/config HTTP/1.1\r\nHost: x\r\n".utf8))
+        let closedAfter = try SecurityLimitsTests.secondsUntilClosed(descriptor, trickle: nil, limit: 15)
+
+        #expect(statuses == Array(repeating: 200, count: 10))
+        #expect(closedAfter != nil, "a connection with an unfinished head stayed open")
+        #expect((closedAfter ?? 0) > 1, "closed after \(closedAfter ?? 0) s, before the timeout")
+        await server.stop()
+    }
+
+    @Test("an upload on a connection the fast path served first goes to the router, and so does what follows")
+    func uploadAfterFastAnswers() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let contents = try Self.writeObjects(server)
+        let object = "/repo/stable/objects/ab/small.filez"
+        let body = Array(#"{"repo": "stable"}"#.utf8)
+        var create = RawExchange.request(
+            "POST", "/api/v1/build",
+            headers: [
+                "Authorization": "Bearer \(server.adminToken)", "Content-Type": "application/json",
+                "Content-Length": "\(body.count)",
+            ])
+        create += body
+
+        let answers = try RawExchange.run(
+            port: server.port,
+            [RawExchange.request("GET", object), create, RawExchange.request("GET", object)])
+
+        #expect(answers.map(\.status) == [200, 200, 200])
+        #expect(answers.first?.body == contents["small"] && answers.last?.body == contents["small"])
+        let created = answers.count == 3 ? String(decoding: answers[1].body, as: UTF8.self) : ""
+        #expect(created.contains("\"repo\""), "\(created)")
+        await server.stop()
+    }
+
     static let repoName = "flat_manager_http_requests_total{method=\"GET\",route=\"/repo/**\",status=\"200\"}"
     static let fastName = "flat_manager_http_fast_path_responses_total"
 
@@ -212,6 +313,22 @@ enum RawExchange {
         return try requests.map { request in
             try reader.response(method: String(decoding: request.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self))
         }
+    }
+
+    /// `run`, then whether the server still holds the connection open a moment after the last answer.
+    static func run(port: Int, _ requests: [[UInt8]], thenIdle: Bool) throws -> (
+        answers: [Answer], openAfterwards: Bool
+    ) {
+        let descriptor = try RawHTTP.connectLoopback(port: port)
+        defer { close(descriptor) }
+        try RawHTTP.sendAll(descriptor, requests.flatMap { $0 })
+        var reader = Reader(descriptor: descriptor)
+        let answers = try requests.map { request in
+            try reader.response(method: String(decoding: request.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self))
+        }
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        let closed = poll(&poller, 1, 300) > 0 && reader.atEnd()
+        return (answers, !closed)
     }
 
     struct Reader {

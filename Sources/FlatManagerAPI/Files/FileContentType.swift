@@ -37,18 +37,14 @@ enum FileContentType {
         return types[suffix.lowercased()] ?? octetStream
     }
 
-    /// `disposition(forFile:)` for a name made of plain characters only (nothing to escape), as the fast path of
-    /// `/repo` serves.
-    static func disposition(forPlainName name: Substring, type: String) -> String {
-        let inline = type.hasPrefix("text/") || type.hasPrefix("image/") || type.hasPrefix("video/")
-        return (inline ? "inline; filename=\"" : "attachment; filename=\"") + name + "\""
+    /// Whether files of `type` are shown (`inline`) rather than saved (`attachment`).
+    static func isInline(_ type: String) -> Bool {
+        type.hasPrefix("text/") || type.hasPrefix("image/") || type.hasPrefix("video/")
     }
 
     /// `inline` for text, image and video types, `attachment` otherwise; informational only.
     static func disposition(forFile path: String) -> String {
-        let type = forFile(path)
-        let inline = type.hasPrefix("text/") || type.hasPrefix("image/") || type.hasPrefix("video/")
-        return "\(inline ? "inline" : "attachment"); filename=\"\(quoted(basename(path)))\""
+        "\(isInline(forFile(path)) ? "inline" : "attachment"); filename=\"\(quoted(basename(path)))\""
     }
 
     static func basename(_ path: String) -> String {

@@ -13,7 +13,7 @@ import NIOHTTP1
 
 /// The event-loop fast path for the commonest request a repository server gets: an unconditional `GET` or `HEAD` of a
 /// plain file of a main repository (`/repo/<name>/objects/…`, `summary`, `config`, `refs/…`), answered by
-/// `RepoFastPathHandler` in the channel pipeline without the router, the middlewares or a task: one `openat2` below
+/// `RepoWireHandler` at the head of the channel pipeline (before NIO's HTTP decoder) without the router, the middlewares or a task: one `openat2` below
 /// the repository's open root (no symlink followed), one `fstat`, and the body either read at once (small files) or
 /// sent by the kernel from the page cache (`sendfile`, through a NIO `FileRegion`).
 ///
@@ -49,20 +49,20 @@ public final class RepoFastPath: Sendable {
     struct Target {
         let root: RepoRoot
         /// The path below the repository root (checked segments joined by `/`).
-        let relative: String
+        let relative: Substring
         /// The repository's name, for the log metadata.
         let repo: Substring
         /// The last segment: the content type and disposition come from it.
         let name: Substring
-        let method: HTTPMethod
+        let method: WireRequestHead.Method
     }
 
-    /// The file `head` asks for, when the fast path may answer it; nil hands the request to the router.
-    func target(of head: HTTPRequestHead) -> Target? {
-        guard head.method == .GET || head.method == .HEAD, head.version == .http1_1 else { return nil }
-        let uri = head.uri
-        guard uri.utf8.starts(with: Self.repoPrefix), Self.acceptsHeaders(head.headers) else { return nil }
-        // "/repo/<name>/<rest>": every segment non-empty, of the plain characters, not starting with `.` or `*` (the
+    /// The file a plain `GET` or `HEAD` of `uri` asks for (the head already read by `WireRequestHead`, which left
+    /// out every header that makes the answer anything but a plain 200), when the fast path may answer it; nil hands
+    /// the request to the router.
+    func target(method: WireRequestHead.Method, uri: String, authorization: String?) -> Target? {
+        guard uri.utf8.starts(with: Self.repoPrefix) else { return nil }
+        // "/repo/<name>/<rest>": every segment non-empty, of the plain characters, not starting with `.` (the
         // router's segment rules would refuse or rewrite anything else).
         let tail = uri.utf8.dropFirst(Self.repoPrefix.count)
         var segmentStart = true
@@ -85,8 +85,8 @@ public final class RepoFastPath: Sendable {
         let name =
             relative.utf8.lastIndex(of: UInt8(ascii: "/")).map { relative[relative.index(after: $0)...] } ?? relative
         if DownloadProtection.examines(name: name) { return nil }  // Download protection decides.
-        guard authorizationAccepted(head.headers) else { return nil }
-        return Target(root: root, relative: String(relative), repo: repo, name: name, method: head.method)
+        guard authorizationAccepted(authorization) else { return nil }
+        return Target(root: root, relative: relative, repo: repo, name: name, method: method)
     }
 
     static let repoPrefix = Array("/repo/".utf8)
@@ -103,80 +103,43 @@ public final class RepoFastPath: Sendable {
         }
     }
 
-    /// No header that makes the answer anything but a plain 200 of the whole file, no body, and keep-alive.
-    static func acceptsHeaders(_ headers: HTTPHeaders) -> Bool {
-        for (name, value) in headers {
-            switch name.utf8.count {
-            case 5 where equalsIgnoringCase(name, "range"): return false
-            case 7 where equalsIgnoringCase(name, "upgrade"): return false
-            case 8 where equalsIgnoringCase(name, "if-match"), 8 where equalsIgnoringCase(name, "if-range"):
-                return false
-            case 10 where equalsIgnoringCase(name, "connection"):
-                // `close` (or anything but keep-alive) lets the router handle the connection's end.
-                guard equalsIgnoringCase(value, "keep-alive") else { return false }
-            case 13 where equalsIgnoringCase(name, "if-none-match"): return false
-            case 14 where equalsIgnoringCase(name, "content-length"):
-                guard value == "0" else { return false }
-            case 17 where equalsIgnoringCase(name, "if-modified-since"),
-                17 where equalsIgnoringCase(name, "transfer-encoding"):
-                return false
-            case 19 where equalsIgnoringCase(name, "if-unmodified-since"): return false
-            default: break
-            }
-        }
-        return true
-    }
-
-    /// ASCII case-insensitive comparison with a lowercase `lower`.
-    static func equalsIgnoringCase(_ text: String, _ lower: StaticString) -> Bool {
-        guard text.utf8.count == lower.utf8CodeUnitCount else { return false }
-        return lower.withUTF8Buffer { expected in
-            var index = 0
-            for byte in text.utf8 {
-                let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-                guard folded == expected[index] else { return false }
-                index += 1
-            }
-            return true
-        }
-    }
-
     /// No `Authorization` header, or one with a token the router has verified before and that has no `jti` (the
     /// repo routes use no claims for plain files; a bad token must still get the router's 401).
-    func authorizationAccepted(_ headers: HTTPHeaders) -> Bool {
-        var values = headers["authorization"].makeIterator()
-        guard let value = values.next() else { return true }
-        guard values.next() == nil,
-            let token = try? AuthorizationHeader.token(from: value, tokenPrefix: tokenPrefix),
+    func authorizationAccepted(_ value: String?) -> Bool {
+        guard let value else { return true }
+        guard let token = try? AuthorizationHeader.token(from: value, tokenPrefix: tokenPrefix),
             let claims = verifiedTokens.knownClaims(of: token)
         else { return false }
         return claims.jti == nil
     }
 
-    /// One access-log line in the router's shape, and the request's figures for `/metrics`.
+    /// One access-log line in the router's shape, and the request's figures for `/metrics`. The request id and the
+    /// user agent are asked for only when the line is written.
     func record(
-        _ target: Target, head: HTTPRequestHead, remote: String, requestID: String, size: Int64,
-        started: NIODeadline
+        _ target: Target, uri: String, size: Int64, started: NIODeadline, remote: String,
+        userAgent: () -> String?, requestID: () -> String
     ) {
         let elapsed = NIODeadline.now() - started
         let seconds = Double(elapsed.nanoseconds) / 1e9
-        let method = target.method == .GET ? "GET" : "HEAD"
         if accessLogger.logLevel <= .info {
             // The router's line, built with appends (an interpolated message costs several times as much).
             var line = remote
-            line.reserveCapacity(remote.utf8.count + head.uri.utf8.count + 96)
-            line += target.method == .GET ? " \"GET " : " \"HEAD "
-            line += head.uri
+            line.reserveCapacity(remote.utf8.count + uri.utf8.count + 96)
+            line += target.method == .get ? " \"GET " : " \"HEAD "
+            line += uri
             line += " HTTP/1.1\" 200 "
-            line += String(target.method == .GET ? size : 0)
+            line += String(target.method == .get ? size : 0)
             line += " "
-            line += head.headers.first(name: "user-agent") ?? "-"
+            line += userAgent() ?? "-"
             line += " "
             line += AccessLogMiddleware.seconds(.nanoseconds(elapsed.nanoseconds))
-            let metadata: Logger.Metadata = ["request_id": .string(requestID), "repo": .string(String(target.repo))]
+            let metadata: Logger.Metadata = [
+                "request_id": .string(requestID()), "repo": .string(String(target.repo)),
+            ]
             accessLogger.info(Logger.Message(stringLiteral: line), metadata: metadata)
         }
-        metrics?.requestAnswered(method: method, route: "/repo/**", status: 200, seconds: seconds)
+        metrics?.requestAnswered(
+            method: target.method == .get ? "GET" : "HEAD", route: "/repo/**", status: 200, seconds: seconds)
     }
 }
 

@@ -39,6 +39,26 @@ final class RepoRoot: Sendable {
     /// Opens `relative` (normalised segments joined by `/`, no `..`) read-only; non-blocking, so that a FIFO planted in
     /// the repository cannot hang the open (the caller refuses everything that is not a regular file).
     func open(_ relative: String) -> Opened {
+        relative.withCString { open(cString: $0) }
+    }
+
+    /// `open(_:)` of a part of a larger string, copied to the stack rather than to a new string.
+    func open(_ relative: Substring) -> Opened {
+        let count = relative.utf8.count
+        guard count < 4096 else { return .unsupported }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer -> Opened in
+            guard let base = buffer.baseAddress else { return .unsupported }
+            var index = 0
+            for byte in relative.utf8 {
+                buffer[index] = CChar(bitPattern: byte)
+                index += 1
+            }
+            buffer[index] = 0
+            return open(cString: UnsafePointer(base))
+        }
+    }
+
+    private func open(cString relative: UnsafePointer<CChar>) -> Opened {
         guard let directory = directory() else { return .unsupported }
         let opened = clinuxfiles_open_beneath(directory, relative, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         if opened >= 0 { return .descriptor(opened) }

@@ -139,26 +139,30 @@ struct FileIdentity: Sendable, Equatable {
 
     /// A strong validator that changes whenever the file is replaced or rewritten.
     var eTag: String {
-        // `"size-mtime-mtimens-ctime-ctimens"` in lowercase hex (two's complement for negatives), written into one
-        // buffer: the tag goes out with every file served.
-        String(unsafeUninitializedCapacity: 2 + 5 * 16 + 4) { buffer in
-            var count = 0
-            buffer[count] = UInt8(ascii: "\"")
-            count += 1
-            let parts = [
-                size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds),
-                Int64(changedNanoseconds),
-            ]
-            for (index, part) in parts.enumerated() {
-                if index > 0 {
-                    buffer[count] = UInt8(ascii: "-")
-                    count += 1
-                }
-                Self.appendHex(UInt64(bitPattern: part), to: buffer, at: &count)
+        String(unsafeUninitializedCapacity: Self.eTagCapacity) { writeETag(into: $0) }
+    }
+
+    /// The most bytes `eTag` takes: two quotes, five numbers of up to 16 hex digits, four dashes.
+    static let eTagCapacity = 2 + 5 * 16 + 4
+
+    /// Writes `eTag` (`"size-mtime-mtimens-ctime-ctimens"` in lowercase hex, two's complement for negatives) into
+    /// `buffer` of at least `eTagCapacity` bytes; returns how many it wrote. The tag goes out with every file served.
+    func writeETag(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var count = 0
+        buffer[count] = UInt8(ascii: "\"")
+        count += 1
+        let parts = (
+            size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds)
+        )
+        for (index, part) in [parts.0, parts.1, parts.2, parts.3, parts.4].enumerated() {
+            if index > 0 {
+                buffer[count] = UInt8(ascii: "-")
+                count += 1
             }
-            buffer[count] = UInt8(ascii: "\"")
-            return count + 1
+            Self.appendHex(UInt64(bitPattern: part), to: buffer, at: &count)
         }
+        buffer[count] = UInt8(ascii: "\"")
+        return count + 1
     }
 
     private static func appendHex(_ value: UInt64, to buffer: UnsafeMutableBufferPointer<UInt8>, at count: inout Int) {

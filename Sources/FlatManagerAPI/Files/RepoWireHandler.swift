@@ -1,0 +1,407 @@
+import FlatManagerMetrics
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One connection's part of `RepoFastPath`, at the head of the channel pipeline: it reads request heads from the
+/// connection's bytes itself (`WireRequestHead`), answers the ones the fast path takes by writing the response bytes
+/// straight to the socket, and hands every other request's bytes to NIO's HTTP decoder and the router (issue #13).
+///
+/// A plain object GET then costs no HTTP parts, header dictionaries or encoder passes: one scan of the bytes, one
+/// `openat2`, one `fstat`, one `pread` into the response buffer, one write.
+///
+/// Order and state:
+/// - `fast`: heads are read here. A head the fast path declines is handed on alone (a bodiless `GET`/`HEAD`) and the
+///   handler waits (`router`) until `RepoWireRouterWatch` reports the router's response ended; bytes that arrive
+///   meanwhile are held (pipelined answers keep their order), up to `heldLimit`.
+/// - `passthrough`: anything else (other methods, bodies, websocket upgrades, `Connection: close`, HTTP/1.0,
+///   whatever the strict reader does not take) hands this and all later bytes to the decoder for good.
+/// - An `h2c` upgrade request (libostree's curl sends one on each new connection) is served as a plain request: the
+///   fast path ignores the upgrade, and a head handed to the router goes without its upgrade lines, so the
+///   connection stays keep-alive instead of closing after one answer.
+/// - At graceful shutdown (`ChannelShouldQuiesceEvent`) a connection in `fast` is closed once what was written has
+///   gone out; otherwise the router closes it after its response.
+final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = IOData
+
+    enum Mode: Equatable { case fast, router, passthrough }
+
+    let fastPath: RepoFastPath
+    /// When the fast path last answered a request: `RequestTimeoutHandler`'s header deadline runs from there too.
+    private(set) var lastAnswered: NIODeadline?
+    private(set) var mode = Mode.fast
+    /// Bytes read but neither answered nor handed on.
+    private var pending: ByteBuffer?
+    /// Whether bytes went to the decoder since the last read-complete was passed on.
+    private var forwarded = false
+    private var quiescing = false
+    private var closing = false
+    /// Whether any bytes went to the decoder: until some do, NIO's upgrade handler behind waits for a first
+    /// request, and fails its negotiation when the connection ends.
+    private var routerUsed = false
+    private var context: ChannelHandlerContext?
+    private var remote: String?
+    /// Fast answers not yet added to `flat_manager_http_fast_path_responses` (added in batches, and when the
+    /// connection ends).
+    private var uncounted = 0
+    private var dates = HTTPDateCache()
+    private var modifiedDates = HTTPDateCache()
+
+    /// Bytes held while the router answers; a client that sends more than this meanwhile has them all handed to the
+    /// decoder (which handles pipelining itself).
+    static let heldLimit = 64 * 1024
+
+    init(fastPath: RepoFastPath) {
+        self.fastPath = fastPath
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        countAnswers()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if mode == .passthrough {
+            forwarded = true
+            context.fireChannelRead(data)
+            return
+        }
+        var bytes = unwrapInboundIn(data)
+        if pending == nil {
+            pending = bytes
+        } else {
+            pending?.writeBuffer(&bytes)
+        }
+        switch mode {
+        case .fast: serve(context)
+        case .router where (pending?.readableBytes ?? 0) > Self.heldLimit: passThrough(context)
+        case .router, .passthrough: break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard forwarded || mode != .fast else { return }
+        forwarded = false
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        countAnswers()
+        // A connection only this handler answered ends as one that closed its input before a first request: the
+        // upgrade handler then gives up quietly (otherwise Hummingbird logs an error for every such connection).
+        if !routerUsed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        quiescing = true
+        // The router's connection handler closes after its own response; when it has none in hand, this handler
+        // closes the connection itself.
+        if mode != .fast { context.fireUserInboundEventTriggered(event) }
+        closeIfIdle(context)
+    }
+
+    /// The router's response to the request handed to it has ended (`RepoWireRouterWatch`).
+    func routerAnswered() {
+        guard mode == .router, let context else { return }
+        mode = .fast
+        guard quiescing || pending != nil else { return }
+        // Not from inside the router's write: held requests are read on the next turn of the event loop.
+        context.eventLoop.assumeIsolated().execute {
+            guard self.mode == .fast, let context = self.context else { return }
+            if self.quiescing {
+                self.closeIfIdle(context)
+                return
+            }
+            self.serve(context)
+            if self.forwarded {
+                self.forwarded = false
+                context.fireChannelReadComplete()
+            }
+        }
+    }
+
+    /// Reads the held bytes head by head while the fast path answers them.
+    private func serve(_ context: ChannelHandlerContext) {
+        while mode == .fast, !quiescing, var buffer = pending {
+            guard buffer.readableBytes > 0 else {
+                pending = nil
+                return
+            }
+            let scan = buffer.withUnsafeReadableBytes { WireRequestHead.scan($0) }
+            switch scan {
+            case .incomplete:
+                return
+            case .passthrough:
+                passThrough(context)
+                return
+            case .request(let head):
+                let started = NIODeadline.now()
+                if !answer(context, head, buffer, started: started) {
+                    handOn(context, head, buffer)
+                }
+                buffer.moveReaderIndex(forwardBy: head.length)
+                pending = buffer.readableBytes > 0 ? buffer : nil
+            }
+        }
+    }
+
+    /// Hands all held and later bytes to the decoder.
+    private func passThrough(_ context: ChannelHandlerContext) {
+        mode = .passthrough
+        routerUsed = true
+        if let bytes = pending, bytes.readableBytes > 0 {
+            forwarded = true
+            context.fireChannelRead(wrapInboundOut(bytes))
+        }
+        pending = nil
+    }
+
+    /// Hands one bodiless request to the router (without its `h2c` upgrade lines) and waits for its response.
+    private func handOn(_ context: ChannelHandlerContext, _ head: WireRequestHead, _ buffer: ByteBuffer) {
+        let start = buffer.readerIndex
+        var bytes: ByteBuffer
+        if head.upgradeLines.isEmpty, let slice = buffer.getSlice(at: start, length: head.length) {
+            bytes = slice
+        } else {
+            bytes = context.channel.allocator.buffer(capacity: head.length)
+            var from = 0
+            for line in head.upgradeLines + [head.length..<head.length] {
+                if var part = buffer.getSlice(at: start + from, length: line.lowerBound - from) {
+                    bytes.writeBuffer(&part)
+                }
+                from = line.upperBound
+            }
+        }
+        mode = .router
+        routerUsed = true
+        forwarded = true
+        context.fireChannelRead(wrapInboundOut(bytes))
+    }
+
+    private func closeIfIdle(_ context: ChannelHandlerContext) {
+        guard quiescing, mode == .fast, !closing, context.channel.isActive else { return }
+        closing = true
+        // Writes complete in order: once an empty one has, everything answered before it has gone out.
+        let flushed = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: flushed)
+        flushed.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func countAnswers() {
+        guard uncounted > 0 else { return }
+        fastPath.metrics?.httpFastPath.increment(by: Double(uncounted))
+        uncounted = 0
+    }
+
+    /// Answers a request the fast path takes; false when it does not (the router decides).
+    private func answer(
+        _ context: ChannelHandlerContext, _ head: WireRequestHead, _ request: ByteBuffer, started: NIODeadline
+    ) -> Bool {
+        guard head.plain,
+            let uri = request.getString(at: request.readerIndex + head.uri.lowerBound, length: head.uri.count)
+        else { return false }
+        let authorization = head.authorization.flatMap {
+            request.getString(at: request.readerIndex + $0.lowerBound, length: $0.count)
+        }
+        guard let target = fastPath.target(method: head.method, uri: uri, authorization: authorization),
+            case .descriptor(let descriptor) = target.root.open(target.relative)
+        else { return false }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            closeDescriptor(descriptor)
+            return false
+        }
+        let identity = FileIdentity(stat: info)
+        let size = identity.size
+        let inline = head.method == .head || size <= RepoFastPath.inlineLimit
+        var response = context.channel.allocator.buffer(capacity: 512 + (head.method == .get && inline ? Int(size) : 0))
+        let requestID = writeHead(into: &response, identity: identity, name: target.name)
+        if head.method == .get, size > 0, inline {
+            guard OpenFile.append(descriptor, count: Int(size), to: &response) else {
+                closeDescriptor(descriptor)
+                return false
+            }
+        }
+        if head.method == .get, !inline {
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+            let region = FileRegion(fileHandle: handle, readerIndex: 0, endIndex: Int(size))
+            context.write(wrapOutboundOut(.byteBuffer(response)), promise: nil)
+            let sent = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: sent)
+            sent.futureResult.assumeIsolated().whenComplete { _ in try? handle.close() }
+        } else {
+            closeDescriptor(descriptor)
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(response)), promise: nil)
+        }
+        lastAnswered = started
+        if remote == nil { remote = context.channel.remoteAddress?.description ?? "-" }
+        fastPath.record(
+            target, uri: uri, size: size, started: started, remote: remote ?? "-",
+            userAgent: {
+                head.userAgent.flatMap {
+                    request.getString(at: request.readerIndex + $0.lowerBound, length: $0.count)
+                }
+            },
+            requestID: { response.getString(at: requestID.lowerBound, length: requestID.count) ?? "" })
+        uncounted += 1
+        if uncounted >= 256 { countAnswers() }
+        return true
+    }
+
+    /// Writes the status line and the router's headers for a whole file; returns where the request id is.
+    private func writeHead(into buffer: inout ByteBuffer, identity: FileIdentity, name: Substring) -> Range<Int> {
+        let type = FileContentType.forName(name)
+        buffer.writeStaticString("HTTP/1.1 200 OK\r\nETag: ")
+        identity.writeETag(into: &buffer)
+        buffer.writeStaticString("\r\nLast-Modified: ")
+        buffer.writeString(modifiedDates.format(identity.modifiedSeconds))
+        buffer.writeStaticString("\r\nAccept-Ranges: bytes\r\nContent-Type: ")
+        buffer.writeString(type)
+        buffer.writeStaticString("\r\nContent-Disposition: ")
+        buffer.writeStaticString(FileContentType.isInline(type) ? "inline; filename=\"" : "attachment; filename=\"")
+        buffer.writeSubstring(name)
+        buffer.writeStaticString("\"\r\nContent-Length: ")
+        buffer.writeDecimal(identity.size)
+        buffer.writeStaticString("\r\nX-Request-ID: ")
+        let idStart = buffer.writerIndex
+        WireRequestID.next(into: &buffer)
+        let id = idStart..<buffer.writerIndex
+        buffer.writeStaticString("\r\nDate: ")
+        buffer.writeString(dates.format(time(nil)))
+        buffer.writeStaticString("\r\nServer: flat-manager\r\n\r\n")
+        return id
+    }
+}
+
+/// Tells `RepoWireHandler` when the router's response to a request it handed on has ended. It sits behind the
+/// decoder (where responses are still HTTP parts) and leaves the pipeline at a websocket upgrade.
+final class RepoWireRouterWatch: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let wire: RepoWireHandler
+
+    init(wire: RepoWireHandler) {
+        self.wire = wire
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data), head.headers.contains(name: "upgrade") {
+            // After an upgrade the pipeline carries other things than HTTP parts.
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let ended: Bool
+        if case .end = unwrapOutboundIn(data) { ended = true } else { ended = false }
+        context.write(data, promise: promise)
+        if ended { wire.routerAnswered() }
+    }
+}
+
+/// Request ids for fast answers in the router's format (a random process part, then a 16-digit counter in hex).
+enum WireRequestID {
+    private static let high = Array(String(UInt64.random(in: .min ... .max), radix: 16).utf8)
+    private static let counter = Atomic<UInt64>(UInt64.random(in: .min ... .max))
+
+    static func next(into buffer: inout ByteBuffer) {
+        let low = counter.wrappingAdd(1, ordering: .relaxed).oldValue
+        buffer.writeBytes(high)
+        buffer.writeHex(low, digits: 16)
+    }
+}
+
+extension ByteBuffer {
+    /// `value` in decimal (a negative value as 0: sizes only).
+    mutating func writeDecimal(_ value: Int64) {
+        let value = UInt64(clamping: value)
+        var divisor: UInt64 = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        while divisor > 0 {
+            writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
+            divisor /= 10
+        }
+    }
+
+    /// `value` in lowercase hex, left-padded with zeros to `digits` (at most 16).
+    mutating func writeHex(_ value: UInt64, digits: Int) {
+        let table: StaticString = "0123456789abcdef"
+        table.withUTF8Buffer { hex in
+            var shift = (digits - 1) * 4
+            while shift >= 0 {
+                writeInteger(hex[Int((value >> UInt64(shift)) & 0xf)])
+                shift -= 4
+            }
+        }
+    }
+}
+
+extension OpenFile {
+    /// `pread(2)` of the `count` bytes of `descriptor` from its start onto the end of `buffer`; false on an error or
+    /// a file shorter than `count`.
+    static func append(_ descriptor: Int32, count: Int, to buffer: inout ByteBuffer) -> Bool {
+        var done = 0
+        while done < count {
+            var result = 0
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { space in
+                result = pread(descriptor, space.baseAddress, count - done, off_t(done))
+                return max(result, 0)
+            }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { return false }
+            done += result
+        }
+        return true
+    }
+}
+
+extension FileIdentity {
+    /// Writes `eTag` onto the end of `buffer`.
+    func writeETag(into buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.eTagCapacity) { raw in
+            writeETag(into: raw.bindMemory(to: UInt8.self))
+        }
+    }
+
+    /// The identity of a file from its `stat`.
+    init(stat info: stat) {
+        #if canImport(Glibc)
+            let (modified, changed) = (info.st_mtim, info.st_ctim)
+        #else
+            let (modified, changed) = (info.st_mtimespec, info.st_ctimespec)
+        #endif
+        self.init(
+            size: Int64(info.st_size), modifiedSeconds: Int(modified.tv_sec),
+            modifiedNanoseconds: Int(modified.tv_nsec), changedSeconds: Int(changed.tv_sec),
+            changedNanoseconds: Int(changed.tv_nsec))
+    }
+}
+
+/// `close(2)`, outside the handler whose channel `close` would shadow it.
+private func closeDescriptor(_ descriptor: Int32) {
+    close(descriptor)
+}
