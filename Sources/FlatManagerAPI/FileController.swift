@@ -189,7 +189,15 @@ enum DownloadProtection {
 
     /// The same rule for a file's last path segment.
     static func examines(name: Substring) -> Bool {
-        name == "superblock" || name.hasSuffix(".commit")
+        var name = name
+        return name.withUTF8 { examines(name: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same rule for a segment's bytes.
+    static func examines(name: UnsafeRawBufferPointer) -> Bool {
+        let commit = ".commit".utf8
+        return name.elementsEqual("superblock".utf8)
+            || (name.count >= commit.count && name[(name.count - commit.count)...].elementsEqual(commit))
     }
 
     /// Headers to add to the response (`Cache-Control: no-store` for protected files); throws 403 when refused.

@@ -136,6 +136,35 @@ public struct ServerMetrics: Sendable {
         httpDuration.observe([method, route], seconds)
     }
 
+    /// Requests answered by the event-loop fast path of one connection, gathered there and added in one go.
+    public struct FastPathTally: Sendable {
+        var gets = HistogramTally(buckets: ServerMetrics.httpBuckets)
+        var heads = HistogramTally(buckets: ServerMetrics.httpBuckets)
+
+        public init() {}
+
+        /// How many answers are gathered.
+        public var count: UInt64 { gets.count + heads.count }
+
+        /// One 200 answer to a `GET` (or `HEAD`) that took `seconds`.
+        public mutating func answered(get isGet: Bool, seconds: Double) {
+            if isGet { gets.add(seconds) } else { heads.add(seconds) }
+        }
+    }
+
+    /// Adds a connection's fast-path answers as `requestAnswered` would have one by one (route `/repo/**`, status
+    /// 200), and to `flat_manager_http_fast_path_responses`; empties the tally.
+    public func fastPathAnswered(_ tally: inout FastPathTally) {
+        let total = tally.count
+        guard total > 0 else { return }
+        for (method, count) in [("GET", tally.gets.count), ("HEAD", tally.heads.count)] where count > 0 {
+            httpRequests.increment([method, "/repo/**", "200"], by: Double(count))
+        }
+        httpDuration.add(["GET", "/repo/**"], &tally.gets)
+        httpDuration.add(["HEAD", "/repo/**"], &tally.heads)
+        httpFastPath.increment(by: Double(total))
+    }
+
     /// An upload request that stored these part sizes.
     public func uploaded(sizes: [Int]) {
         uploadObjects.increment(by: Double(sizes.count))

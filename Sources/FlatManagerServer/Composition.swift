@@ -22,6 +22,8 @@ struct Composition {
     let logger: Logger
     /// The access log's logger: the server's, at the access log's own level (`LogLevels`).
     let accessLogger: Logger
+    /// Writes the fast path's access-log lines whole (`TextAccessLog`), when the log format allows.
+    var fastAccessLog: (any FastAccessLog)?
     /// Verifies API tokens and signs subset tokens (`secret`).
     let mainSigner: TokenSigner
     /// Verifies download tokens on `/repo` (`repo-secret`, else `secret`).
@@ -117,7 +119,8 @@ struct Composition {
         let tokens = self.tokens
         let controllers = self.controllers
         let fastPath = RepoFastPath(
-            files: controllers.files, tokens: tokens, accessLogger: accessLogger, metrics: metrics)
+            files: controllers.files, tokens: tokens, accessLogger: accessLogger, fastLog: fastAccessLog,
+            metrics: metrics)
         return Application(
             router: makeRouter(
                 controllers, tokens: tokens, metrics: metrics, logger: logger, accessLogger: accessLogger),

@@ -33,7 +33,7 @@ struct FlatManagerServer: AsyncParsableCommand {
             try Config.load(path: FilePath(configPath), workingDirectory: cwd)
         }
         if checkConfig { try await Self.check(loaded, file: configPath) }
-        let levels = Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
+        let (levels, format) = Startup.bootstrapLogging(environment: environment, config: try? loaded.get())
         let logger = Logger(label: "flat-manager")
         if let dotEnv { logger.debug("Loaded \(dotEnv)") }
         let config: Config
@@ -60,7 +60,7 @@ struct FlatManagerServer: AsyncParsableCommand {
         try await Startup.run(
             config: config, workingDirectory: cwd, logger: logger, metricsInterval: .seconds(interval),
             httpThreads: httpThreads, serverEnvironment: environment, leaseSeconds: leaseSeconds,
-            accessLevel: levels.access)
+            accessLevel: levels.access, textLog: format == .text)
     }
 
     /// `--check-config`: prints `OK <file>` and exits 0, or one line per problem (naming file and key) and exits 1.
@@ -97,9 +97,9 @@ enum Startup {
     /// Text (swift-log's stream format) or JSON lines on standard error, written off the request path by
     /// `LogSink`; `FLAT_MANAGER_LOG_FORMAT` beats the config's `log-format`. The levels follow `FLAT_MANAGER_LOG`,
     /// else `RUST_LOG` (`LogLevels`). Every line carries the metadata of the request or job it belongs to
-    /// (`LogContext`). Returns the levels, for the access log's own logger.
+    /// (`LogContext`). Returns the levels, for the access log's own logger, and the format.
     @discardableResult
-    static func bootstrapLogging(environment: [String: String], config: Config?) -> LogLevels {
+    static func bootstrapLogging(environment: [String: String], config: Config?) -> (LogLevels, LogFormat) {
         let levels = LogLevels(environment: environment)
         let format =
             environment["FLAT_MANAGER_LOG_FORMAT"].flatMap { LogFormat(rawValue: $0) } ?? config?.logFormat ?? .text
@@ -114,7 +114,7 @@ enum Startup {
                     JSONLogHandler(label: label, logLevel: levels.server, metadataProvider: provider)
                 }
             }, metadataProvider: LogContext.provider)
-        return levels
+        return (levels, format)
     }
 
     /// The number of HTTP event-loop threads: `ACTIX_WORKERS` (upstream 0.5's override, kept for operators who set
@@ -132,7 +132,7 @@ enum Startup {
 
     static func run(
         config: Config, workingDirectory: FilePath, logger: Logger, metricsInterval: Duration, httpThreads: Int,
-        serverEnvironment: [String: String], leaseSeconds: Int, accessLevel: Logger.Level
+        serverEnvironment: [String: String], leaseSeconds: Int, accessLevel: Logger.Level, textLog: Bool = false
     ) async throws {
         // Children die with the server, even on SIGKILL (issue 14 point 3).
         let watchdog: ChildWatchdog
@@ -171,11 +171,15 @@ enum Startup {
         let sampler = MetricsSampler(
             store: store, config: config, metrics: metrics, interval: metricsInterval, logger: logger)
         guard
-            let composition = Composition(
+            var composition = Composition(
                 config: config, store: store, queue: dispatcher, metrics: metrics, deltaGenerator: deltaGenerator,
                 logger: logger, accessLevel: accessLevel)
         else {
             throw ExitCode.failure
+        }
+        // The fast path writes its access-log lines whole in the text format; the JSON one goes through swift-log.
+        if textLog, composition.accessLogger.handler.metadata.isEmpty {
+            composition.fastAccessLog = TextAccessLog(label: composition.accessLogger.label, sink: .standardError)
         }
         if OpenAPIDocument.contents == nil {
             logger.warning(

@@ -45,14 +45,28 @@ final class LogSink: Sendable {
             return (schedule, state.pending.count >= limit)
         }
         if urgent || full { flush() }
-        if schedule {
-            // A few milliseconds' delay gathers the lines of a busy server into one write and one wake-up of the
-            // queue, instead of one of each per request.
-            queue.asyncAfter(deadline: .now() + .milliseconds(Self.gatherMilliseconds)) { [self] in
-                state.withLock { $0.scheduled = false }
-                flush()
-            }
+        if schedule { scheduleFlush() }
+    }
+
+    private func scheduleFlush() {
+        // A few milliseconds' delay gathers the lines of a busy server into one write and one wake-up of the
+        // queue, instead of one of each per request.
+        queue.asyncAfter(deadline: .now() + .milliseconds(Self.gatherMilliseconds)) { [self] in
+            state.withLock { $0.scheduled = false }
+            flush()
         }
+    }
+
+    /// Queues a line written by `body` straight into the buffer (under the lock: `body` must only append).
+    func append(writing body: (inout [UInt8]) -> Void) {
+        let (schedule, full) = state.withLock { state -> (Bool, Bool) in
+            body(&state.pending)
+            let schedule = !state.scheduled
+            state.scheduled = true
+            return (schedule, state.pending.count >= limit)
+        }
+        if full { flush() }
+        if schedule { scheduleFlush() }
     }
 
     /// Writes everything queued so far.

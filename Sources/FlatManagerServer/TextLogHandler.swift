@@ -1,3 +1,4 @@
+import FlatManagerAPI
 import Logging
 import Synchronization
 
@@ -57,6 +58,34 @@ struct TextLogHandler: LogHandler {
         line += event.message.description
         line += "\n"
         sink.append(line, urgent: event.level >= .warning)
+    }
+}
+
+/// The fast path's access-log lines in `TextLogHandler`'s format, written straight into the sink (issue #13): what
+/// `TextLogHandler` writes for an info line of the access logger with the metadata `repo` and `request_id` and no
+/// other (the access logger has no metadata of its own, and the event loops no task-local context).
+struct TextAccessLog: FastAccessLog {
+    let label: String
+    let sink: LogSink
+    /// `TextLogHandler`'s source for the fast path's lines: the module that logs them.
+    static let source = "FlatManagerAPI"
+
+    func info(repo: UnsafeRawBufferPointer, requestID: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) {
+        let timestamp = LogTimestamp.now()
+        sink.append { line in
+            line.append(contentsOf: timestamp.utf8)
+            line.append(contentsOf: " info ".utf8)
+            line.append(contentsOf: label.utf8)
+            line.append(contentsOf: ": repo=".utf8)
+            line.append(contentsOf: repo)
+            line.append(contentsOf: " request_id=".utf8)
+            line.append(contentsOf: requestID)
+            line.append(contentsOf: " [".utf8)
+            line.append(contentsOf: Self.source.utf8)
+            line.append(contentsOf: "] ".utf8)
+            line.append(contentsOf: message)
+            line.append(UInt8(ascii: "\n"))
+        }
     }
 }
 

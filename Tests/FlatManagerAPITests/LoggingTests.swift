@@ -101,6 +101,33 @@ struct LoggingTests {
         #expect(line.first?.isNumber == true)
     }
 
+    @Test("the fast path's whole access-log lines are the text handler's lines for the same message and metadata")
+    func fastAccessLinesMatchTheTextHandler() throws {
+        let message = #"127.0.0.1:5000 "GET /repo/stable/objects/ab/cd.filez HTTP/1.1" 200 16384 wrk/4 0.000042"#
+        let requestID = "5f3a9c000000000000000007"
+        let viaHandler = try Self.written { sink in
+            let logger = Logger(label: "flat-manager") { label in
+                TextLogHandler(label: label, sink: sink, logLevel: .info)
+            }
+            logger.info(
+                "\(message)", metadata: ["request_id": "\(requestID)", "repo": "stable"], source: TextAccessLog.source)
+        }
+        let viaFastLane = try Self.written { sink in
+            let log = TextAccessLog(label: "flat-manager", sink: sink)
+            Array("stable".utf8).withUnsafeBytes { repo in
+                Array(requestID.utf8).withUnsafeBytes { id in
+                    Array(message.utf8).withUnsafeBytes { log.info(repo: repo, requestID: id, message: $0) }
+                }
+            }
+        }
+
+        // The same line after the time stamp (which may have moved on by a second in between).
+        func afterTime(_ text: String) -> Substring? { text.firstIndex(of: " ").map { text[$0...] } }
+        #expect(viaFastLane.hasSuffix("\n") && viaFastLane.filter { $0 == "\n" }.count == 1)
+        #expect(afterTime(viaFastLane) == afterTime(viaHandler), "\(viaFastLane) vs \(viaHandler)")
+        #expect(viaFastLane.first?.isNumber == true)
+    }
+
     /// What `body` writes through a sink on a pipe.
     static func written(_ body: (LogSink) -> Void) throws -> String {
         var ends: [Int32] = [0, 0]

@@ -21,6 +21,32 @@ struct MetricsRegistryTests {
         #expect(text.hasSuffix("# EOF\n"))
     }
 
+    @Test("fast-path answers added as one tally read exactly as the same answers recorded one by one")
+    func fastPathTallyEqualsSingleObservations() {
+        // Arrange
+        let single = ServerMetrics()
+        let tallied = ServerMetrics()
+        let answers: [(get: Bool, seconds: Double)] = [
+            (true, 0.0001), (true, 0.004), (false, 0.02), (true, 0.3), (true, 7), (false, 100), (true, 0.005),
+        ]
+        var tally = ServerMetrics.FastPathTally()
+
+        // Act
+        for answer in answers {
+            single.requestAnswered(
+                method: answer.get ? "GET" : "HEAD", route: "/repo/**", status: 200, seconds: answer.seconds)
+            tally.answered(get: answer.get, seconds: answer.seconds)
+        }
+        single.httpFastPath.increment(by: Double(answers.count))
+        tallied.fastPathAnswered(&tally)
+        tallied.fastPathAnswered(&tally)  // Emptied: adds nothing twice.
+
+        // Assert
+        #expect(tally.count == 0)
+        #expect(tallied.registry.render() == single.registry.render())
+        #expect(tallied.registry.render().contains("flat_manager_http_fast_path_responses_total 7\n"))
+    }
+
     @Test("a histogram writes sum, count and cumulative buckets ending with +Inf")
     func histogramIsCumulative() {
         // Arrange

@@ -30,11 +30,25 @@ enum FileContentType {
     /// The type for a file name (a last path segment). Names whose extension cannot be a known one (ostree's
     /// `.filez`, `.dirtree`, no extension) are answered without building a lowercased key.
     static func forName(_ name: Substring) -> String {
+        var name = name
+        return name.withUTF8 { forName(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `forName` of a name's bytes. ostree's own suffixes are answered without building a lowercased key.
+    static func forName(_ name: UnsafeRawBufferPointer) -> String {
         let octetStream = "application/octet-stream"
-        guard let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return octetStream }
-        let suffix = name[name.index(after: dot)...]
-        guard (2...11).contains(suffix.utf8.count) else { return octetStream }
-        return types[suffix.lowercased()] ?? octetStream
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != 0 else { return octetStream }
+        let suffix = UnsafeRawBufferPointer(rebasing: name[(dot + 1)...])
+        guard (2...11).contains(suffix.count) else { return octetStream }
+        switch suffix.count {
+        case 3 where suffix.elementsEqual("sig".utf8), 5 where suffix.elementsEqual("filez".utf8),
+            7 where suffix.elementsEqual("dirtree".utf8) || suffix.elementsEqual("dirmeta".utf8),
+            10 where suffix.elementsEqual("commitmeta".utf8):
+            return octetStream
+        default:
+            break
+        }
+        return types[String(decoding: suffix, as: UTF8.self).lowercased()] ?? octetStream
     }
 
     /// Whether files of `type` are shown (`inline`) rather than saved (`attachment`).

@@ -24,82 +24,113 @@ import NIOHTTP1
 /// superblocks), and tokens the router must look at (an invalid one, one never seen, one with a `jti`, whose
 /// revocation and use the database records).
 public final class RepoFastPath: Sendable {
-    /// Each main repository's open root, by name: the ones `FileController` serves from.
-    let roots: [String: RepoRoot]
+    /// A main repository's open root (the one `FileController` serves from) and its name.
+    struct Root: Sendable {
+        let name: [UInt8]
+        let repo: String
+        let root: RepoRoot
+    }
+
+    /// The roots, looked up by a scan of the name bytes (a server has a few repositories).
+    let roots: [Root]
     /// The router's memo of verified repo-secret tokens (`TokenMiddleware.repoVerified`): a token is taken here
     /// only when the router has verified it before.
     let verifiedTokens: VerifiedTokens
     let tokenPrefix: String?
     /// The access log (`RUST_LOG`'s level for it decides whether a line is formatted at all).
     let accessLogger: Logger
+    /// Writes the access log's lines whole, when the server's log format allows (`FastAccessLog`).
+    let fastLog: (any FastAccessLog)?
     let metrics: ServerMetrics?
 
     /// Files up to this size are read into the response at once; larger ones go out through `sendfile`.
     static let inlineLimit: Int64 = 64 * 1024
 
-    public init(files: FileController, tokens: TokenMiddleware, accessLogger: Logger, metrics: ServerMetrics?) {
-        self.roots = files.roots
+    public init(
+        files: FileController, tokens: TokenMiddleware, accessLogger: Logger, fastLog: (any FastAccessLog)? = nil,
+        metrics: ServerMetrics?
+    ) {
+        self.roots = files.roots.sorted { $0.key < $1.key }.map {
+            Root(name: Array($0.key.utf8), repo: $0.key, root: $0.value)
+        }
         self.verifiedTokens = tokens.repoVerified
         self.tokenPrefix = tokens.tokenPrefix
         self.accessLogger = accessLogger
+        self.fastLog = fastLog
         self.metrics = metrics
     }
 
-    /// What a request head asks the fast path for.
+    /// Whether answers are logged at all.
+    var logsAccess: Bool { accessLogger.logLevel <= .info }
+
+    /// What a request head asks the fast path for; the ranges are offsets in the request target's bytes.
     struct Target {
-        let root: RepoRoot
+        /// The repository: its root, and its name for the log metadata.
+        let repo: Root
         /// The path below the repository root (checked segments joined by `/`).
-        let relative: Substring
-        /// The repository's name, for the log metadata.
-        let repo: Substring
+        let relative: Range<Int>
         /// The last segment: the content type and disposition come from it.
-        let name: Substring
+        let name: Range<Int>
         let method: WireRequestHead.Method
     }
 
     /// The file a plain `GET` or `HEAD` of `uri` asks for (the head already read by `WireRequestHead`, which left
     /// out every header that makes the answer anything but a plain 200), when the fast path may answer it; nil hands
-    /// the request to the router.
-    func target(method: WireRequestHead.Method, uri: String, authorization: String?) -> Target? {
-        guard uri.utf8.starts(with: Self.repoPrefix) else { return nil }
+    /// the request to the router. `authorization` is the header's value, asked for only when there is one.
+    func target(method: WireRequestHead.Method, uri: UnsafeRawBufferPointer, authorization: () -> String?)
+        -> Target?
+    {
+        let prefix = Self.repoPrefix
+        guard uri.count > prefix.count else { return nil }
+        for index in 0..<prefix.count where uri[index] != prefix[index] { return nil }
         // "/repo/<name>/<rest>": every segment non-empty, of the plain characters, not starting with `.` (the
         // router's segment rules would refuse or rewrite anything else).
-        let tail = uri.utf8.dropFirst(Self.repoPrefix.count)
         var segmentStart = true
-        for byte in tail {
+        var firstSlash: Int?
+        var lastSlash = prefix.count - 1
+        for index in prefix.count..<uri.count {
+            let byte = uri[index]
             if byte == UInt8(ascii: "/") {
                 if segmentStart { return nil }
                 segmentStart = true
+                if firstSlash == nil { firstSlash = index }
+                lastSlash = index
                 continue
             }
             if segmentStart, byte == UInt8(ascii: ".") { return nil }
-            guard Self.plain[Int(byte)] else { return nil }
+            guard Self.isPlain(byte) else { return nil }
             segmentStart = false
         }
-        if segmentStart { return nil }  // Empty, or ends with `/`.
-        guard let slash = tail.firstIndex(of: UInt8(ascii: "/")) else { return nil }
-        let repo = Substring(tail[..<slash])
-        guard let root = roots[String(repo)] else { return nil }
-        let relative = Substring(tail[tail.index(after: slash)...])
-        if relative.utf8.starts(with: "media/".utf8) { return nil }  // May be a symlink to another disk, by design.
-        let name =
-            relative.utf8.lastIndex(of: UInt8(ascii: "/")).map { relative[relative.index(after: $0)...] } ?? relative
-        if DownloadProtection.examines(name: name) { return nil }  // Download protection decides.
-        guard authorizationAccepted(authorization) else { return nil }
-        return Target(root: root, relative: relative, repo: repo, name: name, method: method)
+        if segmentStart { return nil }  // Ends with `/`.
+        guard let slash = firstSlash else { return nil }
+        let repoName = UnsafeRawBufferPointer(rebasing: uri[prefix.count..<slash])
+        guard let root = roots.first(where: { $0.name.elementsEqual(repoName) }) else { return nil }
+        let relative = (slash + 1)..<uri.count
+        // `media` may be a symlink to another disk, by design.
+        if relative.count > 6,
+            UnsafeRawBufferPointer(rebasing: uri[relative.lowerBound..<relative.lowerBound + 6])
+                .elementsEqual("media/".utf8)
+        {
+            return nil
+        }
+        let name = (lastSlash + 1)..<uri.count
+        if DownloadProtection.examines(name: UnsafeRawBufferPointer(rebasing: uri[name])) { return nil }
+        guard authorizationAccepted(authorization()) else { return nil }
+        return Target(repo: root, relative: relative, name: name, method: method)
     }
 
-    static let repoPrefix = Array("/repo/".utf8)
+    static let repoPrefix: [UInt8] = Array("/repo/".utf8)
 
     /// `[A-Za-z0-9._+,=@~-]`: what ostree's object, ref, delta and summary names are made of.
-    static let plain: [Bool] = (0..<256).map { value in
-        let byte = UInt8(value)
+    @inline(__always)
+    static func isPlain(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "+"),
+            UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "@"), UInt8(ascii: "~"), UInt8(ascii: "-"):
             return true
         default:
-            return "._+,=@~-".utf8.contains(byte)
+            return false
         }
     }
 
@@ -113,33 +144,16 @@ public final class RepoFastPath: Sendable {
         return claims.jti == nil
     }
 
-    /// One access-log line in the router's shape, and the request's figures for `/metrics`. The request id and the
-    /// user agent are asked for only when the line is written.
-    func record(
-        _ target: Target, uri: String, size: Int64, started: NIODeadline, remote: String,
-        userAgent: () -> String?, requestID: () -> String
-    ) {
-        let elapsed = NIODeadline.now() - started
-        let seconds = Double(elapsed.nanoseconds) / 1e9
-        if accessLogger.logLevel <= .info {
-            // The router's line, built with appends (an interpolated message costs several times as much).
-            var line = remote
-            line.reserveCapacity(remote.utf8.count + uri.utf8.count + 96)
-            line += target.method == .get ? " \"GET " : " \"HEAD "
-            line += uri
-            line += " HTTP/1.1\" 200 "
-            line += String(target.method == .get ? size : 0)
-            line += " "
-            line += userAgent() ?? "-"
-            line += " "
-            line += AccessLogMiddleware.seconds(.nanoseconds(elapsed.nanoseconds))
-            let metadata: Logger.Metadata = [
-                "request_id": .string(requestID()), "repo": .string(String(target.repo)),
-            ]
-            accessLogger.info(Logger.Message(stringLiteral: line), metadata: metadata)
+    /// Writes the access-log line `message` (the router's format, written by the caller) with the router's metadata.
+    func logAccess(message: UnsafeRawBufferPointer, repo: Root, requestID: UnsafeRawBufferPointer) {
+        if let fastLog {
+            repo.name.withUnsafeBytes { fastLog.info(repo: $0, requestID: requestID, message: message) }
+            return
         }
-        metrics?.requestAnswered(
-            method: target.method == .get ? "GET" : "HEAD", route: "/repo/**", status: 200, seconds: seconds)
+        let metadata: Logger.Metadata = [
+            "request_id": .string(String(decoding: requestID, as: UTF8.self)), "repo": .string(repo.repo),
+        ]
+        accessLogger.info(Logger.Message(stringLiteral: String(decoding: message, as: UTF8.self)), metadata: metadata)
     }
 }
 

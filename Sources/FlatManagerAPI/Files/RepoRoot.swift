@@ -42,18 +42,14 @@ final class RepoRoot: Sendable {
         relative.withCString { open(cString: $0) }
     }
 
-    /// `open(_:)` of a part of a larger string, copied to the stack rather than to a new string.
-    func open(_ relative: Substring) -> Opened {
-        let count = relative.utf8.count
-        guard count < 4096 else { return .unsupported }
+    /// `open(_:)` of a path's bytes (from a request's), copied to the stack rather than to a new string.
+    func open(_ relative: UnsafeRawBufferPointer) -> Opened {
+        let count = relative.count
+        guard count < 4096, !relative.contains(0) else { return .unsupported }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer -> Opened in
             guard let base = buffer.baseAddress else { return .unsupported }
-            var index = 0
-            for byte in relative.utf8 {
-                buffer[index] = CChar(bitPattern: byte)
-                index += 1
-            }
-            buffer[index] = 0
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: relative)
+            buffer[count] = 0
             return open(cString: UnsafePointer(base))
         }
     }

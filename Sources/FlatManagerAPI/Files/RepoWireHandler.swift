@@ -50,9 +50,10 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var routerUsed = false
     private var context: ChannelHandlerContext?
     private var remote: String?
-    /// Fast answers not yet added to `flat_manager_http_fast_path_responses` (added in batches, and when the
-    /// connection ends).
-    private var uncounted = 0
+    /// Fast answers not yet added to `/metrics` (`tally`).
+    private var answers = ServerMetrics.FastPathTally()
+    /// The access-log message being written (kept for its capacity).
+    private var scratch: ByteBuffer?
     private var dates = HTTPDateCache()
     private var modifiedDates = HTTPDateCache()
 
@@ -206,68 +207,114 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func countAnswers() {
-        guard uncounted > 0 else { return }
-        fastPath.metrics?.httpFastPath.increment(by: Double(uncounted))
-        uncounted = 0
+        guard answers.count > 0 else { return }
+        fastPath.metrics?.fastPathAnswered(&answers)
     }
 
     /// Answers a request the fast path takes; false when it does not (the router decides).
     private func answer(
         _ context: ChannelHandlerContext, _ head: WireRequestHead, _ request: ByteBuffer, started: NIODeadline
     ) -> Bool {
-        guard head.plain,
-            let uri = request.getString(at: request.readerIndex + head.uri.lowerBound, length: head.uri.count)
-        else { return false }
-        let authorization = head.authorization.flatMap {
-            request.getString(at: request.readerIndex + $0.lowerBound, length: $0.count)
-        }
-        guard let target = fastPath.target(method: head.method, uri: uri, authorization: authorization),
-            case .descriptor(let descriptor) = target.root.open(target.relative)
-        else { return false }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            closeDescriptor(descriptor)
-            return false
-        }
-        let identity = FileIdentity(stat: info)
-        let size = identity.size
-        let inline = head.method == .head || size <= RepoFastPath.inlineLimit
-        var response = context.channel.allocator.buffer(capacity: 512 + (head.method == .get && inline ? Int(size) : 0))
-        let requestID = writeHead(into: &response, identity: identity, name: target.name)
-        if head.method == .get, size > 0, inline {
-            guard OpenFile.append(descriptor, count: Int(size), to: &response) else {
+        guard head.plain else { return false }
+        return request.withUnsafeReadableBytes { bytes in
+            let uri = UnsafeRawBufferPointer(rebasing: bytes[head.uri])
+            let target = fastPath.target(method: head.method, uri: uri) {
+                head.authorization.map { String(decoding: bytes[$0], as: UTF8.self) }
+            }
+            guard let target else { return false }
+            guard
+                case .descriptor(let descriptor) = target.repo.root.open(
+                    UnsafeRawBufferPointer(rebasing: uri[target.relative]))
+            else { return false }
+            var info = stat()
+            guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
                 closeDescriptor(descriptor)
                 return false
             }
-        }
-        if head.method == .get, !inline {
-            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
-            let region = FileRegion(fileHandle: handle, readerIndex: 0, endIndex: Int(size))
-            context.write(wrapOutboundOut(.byteBuffer(response)), promise: nil)
-            let sent = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: sent)
-            sent.futureResult.assumeIsolated().whenComplete { _ in try? handle.close() }
-        } else {
-            closeDescriptor(descriptor)
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(response)), promise: nil)
-        }
-        lastAnswered = started
-        if remote == nil { remote = context.channel.remoteAddress?.description ?? "-" }
-        fastPath.record(
-            target, uri: uri, size: size, started: started, remote: remote ?? "-",
-            userAgent: {
-                head.userAgent.flatMap {
-                    request.getString(at: request.readerIndex + $0.lowerBound, length: $0.count)
+            let identity = FileIdentity(stat: info)
+            let size = identity.size
+            let isGet = head.method == .get
+            let inline = !isGet || size <= RepoFastPath.inlineLimit
+            var response = context.channel.allocator.buffer(capacity: 512 + (isGet && inline ? Int(size) : 0))
+            let name = UnsafeRawBufferPointer(rebasing: uri[target.name])
+            let requestID = writeHead(into: &response, identity: identity, name: name)
+            if isGet, size > 0, inline {
+                guard OpenFile.append(descriptor, count: Int(size), to: &response) else {
+                    closeDescriptor(descriptor)
+                    return false
                 }
-            },
-            requestID: { response.getString(at: requestID.lowerBound, length: requestID.count) ?? "" })
-        uncounted += 1
-        if uncounted >= 256 { countAnswers() }
-        return true
+            }
+            if isGet, !inline {
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+                let region = FileRegion(fileHandle: handle, readerIndex: 0, endIndex: Int(size))
+                context.write(wrapOutboundOut(.byteBuffer(response)), promise: nil)
+                let sent = context.eventLoop.makePromise(of: Void.self)
+                context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: sent)
+                sent.futureResult.assumeIsolated().whenComplete { _ in try? handle.close() }
+            } else {
+                closeDescriptor(descriptor)
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(response)), promise: nil)
+            }
+            lastAnswered = started
+            let elapsed = NIODeadline.now() - started
+            if fastPath.logsAccess {
+                let userAgent = head.userAgent.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+                logAnswer(context, target, uri: uri, userAgent: userAgent, size: size, elapsed: elapsed) { message in
+                    response.withUnsafeReadableBytes { written in
+                        fastPath.logAccess(
+                            message: message, repo: target.repo,
+                            requestID: UnsafeRawBufferPointer(rebasing: written[requestID]))
+                    }
+                }
+            }
+            tally(context, get: isGet, seconds: Double(elapsed.nanoseconds) / 1e9)
+            return true
+        }
+    }
+
+    /// Writes the router's access-log message for an answer into the connection's scratch buffer and hands it on.
+    private func logAnswer(
+        _ context: ChannelHandlerContext, _ target: RepoFastPath.Target, uri: UnsafeRawBufferPointer,
+        userAgent: UnsafeRawBufferPointer?, size: Int64, elapsed: TimeAmount,
+        _ write: (UnsafeRawBufferPointer) -> Void
+    ) {
+        if remote == nil { remote = context.channel.remoteAddress?.description ?? "-" }
+        var line = scratch ?? context.channel.allocator.buffer(capacity: 256)
+        line.clear()
+        line.writeString(remote ?? "-")
+        line.writeStaticString(target.method == .get ? " \"GET " : " \"HEAD ")
+        line.writeBytes(uri)
+        line.writeStaticString(" HTTP/1.1\" 200 ")
+        line.writeDecimal(target.method == .get ? size : 0)
+        line.writeStaticString(" ")
+        if let userAgent { line.writeBytes(userAgent) } else { line.writeStaticString("-") }
+        line.writeStaticString(" ")
+        // `AccessLogMiddleware.seconds`: whole seconds, a dot, six digits of microseconds.
+        let micros = max(0, elapsed.nanoseconds / 1000)
+        line.writeDecimal(micros / 1_000_000)
+        line.writeStaticString(".")
+        line.writePadded(micros % 1_000_000, digits: 6)
+        line.withUnsafeReadableBytes { write($0) }
+        scratch = line
+    }
+
+    /// Counts an answer for `/metrics`; the connection's answers are added every 256, a second after the first of a
+    /// batch, and when the connection ends.
+    private func tally(_ context: ChannelHandlerContext, get: Bool, seconds: Double) {
+        guard fastPath.metrics != nil else { return }
+        let first = answers.count == 0
+        answers.answered(get: get, seconds: seconds)
+        if answers.count >= 256 {
+            countAnswers()
+        } else if first {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { self.countAnswers() }
+        }
     }
 
     /// Writes the status line and the router's headers for a whole file; returns where the request id is.
-    private func writeHead(into buffer: inout ByteBuffer, identity: FileIdentity, name: Substring) -> Range<Int> {
+    private func writeHead(into buffer: inout ByteBuffer, identity: FileIdentity, name: UnsafeRawBufferPointer)
+        -> Range<Int>
+    {
         let type = FileContentType.forName(name)
         buffer.writeStaticString("HTTP/1.1 200 OK\r\nETag: ")
         identity.writeETag(into: &buffer)
@@ -277,7 +324,7 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         buffer.writeString(type)
         buffer.writeStaticString("\r\nContent-Disposition: ")
         buffer.writeStaticString(FileContentType.isInline(type) ? "inline; filename=\"" : "attachment; filename=\"")
-        buffer.writeSubstring(name)
+        buffer.writeBytes(name)
         buffer.writeStaticString("\"\r\nContent-Length: ")
         buffer.writeDecimal(identity.size)
         buffer.writeStaticString("\r\nX-Request-ID: ")
@@ -345,6 +392,17 @@ extension ByteBuffer {
             writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
             divisor /= 10
         }
+    }
+
+    /// `value` in decimal, left-padded with zeros to `digits`.
+    mutating func writePadded(_ value: Int64, digits: Int) {
+        var divisor: Int64 = 1
+        for _ in 1..<max(digits, 1) { divisor *= 10 }
+        while divisor > value, divisor > 1 {
+            writeStaticString("0")
+            divisor /= 10
+        }
+        writeDecimal(value)
     }
 
     /// `value` in lowercase hex, left-padded with zeros to `digits` (at most 16).
