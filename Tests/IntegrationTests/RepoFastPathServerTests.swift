@@ -145,6 +145,35 @@ struct RepoFastPathServerTests {
         await server.stop()
     }
 
+    @Test("a token a connection was served with expires: its next request there gets the router's 401")
+    func acceptedTokenExpiresOnItsConnection() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let contents = try Self.writeObjects(server)
+        let path = "/repo/stable/objects/ab/small.filez"
+        let expiry = Int64(Date().timeIntervalSince1970) + 3
+        let token = try TestServer.signToken(
+            Claims(sub: "build", exp: expiry, name: "short", scope: ["download"], prefixes: [""], repos: [""]))
+        let request = RawExchange.request("GET", path, headers: ["Authorization": "Bearer \(token)"])
+        let fastBefore = try await Self.metric(server, Self.fastName)
+
+        // The router verifies it first; then a connection the fast path serves with it, until it expires.
+        let verified = try RawExchange.run(port: server.port, [request])
+        let descriptor = try RawHTTP.connectLoopback(port: server.port)
+        defer { close(descriptor) }
+        var reader = RawExchange.Reader(descriptor: descriptor)
+        try RawHTTP.sendAll(descriptor, request)
+        let served = try reader.response(method: "GET")
+        while Int64(Date().timeIntervalSince1970) <= expiry { try await Task.sleep(for: .milliseconds(200)) }
+        try RawHTTP.sendAll(descriptor, request)
+        let expired = try reader.response(method: "GET")
+
+        #expect(verified.map(\.status) == [200])
+        #expect(served.status == 200 && served.body == contents["small"])
+        #expect(expired.status == 401, "\(String(decoding: expired.body, as: UTF8.self))")
+        try await Self.expectMetric(server, Self.fastName, fastBefore + 1)
+        await server.stop()
+    }
+
     @Test("SIGTERM closes a keep-alive connection that only fast answers used, without waiting for the bound")
     func gracefulShutdown() async throws {
         let server = try await TestServer(database: .sqlite)

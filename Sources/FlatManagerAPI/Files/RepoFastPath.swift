@@ -76,10 +76,9 @@ public final class RepoFastPath: Sendable {
 
     /// The file a plain `GET` or `HEAD` of `uri` asks for (the head already read by `WireRequestHead`, which left
     /// out every header that makes the answer anything but a plain 200), when the fast path may answer it; nil hands
-    /// the request to the router. `authorization` is the header's value, asked for only when there is one.
-    func target(method: WireRequestHead.Method, uri: UnsafeRawBufferPointer, authorization: () -> String?)
-        -> Target?
-    {
+    /// the request to the router. `authorized` decides the request's `Authorization` header (`acceptedExpiry`), and is
+    /// asked only for a path the fast path would serve.
+    func target(method: WireRequestHead.Method, uri: UnsafeRawBufferPointer, authorized: () -> Bool) -> Target? {
         let prefix = Self.repoPrefix
         guard uri.count > prefix.count else { return nil }
         for index in 0..<prefix.count where uri[index] != prefix[index] { return nil }
@@ -115,7 +114,7 @@ public final class RepoFastPath: Sendable {
         }
         let name = (lastSlash + 1)..<uri.count
         if DownloadProtection.examines(name: UnsafeRawBufferPointer(rebasing: uri[name])) { return nil }
-        guard authorizationAccepted(authorization()) else { return nil }
+        guard authorized() else { return nil }
         return Target(repo: root, relative: relative, name: name, method: method)
     }
 
@@ -134,14 +133,14 @@ public final class RepoFastPath: Sendable {
         }
     }
 
-    /// No `Authorization` header, or one with a token the router has verified before and that has no `jti` (the
-    /// repo routes use no claims for plain files; a bad token must still get the router's 401).
-    func authorizationAccepted(_ value: String?) -> Bool {
-        guard let value else { return true }
+    /// When an `Authorization` header's token lets the fast path serve a file, the token's expiry: the router has
+    /// verified it before, and it has no `jti` (the repo routes use no claims for plain files; a bad token must still
+    /// get the router's 401, and a revocable one the router's check).
+    func acceptedExpiry(_ value: String) -> Int64? {
         guard let token = try? AuthorizationHeader.token(from: value, tokenPrefix: tokenPrefix),
-            let claims = verifiedTokens.knownClaims(of: token)
-        else { return false }
-        return claims.jti == nil
+            let claims = verifiedTokens.knownClaims(of: token), claims.jti == nil
+        else { return nil }
+        return claims.exp
     }
 
     /// Writes the access-log line `message` (the router's format, written by the caller) with the router's metadata.

@@ -52,6 +52,8 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var remote: String?
     /// Fast answers not yet added to `/metrics` (`tally`).
     private var answers = ServerMetrics.FastPathTally()
+    /// The `Authorization` value last accepted on this connection, and its token's expiry.
+    private var acceptedToken: (value: [UInt8], expiry: Int64)?
     /// The access-log message being written (kept for its capacity).
     private var scratch: ByteBuffer?
     private var dates = HTTPDateCache()
@@ -219,7 +221,8 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         return request.withUnsafeReadableBytes { bytes in
             let uri = UnsafeRawBufferPointer(rebasing: bytes[head.uri])
             let target = fastPath.target(method: head.method, uri: uri) {
-                head.authorization.map { String(decoding: bytes[$0], as: UTF8.self) }
+                guard let range = head.authorization else { return true }
+                return authorized(UnsafeRawBufferPointer(rebasing: bytes[range]))
             }
             guard let target else { return false }
             guard
@@ -270,6 +273,18 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
             tally(context, get: isGet, seconds: Double(elapsed.nanoseconds) / 1e9)
             return true
         }
+    }
+
+    /// Whether an `Authorization` value lets the fast path answer: the last one accepted on this connection while it
+    /// has not expired (a client sends the same token with every request), else `RepoFastPath.acceptedExpiry`.
+    private func authorized(_ value: UnsafeRawBufferPointer) -> Bool {
+        let now = Int64(time(nil))
+        if let accepted = acceptedToken, accepted.expiry >= now, accepted.value.elementsEqual(value) { return true }
+        guard let expiry = fastPath.acceptedExpiry(String(decoding: value, as: UTF8.self)), expiry >= now else {
+            return false
+        }
+        acceptedToken = (Array(value), expiry)
+        return true
     }
 
     /// Writes the router's access-log message for an answer into the connection's scratch buffer and hands it on.
