@@ -174,6 +174,48 @@ struct RepoFastPathServerTests {
         await server.stop()
     }
 
+    @Test("a real ostree pull reuses its connections (its curl asks for h2c on each new one; before, each closed)")
+    func ostreePullReusesConnections() async throws {
+        let server = try await TestServer(database: .sqlite)
+        let ostree = try #require(TestEnvironment.executable(named: "ostree"))
+        let directory = try TempDirectory(prefix: "fm-fast-pull")
+        let tree = directory.appending("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        var random = SeededRandom(seed: 7)
+        for index in 0..<120 {
+            let bytes = (0..<1500).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            try Data(bytes).write(to: tree.appendingPathComponent("file\(index)"))
+        }
+        let ref = "app/org.test.Pull/x86_64/stable"
+        try await ProcessRunner.check(
+            ostree, ["commit", "--repo=\(server.repoPath.path)", "--branch=\(ref)", tree.path])
+        try await ProcessRunner.check(ostree, ["summary", "-u", "--repo=\(server.repoPath.path)"])
+        let client = directory.appending("client")
+        try await ProcessRunner.check(ostree, ["init", "--mode=bare-user", "--repo=\(client.path)"])
+        try await ProcessRunner.check(
+            ostree,
+            [
+                "remote", "add", "--repo=\(client.path)", "--no-gpg-verify", "origin",
+                server.url("/repo/stable").absoluteString,
+            ])
+
+        try await ProcessRunner.check(ostree, ["pull", "--repo=\(client.path)", "origin", ref])
+        let fsck = try await ProcessRunner.run(ostree, ["fsck", "--repo=\(client.path)"])
+        await server.stop()
+
+        // The access log's lines of the pull: "<peer> "GET /repo/stable/..." — one peer per connection.
+        let output = await server.output()
+        let lines = output.split(separator: "\n").filter { $0.contains("\"GET /repo/stable/") }
+        let peers = Set(
+            lines.compactMap { line -> Substring? in
+                guard let quote = line.firstIndex(of: "\"") else { return nil }
+                return line[..<quote].split(separator: " ").last
+            })
+        #expect(fsck.succeeded, "\(fsck.stderr)")
+        #expect(lines.count > 120, "\(lines.count) requests")
+        #expect(peers.count * 3 < lines.count, "\(peers.count) connections for \(lines.count) requests")
+    }
+
     @Test("SIGTERM closes a keep-alive connection that only fast answers used, without waiting for the bound")
     func gracefulShutdown() async throws {
         let server = try await TestServer(database: .sqlite)
