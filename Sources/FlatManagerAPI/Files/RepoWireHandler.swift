@@ -385,14 +385,15 @@ final class RepoWireRouterWatch: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Request ids for fast answers in the router's format (a random process part, then a 16-digit counter in hex).
+/// Request ids for fast answers in the router's format: a random process part, then a counter, each 16 hex digits
+/// (the router's process part drops leading zeros; this one keeps them, so an id is always 32 digits).
 enum WireRequestID {
-    private static let high = Array(String(UInt64.random(in: .min ... .max), radix: 16).utf8)
+    private static let high = UInt64.random(in: .min ... .max)
     private static let counter = Atomic<UInt64>(UInt64.random(in: .min ... .max))
 
     static func next(into buffer: inout ByteBuffer) {
         let low = counter.wrappingAdd(1, ordering: .relaxed).oldValue
-        buffer.writeBytes(high)
+        buffer.writeHex(high, digits: 16)
         buffer.writeHex(low, digits: 16)
     }
 }
