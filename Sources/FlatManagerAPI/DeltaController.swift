@@ -75,7 +75,8 @@ public struct DeltaController: Sendable {
 ///
 /// `tokens` verifies worker tokens with the main secret (`mainSigner`), revocation included; `timeouts` are
 /// `http-header-timeout-secs` and `http-idle-timeout-secs` (`RequestTimeoutHandler`). `fastPath`, when given, answers
-/// plain main-repository file requests on the event loop before they reach the router (`RepoFastPathHandler`).
+/// plain main-repository file requests on the event loop, from the connection's bytes, before NIO's HTTP decoder
+/// (`RepoWireHandler`).
 public func deltaWorkerServer(
     tokens: TokenMiddleware, mainSigner: TokenSigner, generator: DeltaGenerator,
     timeouts: (headerSeconds: Int, idleSeconds: Int), fastPath: RepoFastPath? = nil
@@ -115,7 +116,8 @@ public func deltaWorkerServer(
 }
 
 /// The websocket upgrade channel with `RequestTimeoutHandler` and `ForeignUpgradeFilter` in front of NIO's upgrade
-/// handler.
+/// handler, and the fast path's `RepoWireHandler` at the head of the pipeline (with `RepoWireRouterWatch` behind the
+/// decoder).
 struct ForeignUpgradeFilteringChannel: ServerChildChannel {
     let inner: HTTP1WebSocketUpgradeChannel
     let headerTimeoutSeconds: Int
