@@ -2,6 +2,10 @@ import Logging
 import Subprocess
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(System)
     import System
 #else
@@ -78,8 +82,15 @@ public struct CommandRunner: CommandRunning {
         ]
         let watchdog = watchdog
         let group = RegisteredGroup()
-        let executable: Executable =
-            command.executable.contains("/") ? .path(FilePath(command.executable)) : .name(command.executable)
+        let searchPath = command.environment["PATH"] ?? getenv("PATH").map { String(cString: $0) } ?? ""
+        let executable: Executable
+        if command.executable.contains("/") {
+            executable = .path(FilePath(command.executable))
+        } else if let located = ExecutableSearch.locate(command.executable, path: searchPath) {
+            executable = .path(FilePath(located))
+        } else {
+            executable = .name(command.executable)
+        }
         var overrides: [Environment.Key: String?] = [:]
         for (key, value) in command.environment {
             guard let key = Environment.Key(rawValue: key) else { continue }
