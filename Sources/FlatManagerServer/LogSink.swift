@@ -17,6 +17,9 @@ final class LogSink: Sendable {
 
     private struct State {
         var pending: [UInt8] = []
+        /// The second and text `append(stamped:)` formatted last.
+        var stampSecond = -1
+        var stamp = ""
         /// Whether a drain is queued on `queue`.
         var scheduled = false
     }
@@ -57,10 +60,16 @@ final class LogSink: Sendable {
         }
     }
 
-    /// Queues a line written by `body` straight into the buffer (under the lock: `body` must only append).
-    func append(writing body: (inout [UInt8]) -> Void) {
+    /// Queues a line written by `body` straight into the buffer (under the lock: `body` must only append), with the
+    /// current time as `format` writes it (formatted once per second).
+    func append(stamped format: (time_t) -> String, writing body: (inout [UInt8], String) -> Void) {
+        let now = time(nil)
         let (schedule, full) = state.withLock { state -> (Bool, Bool) in
-            body(&state.pending)
+            if state.stampSecond != Int(now) {
+                state.stampSecond = Int(now)
+                state.stamp = format(now)
+            }
+            body(&state.pending, state.stamp)
             let schedule = !state.scheduled
             state.scheduled = true
             return (schedule, state.pending.count >= limit)
