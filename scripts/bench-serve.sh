@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Serving benchmark, kept out of the test suite: our release server and nginx (Debian's nginx-light, sendfile on,
 # access log off) serve the same directory, wrk asks both the same things back to back, and the script prints req/s,
-# MB/s and our ratio to nginx per case (issue 13 goal 1: >= 0.9).
+# MB/s and our ratio to nginx per case (issue 13 goal 1: >= 0.9), and each server's CPU time per request (steadier
+# than throughput on a shared machine: wrk and the server share its cores).
 #
 # Cases: small objects (random paths from the file list, keep-alive) at 32 and 256 connections, without a token and
 # with a repo token (no jti: a verified signature, no database), and one large file with 4 connections.
@@ -172,10 +173,32 @@ token=$("$bin/gentoken" --base64 --secret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2Vjc
 
 
 
-# One wrk run; prints "req/s MB/s". Failed requests make the script fail: a fast wrong answer is no figure.
+# CPU time (user + system, in clock ticks) of a server so far: ours, or nginx's master and workers.
+cpu_ticks() { # port
+    local pids
+    if [ "$1" = "$ours_port" ]; then
+        pids=$ours_pid
+    else
+        pids="$(cat "$run/nginx/nginx.pid") $(pgrep -P "$(cat "$run/nginx/nginx.pid")" | tr '\n' ' ')"
+    fi
+    # shellcheck disable=SC2086
+    python3 -c 'import sys
+total = 0
+for pid in sys.argv[1:]:
+    try:
+        fields = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    except OSError:
+        pass
+print(total)' $pids
+}
+
+# One wrk run; prints "req/s MB/s cpu-us-per-request". Failed requests make the script fail: a fast wrong answer is
+# no figure.
 measure() { # port connections random|<path> [token]
-    local port=$1 connections=$2 target=$3 bearer=${4:-} output line
+    local port=$1 connections=$2 target=$3 bearer=${4:-} output line cpu_before cpu_after
     local wrk_threads=$threads
+    cpu_before=$(cpu_ticks "$port")
     [ "$connections" -lt "$wrk_threads" ] && wrk_threads=$connections
     if [ "$target" = random ]; then
         output=$(BENCH_TOKEN=$bearer wrk -t "$wrk_threads" -c "$connections" -d "${duration}s" --timeout 10s \
@@ -184,6 +207,7 @@ measure() { # port connections random|<path> [token]
         output=$(wrk -t "$wrk_threads" -c "$connections" -d "${duration}s" --timeout 10s -s "$run/fixed.lua" \
             "http://127.0.0.1:$port/repo/stable/$target")
     fi
+    cpu_after=$(cpu_ticks "$port")
     line=$(printf '%s\n' "$output" | grep '^RESULT' || true)
     if [ -z "$line" ]; then
         printf 'bench-serve.sh: wrk printed no result:\n%s\n' "$output" >&2
@@ -195,11 +219,13 @@ measure() { # port connections random|<path> [token]
         echo "bench-serve.sh: $5 failed requests on port $port" >&2
         exit 1
     fi
-    python3 -c "import sys; n, b, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); \
-print(f'{n / s:.1f} {b / s / 1e6:.1f}')" "$2" "$3" "$4"
+    python3 -c "import os, sys; n, b, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); \
+cpu = (int(sys.argv[5]) - int(sys.argv[4])) / os.sysconf('SC_CLK_TCK') * 1e6 / max(n, 1); \
+print(f'{n / s:.1f} {b / s / 1e6:.1f} {cpu:.1f}')" "$2" "$3" "$4" "$cpu_before" "$cpu_after"
 }
 
-printf '%-34s %12s %10s %12s %10s %7s\n' case "ours req/s" "ours MB/s" "nginx req/s" "nginx MB/s" ratio
+printf '%-28s %11s %9s %11s %9s %6s %9s %9s %6s\n' case "ours req/s" "ours MB/s" "nginx req/s" "nginx MB/s" ratio \
+    "ours µs" "nginx µs" "cpu"
 # Each case runs BENCH_ROUNDS times (default 2), ours and nginx back to back each round; the best of each counts,
 # so that a burst of other work on a shared machine hurts neither side more than the other.
 rounds=${BENCH_ROUNDS:-$((smoke ? 1 : 2))}
@@ -212,8 +238,10 @@ compare() { # label connections target [token]; the ratio is of MB/s (that of re
     done
     # shellcheck disable=SC2046
     set -- $(best "${ours[@]}") $(best "${nginx[@]}")
-    printf '%-34s %12s %10s %12s %10s %7s\n' "$label" "$1" "$2" "$3" "$4" \
-        "$(python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9):.2f}')" "$2" "$4")"
+    # "µs": the server's CPU time (user + system) per request in that run; "cpu": nginx's / ours (1.0: as frugal).
+    printf '%-28s %11s %9s %11s %9s %6s %9s %9s %6s\n' "$label" "$1" "$2" "$4" "$5" \
+        "$(python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9):.2f}')" "$2" "$5")" \
+        "$3" "$6" "$(python3 -c "import sys; print(f'{float(sys.argv[2]) / max(float(sys.argv[1]), 1e-9):.2f}')" "$3" "$6")"
 }
 small="${files} x ${size_kib} KiB"
 compare "small, 32 conn" 32 random

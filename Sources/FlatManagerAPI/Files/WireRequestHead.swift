@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A request head as `RepoWireHandler` reads it from the connection's bytes, before NIO's HTTP decoder (issue #13).
 ///
 /// The reader is strict on purpose: it only reports heads it understands exactly the way the HTTP decoder would (a
@@ -149,13 +155,10 @@ struct WireRequestHead: Equatable {
     }
 
     private static func lineFeed(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        var index = start
         let count = min(bytes.count, maximumLength + 1)
-        while index < count {
-            if bytes[index] == lf { return index }
-            index += 1
-        }
-        return nil
+        guard start < count, let base = bytes.baseAddress else { return nil }
+        guard let found = memchr(base + start, Int32(lf), count - start) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 
     private static func startsWith(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
