@@ -163,7 +163,8 @@ struct RepoFastPathServerTests {
         var reader = RawExchange.Reader(descriptor: descriptor)
         try RawHTTP.sendAll(descriptor, request)
         let served = try reader.response(method: "GET")
-        while Int64(Date().timeIntervalSince1970) <= expiry { try await Task.sleep(for: .milliseconds(200)) }
+        // A second past the expiry second: the server reads the coarse clock (`time`), a few ms behind `Date()`.
+        while Int64(Date().timeIntervalSince1970) <= expiry + 1 { try await Task.sleep(for: .milliseconds(200)) }
         try RawHTTP.sendAll(descriptor, request)
         let expired = try reader.response(method: "GET")
 
