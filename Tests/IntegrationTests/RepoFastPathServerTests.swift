@@ -217,6 +217,45 @@ struct RepoFastPathServerTests {
         #expect(peers.count * 3 < lines.count, "\(peers.count) connections for \(lines.count) requests")
     }
 
+    @Test("a client that pipelines requests without reading the answers does not make the server hold them all")
+    func pipelinedWithoutReadingIsBounded() async throws {
+        let server = try await TestServer(database: .sqlite)
+        _ = try Self.writeObjects(server)
+        // Read into memory (below the inline limit): 2,500 answers of 60 KB are 150 MB if the server held them.
+        let body = (0..<60_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(body).write(to: server.repoPath.appendingPathComponent("objects/ab/inline.filez"))
+        let pid = try #require(await server.processIdentifier)
+        let count = 2500
+        let request = RawExchange.request("GET", "/repo/stable/objects/ab/inline.filez")
+        let descriptor = try RawHTTP.connectLoopback(port: server.port)
+        defer { close(descriptor) }
+        let before = try Self.residentKiB(pid)
+
+        // Send everything (a writer task: the server stops reading when it cannot write), read nothing for a while.
+        let requests = Array(repeating: request, count: count).flatMap { $0 }
+        let sender = Task.detached { try RawHTTP.sendAll(descriptor, requests) }
+        try await Task.sleep(for: .seconds(2))
+        let held = try Self.residentKiB(pid)
+        var reader = RawExchange.Reader(descriptor: descriptor)
+        var answered = 0
+        for _ in 0..<count {
+            let answer = try reader.response(method: "GET")
+            if answer.status == 200 && answer.body == body { answered += 1 }
+        }
+        try await sender.value
+
+        #expect(answered == count)
+        #expect(held - before < 60_000, "the server grew by \(held - before) KiB while the client did not read")
+        await server.stop()
+    }
+
+    /// The resident set size of a process, in KiB.
+    static func residentKiB(_ pid: pid_t) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    }
+
     @Test("SIGTERM closes a keep-alive connection that only fast answers used, without waiting for the bound")
     func gracefulShutdown() async throws {
         let server = try await TestServer(database: .sqlite)

@@ -92,6 +92,9 @@ package actor TestServer {
         await end(with: signal, grace: .seconds(60))
     }
 
+    /// The running server process's id, if it runs.
+    package var processIdentifier: pid_t? { process?.processIdentifier }
+
     /// SIGKILL, like a crash or an OOM kill; running jobs are interrupted.
     package func kill() async {
         _ = await end(with: SIGKILL, grace: .seconds(10))

@@ -40,6 +40,12 @@ final class OpenFile: Sendable {
     /// `pread(2)` of `count` bytes at `offset` of `descriptor` into a new buffer; nil on an error or a short file.
     static func read(_ descriptor: Int32, count: Int, at offset: Int64, allocator: ByteBufferAllocator) -> ByteBuffer? {
         var buffer = allocator.buffer(capacity: count)
+        return append(descriptor, count: count, at: offset, to: &buffer) ? buffer : nil
+    }
+
+    /// `pread(2)` of `count` bytes at `offset` of `descriptor` onto the end of `buffer`; false on an error or a short
+    /// file (what was read stays in `buffer`: the caller drops it).
+    static func append(_ descriptor: Int32, count: Int, at offset: Int64 = 0, to buffer: inout ByteBuffer) -> Bool {
         var done = 0
         while done < count {
             var result = 0
@@ -48,10 +54,10 @@ final class OpenFile: Sendable {
                 return max(result, 0)
             }
             if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { return nil }
+            guard result > 0 else { return false }
             done += result
         }
-        return buffer
+        return true
     }
 }
 

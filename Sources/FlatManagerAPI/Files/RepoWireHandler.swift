@@ -45,6 +45,8 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var forwarded = false
     private var quiescing = false
     private var closing = false
+    /// Reading stopped until the socket takes what was written (`serve`).
+    private var pausedForWrites = false
     /// Whether any bytes went to the decoder: until some do, NIO's upgrade handler behind waits for a first
     /// request, and fails its negotiation when the connection ends.
     private var routerUsed = false
@@ -141,11 +143,17 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Reads the held bytes head by head while the fast path answers them.
+    /// Reads the held bytes head by head while the fast path answers them. While the socket does not take what was
+    /// written (a client that pipelines requests without reading the answers), the connection stops reading and
+    /// answering until it does: what the server holds for it stays bounded by NIO's write watermark.
     private func serve(_ context: ChannelHandlerContext) {
         while mode == .fast, !quiescing, var buffer = pending {
             guard buffer.readableBytes > 0 else {
                 pending = nil
+                return
+            }
+            guard context.channel.isWritable else {
+                pauseReading(context)
                 return
             }
             let scan = buffer.withUnsafeReadableBytes { WireRequestHead.scan($0) }
@@ -163,6 +171,25 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
                 buffer.moveReaderIndex(forwardBy: head.length)
                 pending = buffer.readableBytes > 0 ? buffer : nil
             }
+        }
+    }
+
+    private func pauseReading(_ context: ChannelHandlerContext) {
+        guard !pausedForWrites else { return }
+        pausedForWrites = true
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.fireChannelWritabilityChanged()
+        guard pausedForWrites, context.channel.isWritable else { return }
+        pausedForWrites = false
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        guard mode == .fast else { return }
+        serve(context)
+        if forwarded {
+            forwarded = false
+            context.fireChannelReadComplete()
         }
     }
 
@@ -436,25 +463,6 @@ extension ByteBuffer {
                 shift -= 4
             }
         }
-    }
-}
-
-extension OpenFile {
-    /// `pread(2)` of the `count` bytes of `descriptor` from its start onto the end of `buffer`; false on an error or
-    /// a file shorter than `count`.
-    static func append(_ descriptor: Int32, count: Int, to buffer: inout ByteBuffer) -> Bool {
-        var done = 0
-        while done < count {
-            var result = 0
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { space in
-                result = pread(descriptor, space.baseAddress, count - done, off_t(done))
-                return max(result, 0)
-            }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { return false }
-            done += result
-        }
-        return true
     }
 }
 
