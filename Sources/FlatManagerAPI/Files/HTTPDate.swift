@@ -1,4 +1,5 @@
 import FlatManagerCore
+import NIOCore
 
 /// HTTP dates (RFC 9110 §5.6.7) for `Last-Modified` and the conditional request headers.
 ///
@@ -10,13 +11,36 @@ enum HTTPDate {
 
     /// IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
     static func format(secondsSinceEpoch seconds: Int) -> String {
+        var buffer = ByteBuffer()
+        write(secondsSinceEpoch: seconds, into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    /// `format` written onto the end of `buffer` (the fast path's `Last-Modified`: no string per request). Times are
+    /// clamped to the years 1 to 9999, so a file's absurd time stamp cannot overflow the arithmetic.
+    static func write(secondsSinceEpoch seconds: Int, into buffer: inout ByteBuffer) {
+        let seconds = min(max(seconds, -62_135_596_800), 253_402_300_799)
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondOfDay = seconds - days * 86400
         let (year, month, day) = civil(fromDays: days)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let weekday = weekdays[((days % 7) + 7) % 7]
-        return "\(weekday), \(two(day)) \(months[month - 1]) \(year) "
-            + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
+        func two(_ value: Int) {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10 % 10))
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
+        }
+        buffer.writeString(weekdays[((days % 7) + 7) % 7])
+        buffer.writeStaticString(", ")
+        two(day)
+        buffer.writeStaticString(" ")
+        buffer.writeString(months[month - 1])
+        buffer.writeStaticString(" ")
+        buffer.writeDecimal(Int64(year))
+        buffer.writeStaticString(" ")
+        two(secondOfDay / 3600)
+        buffer.writeStaticString(":")
+        two(secondOfDay / 60 % 60)
+        buffer.writeStaticString(":")
+        two(secondOfDay % 60)
+        buffer.writeStaticString(" GMT")
     }
 
     /// Seconds since the epoch for IMF-fixdate, RFC 850 and asctime dates (the three a recipient

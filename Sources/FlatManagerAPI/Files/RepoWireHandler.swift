@@ -59,7 +59,6 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The access-log message being written (kept for its capacity).
     private var scratch: ByteBuffer?
     private var dates = HTTPDateCache()
-    private var modifiedDates = HTTPDateCache()
 
     /// Bytes held while the router answers; a client that sends more than this meanwhile has them all handed to the
     /// decoder (which handles pipelining itself).
@@ -366,7 +365,7 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         buffer.writeStaticString("HTTP/1.1 200 OK\r\nETag: ")
         identity.writeETag(into: &buffer)
         buffer.writeStaticString("\r\nLast-Modified: ")
-        buffer.writeString(modifiedDates.format(identity.modifiedSeconds))
+        HTTPDate.write(secondsSinceEpoch: identity.modifiedSeconds, into: &buffer)
         buffer.writeStaticString("\r\nAccept-Ranges: bytes\r\nContent-Type: ")
         buffer.writeString(type)
         buffer.writeStaticString("\r\nContent-Disposition: ")
@@ -455,13 +454,13 @@ extension ByteBuffer {
 
     /// `value` in lowercase hex, left-padded with zeros to `digits` (at most 16).
     mutating func writeHex(_ value: UInt64, digits: Int) {
-        let table: StaticString = "0123456789abcdef"
-        table.withUTF8Buffer { hex in
-            var shift = (digits - 1) * 4
-            while shift >= 0 {
-                writeInteger(hex[Int((value >> UInt64(shift)) & 0xf)])
-                shift -= 4
+        let digits = min(max(digits, 1), 16)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { space in
+            for position in 0..<digits {
+                let nibble = UInt8(truncatingIfNeeded: value >> UInt64((digits - 1 - position) * 4)) & 0xF
+                space[position] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
             }
+            return digits
         }
     }
 }
