@@ -190,11 +190,14 @@ public struct HistogramTally: Sendable {
     }
 
     public mutating func add(_ value: Double) {
-        var index = 0
-        while index < buckets.count, value > buckets[index] { index += 1 }
-        if index < bucketCounts.count { bucketCounts[index] += 1 }
+        if let index = Self.bucket(of: value, in: buckets) { bucketCounts[index] += 1 }
         sum += value
         count += 1
+    }
+
+    /// The first bucket whose upper bound `value` does not exceed (none: only `+Inf`), for tallies and the registry.
+    static func bucket(of value: Double, in buckets: [Double]) -> Int? {
+        buckets.firstIndex { value <= $0 }
     }
 
     mutating func reset() {
@@ -224,7 +227,7 @@ public struct HistogramMetric: Sendable {
     /// Records one observation in one series.
     public func observe(_ labels: [String] = [], _ value: Double) {
         registry.update(name) { family in
-            let bucket = family.buckets.firstIndex(where: { value <= $0 })
+            let bucket = HistogramTally.bucket(of: value, in: family.buckets)
             let bucketCount = family.buckets.count
             // Mutated in place through the defaulting subscript (no copy of the bucket counts).
             family.series[labels, default: .init(bucketCounts: Array(repeating: 0, count: bucketCount))].add(

@@ -3,7 +3,6 @@ import FlatManagerMetrics
 import Hummingbird
 import Logging
 import NIOCore
-import NIOHTTP1
 
 #if canImport(Glibc)
     import Glibc

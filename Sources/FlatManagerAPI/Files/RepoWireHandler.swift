@@ -134,11 +134,17 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
                 self.closeIfIdle(context)
                 return
             }
-            self.serve(context)
-            if self.forwarded {
-                self.forwarded = false
-                context.fireChannelReadComplete()
-            }
+            self.resume(context)
+        }
+    }
+
+    /// Serves held requests outside a read (after the router's answer, or once the socket takes data again); bytes
+    /// that went to the decoder meanwhile get their read-complete.
+    private func resume(_ context: ChannelHandlerContext) {
+        serve(context)
+        if forwarded {
+            forwarded = false
+            context.fireChannelReadComplete()
         }
     }
 
@@ -185,11 +191,7 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         pausedForWrites = false
         try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         guard mode == .fast else { return }
-        serve(context)
-        if forwarded {
-            forwarded = false
-            context.fireChannelReadComplete()
-        }
+        resume(context)
     }
 
     /// Hands all held and later bytes to the decoder.

@@ -151,10 +151,10 @@ struct FileIdentity: Sendable, Equatable {
         var count = 0
         buffer[count] = UInt8(ascii: "\"")
         count += 1
-        let parts = (
-            size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds)
-        )
-        for (index, part) in [parts.0, parts.1, parts.2, parts.3, parts.4].enumerated() {
+        let parts = [
+            size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds),
+        ]
+        for (index, part) in parts.enumerated() {
             if index > 0 {
                 buffer[count] = UInt8(ascii: "-")
                 count += 1
