@@ -150,9 +150,11 @@ public enum BorrowedObjects {
         var bytes = [UInt8](repeating: 0, count: names.count * recordSize)
         var at = 0
         for name in names {
+            // Checksums are valid by construction (a digit that were not would encode as garbage, never trap).
+            var invalid = false
             var high = true
             for byte in name.checksum.utf8.prefix(64) {
-                let value = UInt8(ObjectName.hexValue(byte) ?? 0)
+                let value = Hex.lowerNibble(byte, invalid: &invalid)
                 if high {
                     bytes[at] = value << 4
                 } else {
@@ -161,7 +163,7 @@ public enum BorrowedObjects {
                 }
                 high.toggle()
             }
-            bytes[at] = UInt8(ObjectType.allCases.firstIndex(of: name.type) ?? 0)
+            bytes[at] = name.type.index
             at += 1
         }
         return bytes

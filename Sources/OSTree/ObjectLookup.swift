@@ -67,9 +67,78 @@ public struct ObjectLookup: ~Copyable {
         }
     }
 
+    /// Where each of `names` whose two-digit prefix is in `prefixes` is for the build, as `(index in names, place)`
+    /// pairs (names of other prefixes are left to another call: the prefixes split the work over threads without
+    /// two threads reading one directory).
+    ///
+    /// The names are taken a prefix directory at a time, each repository in turn, and only those not found yet go
+    /// on to the next. A directory is read whole (`ObjectListing`) when a listing of it is kept from earlier and
+    /// still current, or when it is small next to the number of names asked of it; otherwise each name costs one
+    /// `fstatat` relative to the open prefix directory. A directory that does not exist costs one failed `openat`.
+    public func places(of names: [ObjectName], prefixes: Range<Int> = 0..<256) -> [(Int, ObjectPlace)] {
+        var buckets = [[Int]](repeating: [], count: 256)
+        for (index, name) in names.enumerated() {
+            guard let prefix = name.prefixIndex, prefixes.contains(prefix) else { continue }
+            buckets[prefix].append(index)
+        }
+        var found: [(Int, ObjectPlace)] = []
+        found.reserveCapacity(names.count)
+        let sources: [(objects: Int32, place: ObjectPlace)] = [(upload, .build), (own, .build), (main, .main)]
+        for prefix in prefixes where !buckets[prefix].isEmpty {
+            // Positions in the bucket still looked for, and the names' keys once a listing needs them.
+            var open = Array(buckets[prefix].indices)
+            var keys: [ObjectKey?] = []
+            for source in sources where source.objects >= 0 && !open.isEmpty {
+                let directory = PrefixDirectories.open(prefix, in: source.objects)
+                guard directory >= 0 else { continue }
+                defer { close(directory) }
+                if let listing = Self.listing(of: directory, wanted: open.count) {
+                    if keys.isEmpty { keys = buckets[prefix].map { ObjectKey(names[$0]) } }
+                    open.removeAll { position in
+                        guard let key = keys[position], listing.contains(key) else { return false }
+                        found.append((buckets[prefix][position], source.place))
+                        return true
+                    }
+                } else {
+                    open.removeAll { position in
+                        let index = buckets[prefix][position]
+                        guard names[index].withPrefixRelativePath({ Self.exists(directory, $0) }) else { return false }
+                        found.append((index, source.place))
+                        return true
+                    }
+                }
+            }
+            for position in open { found.append((buckets[prefix][position], .nowhere)) }
+        }
+        return found
+    }
+
+    /// A listing of the prefix directory open at `directory` if one is kept and current, or if reading it costs
+    /// less than looking up `wanted` names one by one; nil to look them up. Listings of directories that have not
+    /// changed for `settle` nanoseconds (a second) are kept in `kept` for later requests.
+    static func listing(
+        of directory: Int32, wanted: Int, kept: ObjectListings = .shared, settle: Int64 = 1_000_000_000
+    ) -> ObjectListing? {
+        guard let stamp = DirectoryStamp(directory) else { return nil }
+        if let listing = kept.listing(for: stamp) { return listing }
+        // ext4 spends about 110 bytes of directory per object name; a name costs about eight times as much to
+        // look up (most for names that are not there) as to read in a listing.
+        let estimated = stamp.size / 100
+        guard estimated <= Int64(wanted) * 8 else { return nil }
+        var start = timespec()
+        clock_gettime(CLOCK_REALTIME, &start)
+        // Other file systems size directories otherwise: past twice the break-even point, stop reading.
+        guard let listing = ObjectListing.read(directory, limit: max(wanted * 16, 1024)) else { return nil }
+        if DirectoryStamp(directory) == stamp && stamp.settled(before: start, margin: settle) {
+            kept.keep(listing, for: stamp)
+        }
+        return listing
+    }
+
+    /// Whether `path` names something other than a directory (an object file, or a link where ostree keeps one).
     static func exists(_ directory: Int32, _ path: UnsafePointer<CChar>) -> Bool {
         var info = stat()
-        return fstatat(directory, path, &info, AT_SYMLINK_NOFOLLOW) == 0
+        return fstatat(directory, path, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) != S_IFDIR
     }
 }
 
@@ -96,6 +165,16 @@ struct PrefixDirectories {
         }
     }
 
+    /// Opens the prefix directory `objects/xx` (no link followed); -1 when it does not exist or is no directory.
+    static func open(_ prefix: Int, in objects: Int32) -> Int32 {
+        var name: (CChar, CChar, CChar) = (digit(prefix >> 4), digit(prefix & 15), 0)
+        return withUnsafePointer(to: &name) { pointer in
+            pointer.withMemoryRebound(to: CChar.self, capacity: 3) {
+                openat(objects, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+        }
+    }
+
     /// Marks a prefix directory as existing (made by the caller).
     mutating func markPresent(_ prefix: Int) { states[prefix] = .present }
 
@@ -106,7 +185,7 @@ struct PrefixDirectories {
 
 extension ObjectName {
     /// The first byte of the checksum as an index (two lowercase hex digits), nil for anything else.
-    var prefixIndex: Int? {
+    public var prefixIndex: Int? {
         var value = 0
         var count = 0
         for byte in checksum.utf8.prefix(2) {
@@ -149,6 +228,11 @@ extension ObjectName {
             }
         }
         return built ?? objectsRelativePath.withCString(body)
+    }
+
+    /// Calls `body` with `rest.type`, the name inside the object's prefix directory, as a C string on the stack.
+    func withPrefixRelativePath<T>(_ body: (UnsafePointer<CChar>) -> T) -> T {
+        withObjectsRelativePath { body($0 + 3) }
     }
 
     /// `xx/rest.type`: the object's path inside an `objects` directory.

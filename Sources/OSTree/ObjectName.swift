@@ -6,11 +6,19 @@ public enum ObjectType: String, Sendable, CaseIterable {
 
     /// The type spelled by these UTF-8 bytes, nil for anything else.
     init?(utf8 bytes: UnsafeRawBufferPointer) {
-        for type in Self.allCases where bytes.elementsEqual(type.rawValue.utf8) {
-            self = type
-            return
+        // Told apart by length and one letter, then compared whole (this runs for every name of a listing).
+        let type: ObjectType
+        switch bytes.count {
+        case 5: type = .filez
+        case 6: type = .commit
+        case 7 where bytes[4] == UInt8(ascii: "r"): type = .dirtree
+        case 7: type = .dirmeta
+        default: return nil
         }
-        return nil
+        var spelled = type.rawValue
+        let same = spelled.withUTF8 { $0.elementsEqual(bytes) }
+        guard same else { return nil }
+        self = type
     }
 }
 
@@ -145,6 +153,16 @@ enum Hex {
     /// Exactly 64 lowercase hex digits.
     static func isChecksum<S: StringProtocol>(_ text: S) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy(isLowerHexDigit)
+    }
+
+    /// The value of the lowercase hex digit `byte`; any other byte sets `invalid` (and gives a meaningless value).
+    /// Without branches on the digit, which are unpredictable for checksums.
+    @inline(__always)
+    static func lowerNibble(_ byte: UInt8, invalid: inout Bool) -> UInt8 {
+        let digit = byte &- UInt8(ascii: "0")
+        let letter = byte &- UInt8(ascii: "a")
+        invalid = invalid || (digit > 9 && letter > 5)
+        return digit <= 9 ? digit : letter &+ 10
     }
 
     static func isLowerHexDigit(_ byte: UInt8) -> Bool {
