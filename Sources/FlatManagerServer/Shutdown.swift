@@ -16,7 +16,8 @@ import UnixSignals
 ///
 /// The services, in the order the group starts them (it stops them in reverse):
 /// 1. the store, which only closes once everything else has stopped;
-/// 2. the metrics sampler and the build-area cleanup sweep (`BuildCleanup`);
+/// 2. the metrics sampler, the build-area cleanup sweep (`BuildCleanup`) and the start-up reading of the object
+///    directories (`ObjectListingWarmup`);
 /// 3. the job dispatcher with its deadline (`BoundedJobs`);
 /// 4. `DeltaGeneratorStopper`: once HTTP is down, queued deltas fail and local generations are killed, so that
 ///    update-repo jobs do not wait for deltas during the shutdown (upstream's wart: such a job may never finish);
@@ -45,6 +46,7 @@ enum Shutdown {
             configuration: .init(
                 services: [
                     .init(service: StoreService(store: store)), .init(service: sampler), .init(service: cleanup),
+                    .init(service: ObjectListingWarmup(config: config, logger: logger)),
                     // Webhook deliveries stop after the jobs, so that the last jobs' events still go out.
                     .init(service: webhooks ?? IdleService()),
                     .init(service: jobs),

@@ -178,8 +178,9 @@ struct DirectoryStamp: Equatable, Sendable {
 /// Listings of object directories kept between requests, up to a number of keys in all (32 bytes each), the least
 /// recently used dropped first. A listing is only ever answered for a directory whose `DirectoryStamp` is exactly the
 /// one it was read under.
-final class ObjectListings: Sendable {
-    static let shared = ObjectListings(maxKeys: 1 << 20)
+public final class ObjectListings: Sendable {
+    /// The server's: 32 MiB of names at most.
+    public static let shared = ObjectListings(maxKeys: 1 << 20)
 
     private struct Entry {
         var stamp: DirectoryStamp
@@ -198,10 +199,10 @@ final class ObjectListings: Sendable {
         var inode: UInt64
     }
 
-    let maxKeys: Int
+    public let maxKeys: Int
     private let state = Mutex(State())
 
-    init(maxKeys: Int) { self.maxKeys = maxKeys }
+    public init(maxKeys: Int) { self.maxKeys = maxKeys }
 
     /// The kept listing of the directory stamped `stamp`, if it is still current.
     func listing(for stamp: DirectoryStamp) -> ObjectListing? {
@@ -239,7 +240,7 @@ final class ObjectListings: Sendable {
     }
 
     /// How many keys are kept (for tests).
-    var keptKeys: Int { state.withLock { $0.keys } }
+    public var keptKeys: Int { state.withLock { $0.keys } }
 
     func removeAll() {
         state.withLock { $0 = State() }

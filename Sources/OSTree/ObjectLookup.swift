@@ -135,6 +135,51 @@ public struct ObjectLookup: ~Copyable {
         return listing
     }
 
+    /// What `warm` did.
+    public struct Warmth: Sendable, Equatable {
+        /// Names kept now.
+        public var kept = 0
+        /// Directories skipped because they changed within the margin (worth another try a little later).
+        public var unsettled = 0
+    }
+
+    /// Reads and keeps the listings of the `objects/xx` directories of the repository `objects` (a main
+    /// repository's, at start-up), so that the first `missing_objects` of a large push finds them ready. Stops at
+    /// the kept listings' budget (never dropping others for these) or when `stop` answers true between
+    /// directories; skips directories already kept and those changed within `settle` nanoseconds (they would not be
+    /// kept).
+    @discardableResult
+    public static func warm(
+        objects: FilePath, kept: ObjectListings = .shared, settle: Int64 = 1_000_000_000, stop: () -> Bool = { false }
+    ) -> Warmth {
+        var warmth = Warmth()
+        let objectsDirectory = open(objects.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard objectsDirectory >= 0 else { return warmth }
+        defer { close(objectsDirectory) }
+        for prefix in 0..<256 {
+            guard !stop() else { break }
+            let directory = PrefixDirectories.open(prefix, in: objectsDirectory)
+            guard directory >= 0 else { continue }
+            defer { close(directory) }
+            guard let stamp = DirectoryStamp(directory), kept.listing(for: stamp) == nil else { continue }
+            var start = timespec()
+            clock_gettime(CLOCK_REALTIME, &start)
+            guard stamp.settled(before: start, margin: settle) else {
+                warmth.unsettled += 1
+                continue
+            }
+            // More names than the budget has room for (or no reading at all): done.
+            guard let listing = ObjectListing.read(directory, limit: kept.maxKeys - kept.keptKeys) else { break }
+            guard DirectoryStamp(directory) == stamp else {
+                warmth.unsettled += 1
+                continue
+            }
+            kept.keep(listing, for: stamp)
+            warmth.kept += listing.keys.count
+        }
+        return warmth
+    }
+
     /// Whether `path` names something other than a directory (an object file, or a link where ostree keeps one).
     static func exists(_ directory: Int32, _ path: UnsafePointer<CChar>) -> Bool {
         var info = stat()

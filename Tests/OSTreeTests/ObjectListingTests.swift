@@ -200,4 +200,37 @@ struct ObjectListingTests {
         #expect(kept.listing(for: stamps[1]) == nil)
         #expect(kept.listing(for: stamps[2]) != nil)
     }
+
+    @Test("warming keeps the listings of a repository's object directories, within the budget, and stops when told")
+    func warmKeepsListings() throws {
+        // Arrange: 40 names of `ab` and one of each of 16 other prefixes in the main repository.
+        let layout = try Layout()
+        defer { try? FileManager.default.removeItem(atPath: layout.root) }
+        let inMain = Placement.all[1]
+        for index in 0..<40 { try layout.place(Self.name(index), inMain) }
+        for index in 0..<16 { try layout.place(ObjectAdopterTests.name(index), inMain) }
+        let objects = FilePath(layout.main + "/objects")
+        Self.settleDown()
+
+        // Act
+        let all = ObjectListings(maxKeys: 1 << 20)
+        let warmed = ObjectLookup.warm(objects: objects, kept: all, settle: Self.settle)
+        let again = ObjectLookup.warm(objects: objects, kept: all, settle: Self.settle)
+        let small = ObjectListings(maxKeys: 30)
+        let withinBudget = ObjectLookup.warm(objects: objects, kept: small, settle: Self.settle)
+        let stopped = ObjectLookup.warm(
+            objects: objects, kept: ObjectListings(maxKeys: 1 << 20), settle: Self.settle, stop: { true })
+        let unsettled = ObjectLookup.warm(
+            objects: objects, kept: ObjectListings(maxKeys: 1 << 20), settle: 60_000_000_000)
+
+        // Assert
+        #expect(warmed == ObjectLookup.Warmth(kept: 56, unsettled: 0) && all.keptKeys == 56)
+        #expect(again == ObjectLookup.Warmth(), "kept and current: not read again")
+        #expect(withinBudget.kept <= 30 && small.keptKeys == withinBudget.kept && withinBudget.kept > 0)
+        #expect(stopped == ObjectLookup.Warmth())
+        #expect(unsettled == ObjectLookup.Warmth(kept: 0, unsettled: 17), "changed within the margin: tried later")
+        let directory = try Self.openDirectory(layout.main + "/objects/ab")
+        defer { close(directory) }
+        #expect(all.listing(for: try #require(DirectoryStamp(directory)))?.keys.count == 40)
+    }
 }
