@@ -30,12 +30,10 @@ public struct ObjectName: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses exactly `<64 lowercase hex>.<dirtree|dirmeta|filez|commit>`; anything else is `nil`.
     public init?(_ fileName: String) {
-        let parts = fileName.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, Hex.isChecksum(parts[0]), let type = ObjectType(rawValue: String(parts[1])) else {
-            return nil
-        }
-        self.checksum = String(parts[0])
-        self.type = type
+        // From the bytes (every uploaded object's name goes through here): the same names as splitting at the dot.
+        var fileName = fileName
+        guard let name = fileName.withUTF8({ ObjectName(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = name
     }
 
     /// Parses the same names as `init(_:)` from UTF-8 bytes without splitting them into pieces first (`missing_objects`
@@ -129,7 +127,7 @@ public enum UploadFileName: Sendable, Hashable {
     case deltaPart(DeltaPartName)
 
     public init?(_ fileName: String) {
-        guard !fileName.contains("/") else { return nil }
+        guard !fileName.utf8.contains(UInt8(ascii: "/")) else { return nil }
         if let object = ObjectName(fileName) {
             self = .object(object)
         } else if let part = DeltaPartName(fileName) {
