@@ -163,11 +163,18 @@ struct DirectoryStamp: Equatable, Sendable {
             && lhs.changed.tv_sec == rhs.changed.tv_sec && lhs.changed.tv_nsec == rhs.changed.tv_nsec
     }
 
-    /// Whether the directory last changed more than `margin` nanoseconds before `time`. File times come from a
-    /// clock that advances in ticks (a few milliseconds), and a change within the tick of the one that set these
-    /// times would leave them as they are; so a listing taken soon after a change is not kept, as git does not trust
-    /// "racily clean" files.
-    func settled(before time: timespec, margin: Int64) -> Bool {
+    /// How long a directory must have been unchanged before a listing of it is kept, in nanoseconds. File times come
+    /// from a clock that advances in ticks (1 to 10 ms), and a change within the tick of the one that set these times
+    /// would leave them as they are; so a listing taken soon after a change is not kept, as git does not trust
+    /// "racily clean" files. 50 ms is five of the longest ticks. Times without nanoseconds come from a file system
+    /// that keeps whole seconds (ext4 with small inodes, FAT's two seconds): there, two seconds.
+    var settleMargin: Int64 {
+        modified.tv_nsec == 0 && changed.tv_nsec == 0 ? 2_000_000_000 : 50_000_000
+    }
+
+    /// Whether the directory last changed more than `margin` nanoseconds (`settleMargin` when nil) before `time`.
+    func settled(before time: timespec, margin: Int64? = nil) -> Bool {
+        let margin = margin ?? settleMargin
         func nanoseconds(_ time: timespec) -> Int64 {
             Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ Int64(time.tv_nsec)
         }

@@ -115,9 +115,10 @@ public struct ObjectLookup: ~Copyable {
 
     /// A listing of the prefix directory open at `directory` if one is kept and current, or if reading it costs
     /// less than looking up `wanted` names one by one; nil to look them up. Listings of directories that have not
-    /// changed for `settle` nanoseconds (a second) are kept in `kept` for later requests.
+    /// changed for `settle` nanoseconds (`DirectoryStamp.settleMargin` when nil) are kept in `kept` for later
+    /// requests.
     static func listing(
-        of directory: Int32, wanted: Int, kept: ObjectListings = .shared, settle: Int64 = 1_000_000_000
+        of directory: Int32, wanted: Int, kept: ObjectListings = .shared, settle: Int64? = nil
     ) -> ObjectListing? {
         guard let stamp = DirectoryStamp(directory) else { return nil }
         if let listing = kept.listing(for: stamp) { return listing }
@@ -147,10 +148,10 @@ public struct ObjectLookup: ~Copyable {
     /// repository's, at start-up), so that the first `missing_objects` of a large push finds them ready. Stops at
     /// the kept listings' budget (never dropping others for these) or when `stop` answers true between
     /// directories; skips directories already kept and those changed within `settle` nanoseconds (they would not be
-    /// kept).
+    /// kept; `DirectoryStamp.settleMargin` when nil).
     @discardableResult
     public static func warm(
-        objects: FilePath, kept: ObjectListings = .shared, settle: Int64 = 1_000_000_000, stop: () -> Bool = { false }
+        objects: FilePath, kept: ObjectListings = .shared, settle: Int64? = nil, stop: () -> Bool = { false }
     ) -> Warmth {
         var warmth = Warmth()
         let objectsDirectory = open(objects.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -119,4 +119,31 @@ struct WantedObjectsTests {
         let recorded = try BorrowedObjects.recorded(storage: storage, buildID: build.id)
         #expect(recorded.map(\.fileName) == wanted.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))
     }
+
+    @Test("a gzip body is inflated in one go when its trailer's size is true, and left to the general path otherwise")
+    func gunzipWhole() throws {
+        // Arrange
+        let text = String(repeating: "{\"wanted\":[\"abc\"]}", count: 2000)
+        var plain = ByteBuffer(string: text)
+        let compressed = try plain.compress(with: .gzip())
+        var lying = compressed
+        lying.setInteger(UInt32(10), at: lying.writerIndex - 4, endianness: .little)
+        var twice = compressed
+        var second = compressed
+        twice.writeBuffer(&second)
+        var broken = compressed
+        broken.setInteger(UInt8(0xFF), at: broken.readerIndex + 20)
+
+        // Act
+        let whole = Request.gunzipWhole(compressed, limit: 1 << 20)
+        let overLimit = Request.gunzipWhole(compressed, limit: text.utf8.count)
+
+        // Assert
+        #expect(whole.map { String(buffer: $0) } == text)
+        #expect(overLimit == nil, "the announced size is not under the limit")
+        #expect(Request.gunzipWhole(lying, limit: 1 << 20) == nil)
+        #expect(Request.gunzipWhole(twice, limit: 1 << 20) == nil)
+        #expect(Request.gunzipWhole(broken, limit: 1 << 20) == nil)
+        #expect(Request.gunzipWhole(ByteBuffer(string: "short"), limit: 1 << 20) == nil)
+    }
 }

@@ -233,4 +233,28 @@ struct ObjectListingTests {
         defer { close(directory) }
         #expect(all.listing(for: try #require(DirectoryStamp(directory)))?.keys.count == 40)
     }
+
+    @Test("directories with nanosecond times settle in 50 ms, those with whole seconds in two seconds")
+    func settleMargins() throws {
+        // Arrange
+        let layout = try Layout()
+        defer { try? FileManager.default.removeItem(atPath: layout.root) }
+        let directory = try Self.openDirectory(layout.main + "/objects")
+        defer { close(directory) }
+        var fine = try #require(DirectoryStamp(directory))
+        fine.modified.tv_nsec = 1
+        var coarse = fine
+        coarse.modified.tv_nsec = 0
+        coarse.changed.tv_nsec = 0
+        let changed = max(fine.modified.tv_sec, fine.changed.tv_sec)
+
+        // Act
+        let oneSecondLater = timespec(tv_sec: changed + 1, tv_nsec: fine.changed.tv_nsec)
+
+        // Assert
+        #expect(fine.settleMargin == 50_000_000 && coarse.settleMargin == 2_000_000_000)
+        #expect(fine.settled(before: oneSecondLater))
+        #expect(!coarse.settled(before: oneSecondLater))
+        #expect(coarse.settled(before: timespec(tv_sec: changed + 3, tv_nsec: 0)))
+    }
 }
