@@ -31,6 +31,12 @@ enum WantedObjects {
             var invalid: Range<Int>?
             if !scanner.take(UInt8(ascii: "]")) {
                 repeat {
+                    // Most strings are object names: taken whole up to the next quote. Anything else (an escape,
+                    // a control character, text that is no name) is read again the careful way.
+                    if invalid == nil, let name = scanner.objectName() {
+                        names.append(name)
+                        continue
+                    }
                     guard let string = scanner.string() else { return .notPlain }
                     if invalid == nil {
                         if let name = ObjectName(utf8: UnsafeRawBufferPointer(rebasing: raw[string])) {
@@ -103,6 +109,22 @@ enum WantedObjects {
             guard let range = string(), range.count == key.utf8CodeUnitCount else { return false }
             let expected = UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
             return bytes[range].elementsEqual(expected)
+        }
+
+        /// The next string if it is an object name, consumed; nil (nothing consumed) otherwise. A name is hex digits,
+        /// a dot and a type, so a string that makes one has no escape or other special character in it.
+        mutating func objectName() -> ObjectName? {
+            skipWhitespace()
+            let start = index + 1
+            // The shortest name is 64 digits, a dot and five letters; the longest type has seven.
+            guard start + 70 < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            var end = start + 70
+            while end < bytes.count && end <= start + 72 && bytes[end] != UInt8(ascii: "\"") { end += 1 }
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "\""),
+                let name = ObjectName(utf8: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            else { return nil }
+            index = end + 1
+            return name
         }
 
         /// The byte range of the next string's contents; nil unless it is a plain ASCII string without escapes.

@@ -42,13 +42,13 @@ public struct ObjectName: Sendable, Hashable, CustomStringConvertible {
         guard bytes.count > 65, bytes[64] == UInt8(ascii: "."),
             let type = ObjectType(utf8: UnsafeRawBufferPointer(rebasing: bytes[65...]))
         else { return nil }
-        for byte in bytes[..<64] {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"): continue
-            default: return nil
-            }
+        var invalid = false
+        for index in 0..<64 { _ = Hex.lowerNibble(bytes[index], invalid: &invalid) }
+        guard !invalid else { return nil }
+        self.checksum = String(unsafeUninitializedCapacity: 64) { target in
+            _ = target.initialize(from: UnsafeRawBufferPointer(rebasing: bytes[..<64]))
+            return 64
         }
-        self.checksum = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<64]), as: UTF8.self)
         self.type = type
     }
 

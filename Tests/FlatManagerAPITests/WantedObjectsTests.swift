@@ -26,6 +26,13 @@ struct WantedObjectsTests {
 
     @Test("reads the plain shape both clients send, with or without whitespace")
     func readsThePlainShape() {
+        // A short string before a name: the name is not read across the strings.
+        #expect(Self.names(#"{"wanted":["x","\#(Self.a)"]}"#) == nil)
+        if case .invalid(let string) = WantedObjects.parse(ByteBuffer(string: #"{"wanted":["x","\#(Self.a)"]}"#)) {
+            #expect(string == "x")
+        } else {
+            Issue.record("the short string is not named")
+        }
         #expect(Self.names(#"{"wanted":["\#(Self.a)","\#(Self.b)"]}"#) == [Self.a, Self.b])
         #expect(Self.names(" {\n \"wanted\" : [ \"\(Self.a)\" ,\t\"\(Self.b)\" ] }\n") == [Self.a, Self.b])
         #expect(Self.names(#"{"wanted":[]}"#) == [])
@@ -38,6 +45,9 @@ struct WantedObjectsTests {
             #"{"wanted":["a",]}"#, #"{"wanted":[1]}"#, #"{"wanted":["a"]"#, #"{"wanted":["a"]} x"#,
             #"{"wanted":["é"]}"#, "[]", "", #"{"Wanted":[]}"#,
             #"{"wanted":["\#(String(repeating: "a", count: 64)).filez]}"#,
+            // A name's worth of characters before an escaped quote, and an escape inside a name.
+            #"{"wanted":["\#(String(repeating: "a", count: 64)).filez\"x"]}"#,
+            #"{"wanted":["\u0031\#(String(repeating: "a", count: 63)).filez"]}"#,
         ])
     func leavesOtherShapesToTheDecoder(body: String) {
         guard case .notPlain = WantedObjects.parse(ByteBuffer(string: body)) else {
