@@ -109,6 +109,9 @@ struct JobFollower: Sendable {
             guard let next = try await self.extended(buildURL) else { return }
             extended = next
         }
+        // Without checks the build's state just read is final: no second look (a request less on the way to the
+        // publish).
+        guard !extended.value.checks.isEmpty else { return }
         for check in extended.value.checks {
             Console.line("Waiting for check: \(check.checkName)")
             _ = try await follow("\(buildURL)/check/\(check.checkName)/job")
