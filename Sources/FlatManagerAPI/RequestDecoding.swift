@@ -117,10 +117,14 @@ extension Request {
     /// when that is under `limit`: the general path inflates into growing buffers and copies them together, a
     /// tenth of a large `missing_objects` call. Nil whenever that does not simply work (a size that lies, several
     /// members, a broken stream): the caller then takes the general path, with its answers and errors.
-    static func gunzipWhole(_ raw: ByteBuffer, limit: Int) -> ByteBuffer? {
+    ///
+    /// The trailer is the client's word: a size more than `maxRatio` times the body is not believed, so that a
+    /// few bytes cannot make the server set aside `limit` bytes (the general path only grows with what zlib
+    /// really produces).
+    static func gunzipWhole(_ raw: ByteBuffer, limit: Int, maxRatio: Int = 16) -> ByteBuffer? {
         guard raw.readableBytes >= 18,
             let announced = raw.getInteger(at: raw.writerIndex - 4, endianness: .little, as: UInt32.self),
-            Int(announced) < limit
+            Int(announced) < limit, Int(announced) / maxRatio <= raw.readableBytes
         else { return nil }
         var input = raw
         var output = ByteBufferAllocator().buffer(capacity: Int(announced) + 64)
