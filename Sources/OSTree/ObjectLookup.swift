@@ -84,7 +84,7 @@ public struct ObjectLookup: ~Copyable {
         var found: [(Int, ObjectPlace)] = []
         found.reserveCapacity(names.count)
         let sources: [(objects: Int32, place: ObjectPlace)] = [(upload, .build), (own, .build), (main, .main)]
-        for prefix in prefixes where !buckets[prefix].isEmpty {
+        for prefix in prefixes.clamped(to: 0..<256) where !buckets[prefix].isEmpty {
             // Positions in the bucket still looked for, and the names' keys once a listing needs them.
             var open = Array(buckets[prefix].indices)
             var keys: [ObjectKey?] = []

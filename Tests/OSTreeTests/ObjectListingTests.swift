@@ -97,6 +97,8 @@ struct ObjectListingTests {
         #expect(Set(single) == [.build, .main, .nowhere])
         #expect((low + high).sorted { $0.0 < $1.0 }.map(\.1) == single)
         #expect(low.allSatisfy { names[$0.0].prefixIndex! < 128 })
+        #expect(lookup.places(of: names, prefixes: 250..<300).allSatisfy { names[$0.0].prefixIndex! >= 250 })
+        #expect(lookup.places(of: names, prefixes: -5..<0).isEmpty, "no prefix outside 0..<256, and no trap")
     }
 
     @Test("a directory is read whole when it is small next to the names asked, otherwise not")
