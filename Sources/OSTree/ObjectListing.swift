@@ -124,7 +124,11 @@ struct ObjectListing: Sendable {
         rewinddir(stream)
         var keys: [ObjectKey] = []
         var entries = 0
-        while let entry = readdir(stream) {
+        // `readdir` ends with nil both at the end and on an error, which only `errno` tells apart: a listing cut
+        // short is no listing (kept, it would hide names until the directory changes).
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else { break }
             entries += 1
             guard entries <= limit else { return nil }
             let key = withUnsafeBytes(of: &entry.pointee.d_name) { raw -> ObjectKey? in
@@ -134,6 +138,7 @@ struct ObjectListing: Sendable {
             // Subdirectories cannot be objects; anything else an object path could name counts, as `fstatat` would.
             if let key, entry.pointee.d_type != UInt8(DT_DIR) { keys.append(key) }
         }
+        guard errno == 0 else { return nil }
         keys.sort()
         return ObjectListing(keys: keys)
     }
