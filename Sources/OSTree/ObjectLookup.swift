@@ -198,13 +198,8 @@ struct PrefixDirectories {
         case .present: return true
         case .absent: return false
         case .unknown:
-            var name: (CChar, CChar, CChar) = (Self.digit(prefix >> 4), Self.digit(prefix & 15), 0)
             var info = stat()
-            let found = withUnsafePointer(to: &name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 3) {
-                    fstatat(objects, $0, &info, AT_SYMLINK_NOFOLLOW) == 0
-                }
-            }
+            let found = Self.withName(prefix) { fstatat(objects, $0, &info, AT_SYMLINK_NOFOLLOW) == 0 }
             let present = found && (info.st_mode & S_IFMT) == S_IFDIR
             states[prefix] = present ? .present : .absent
             return present
@@ -213,11 +208,14 @@ struct PrefixDirectories {
 
     /// Opens the prefix directory `objects/xx` (no link followed); -1 when it does not exist or is no directory.
     static func open(_ prefix: Int, in objects: Int32) -> Int32 {
+        withName(prefix) { openat(objects, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+    }
+
+    /// Calls `body` with the directory name `xx` of `prefix` as a C string on the stack.
+    private static func withName<T>(_ prefix: Int, _ body: (UnsafePointer<CChar>) -> T) -> T {
         var name: (CChar, CChar, CChar) = (digit(prefix >> 4), digit(prefix & 15), 0)
         return withUnsafePointer(to: &name) { pointer in
-            pointer.withMemoryRebound(to: CChar.self, capacity: 3) {
-                openat(objects, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            }
+            pointer.withMemoryRebound(to: CChar.self, capacity: 3) { body($0) }
         }
     }
 
