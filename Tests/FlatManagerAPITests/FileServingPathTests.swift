@@ -97,10 +97,12 @@ struct FileServingHeaderTests {
         for seconds in [0, 951_782_400, 1_709_164_799, 4_102_444_800] {
             #expect(HTTPDate.parse(HTTPDate.format(secondsSinceEpoch: seconds)) == seconds)
         }
-        // A file's time stamp is not input to trust: the extremes are clamped to the years 1 and 9999, not a trap.
+        // A file's time stamp is not input to trust: the extremes are clamped to the years 1 and 9999, not a trap,
+        // and the year keeps the four digits of the grammar (RFC 9110 §5.6.7).
         #expect(HTTPDate.format(secondsSinceEpoch: -1) == "Wed, 31 Dec 1969 23:59:59 GMT")
         #expect(HTTPDate.format(secondsSinceEpoch: .max) == "Fri, 31 Dec 9999 23:59:59 GMT")
-        #expect(HTTPDate.format(secondsSinceEpoch: .min) == "Mon, 01 Jan 1 00:00:00 GMT")
+        #expect(HTTPDate.format(secondsSinceEpoch: .min) == "Mon, 01 Jan 0001 00:00:00 GMT")
+        #expect(HTTPDate.parse(HTTPDate.format(secondsSinceEpoch: .min)) == -62_135_596_800)
     }
 
     @Test("odd range headers fall back to the whole file or are unsatisfiable")

@@ -6,7 +6,6 @@ import NIOCore
 /// Pure Swift on purpose: `strptime` is not imported from Glibc, and `struct tm`'s fields are not
 /// visible under MemberImportVisibility without importing a NIO-internal C module.
 enum HTTPDate {
-    private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -16,32 +15,44 @@ enum HTTPDate {
         return String(buffer: buffer)
     }
 
-    /// `format` written onto the end of `buffer` (the fast path's `Last-Modified`: no string per request). Times are
-    /// clamped to the years 1 to 9999, so a file's absurd time stamp cannot overflow the arithmetic.
+    /// How many bytes a date takes.
+    static let length = 29
+
+    /// `format` written onto the end of `buffer` (the fast path's `Last-Modified`: no string per request).
     static func write(secondsSinceEpoch seconds: Int, into buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { memory in
+            var cursor = ByteCursor(memory)
+            write(secondsSinceEpoch: seconds, into: &cursor)
+            return cursor.overflowed ? 0 : cursor.count
+        }
+    }
+
+    /// `format` written at `cursor` (`length` bytes). Times are clamped to the years 1 to 9999, so a file's absurd
+    /// time stamp cannot overflow the arithmetic, and the year always has its four digits.
+    static func write(secondsSinceEpoch seconds: Int, into cursor: inout ByteCursor) {
         let seconds = min(max(seconds, -62_135_596_800), 253_402_300_799)
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondOfDay = seconds - days * 86400
         let (year, month, day) = civil(fromDays: days)
-        func two(_ value: Int) {
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10 % 10))
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
-        }
-        buffer.writeString(weekdays[((days % 7) + 7) % 7])
-        buffer.writeStaticString(", ")
-        two(day)
-        buffer.writeStaticString(" ")
-        buffer.writeString(months[month - 1])
-        buffer.writeStaticString(" ")
-        buffer.writeDecimal(Int64(year))
-        buffer.writeStaticString(" ")
-        two(secondOfDay / 3600)
-        buffer.writeStaticString(":")
-        two(secondOfDay / 60 % 60)
-        buffer.writeStaticString(":")
-        two(secondOfDay % 60)
-        buffer.writeStaticString(" GMT")
+        let weekday = ((days % 7) + 7) % 7
+        cursor.write(UnsafeRawBufferPointer(start: weekdayNames.utf8Start + 3 * weekday, count: 3))
+        cursor.write(", ")
+        cursor.writePadded(UInt64(day), digits: 2)
+        cursor.write(byte: UInt8(ascii: " "))
+        cursor.write(UnsafeRawBufferPointer(start: monthNames.utf8Start + 3 * (month - 1), count: 3))
+        cursor.write(byte: UInt8(ascii: " "))
+        cursor.writePadded(UInt64(year), digits: 4)
+        cursor.write(byte: UInt8(ascii: " "))
+        cursor.writePadded(UInt64(secondOfDay / 3600), digits: 2)
+        cursor.write(byte: UInt8(ascii: ":"))
+        cursor.writePadded(UInt64(secondOfDay / 60 % 60), digits: 2)
+        cursor.write(byte: UInt8(ascii: ":"))
+        cursor.writePadded(UInt64(secondOfDay % 60), digits: 2)
+        cursor.write(" GMT")
     }
+
+    private static let weekdayNames: StaticString = "ThuFriSatSunMonTueWed"  // 1970-01-01 was a Thursday
+    private static let monthNames: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
     /// Seconds since the epoch for IMF-fixdate, RFC 850 and asctime dates (the three a recipient
     /// must accept); nil for anything else. The year has 4 digits (2 in RFC 850), as the grammar says: a longer

@@ -268,7 +268,10 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
             let inline = !isGet || size <= RepoFastPath.inlineLimit
             var response = context.channel.allocator.buffer(capacity: 512 + (isGet && inline ? Int(size) : 0))
             let name = UnsafeRawBufferPointer(rebasing: uri[target.name])
-            let requestID = writeHead(into: &response, identity: identity, name: name)
+            guard let requestID = writeHead(into: &response, identity: identity, name: name) else {
+                closeDescriptor(descriptor)
+                return false
+            }
             if isGet, size > 0, inline {
                 guard OpenFile.append(descriptor, count: Int(size), to: &response) else {
                     closeDescriptor(descriptor)
@@ -327,21 +330,27 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         _ write: (UnsafeRawBufferPointer) -> Void
     ) {
         if remote == nil { remote = context.channel.remoteAddress?.description ?? "-" }
+        let remote = remote ?? "-"
         var line = scratch ?? context.channel.allocator.buffer(capacity: 256)
         line.clear()
-        line.writeString(remote ?? "-")
-        line.writeStaticString(target.method == .get ? " \"GET " : " \"HEAD ")
-        line.writeBytes(uri)
-        line.writeStaticString(" HTTP/1.1\" 200 ")
-        line.writeDecimal(target.method == .get ? size : 0)
-        line.writeStaticString(" ")
-        if let userAgent { line.writeBytes(userAgent) } else { line.writeStaticString("-") }
-        line.writeStaticString(" ")
-        // `AccessLogMiddleware.seconds`: whole seconds, a dot, six digits of microseconds.
-        let micros = max(0, elapsed.nanoseconds / 1000)
-        line.writeDecimal(micros / 1_000_000)
-        line.writeStaticString(".")
-        line.writePadded(micros % 1_000_000, digits: 6)
+        let bound = 96 + remote.utf8.count + uri.count + (userAgent?.count ?? 0)
+        line.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory -> Int in
+            var cursor = ByteCursor(memory)
+            cursor.write(remote)
+            cursor.write(target.method == .get ? " \"GET " : " \"HEAD ")
+            cursor.write(uri)
+            cursor.write(" HTTP/1.1\" 200 ")
+            cursor.writeDecimal(target.method == .get ? UInt64(clamping: size) : 0)
+            cursor.write(byte: UInt8(ascii: " "))
+            if let userAgent { cursor.write(userAgent) } else { cursor.write(byte: UInt8(ascii: "-")) }
+            cursor.write(byte: UInt8(ascii: " "))
+            // `AccessLogMiddleware.seconds`: whole seconds, a dot, six digits of microseconds.
+            let micros = UInt64(clamping: elapsed.nanoseconds / 1000)
+            cursor.writeDecimal(micros / 1_000_000)
+            cursor.write(byte: UInt8(ascii: "."))
+            cursor.writePadded(micros % 1_000_000, digits: 6)
+            return cursor.overflowed ? 0 : cursor.count
+        }
         line.withUnsafeReadableBytes { write($0) }
         scratch = line
     }
@@ -359,30 +368,42 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes the status line and the router's headers for a whole file; returns where the request id is.
+    /// Writes the status line and the router's headers for a whole file; returns where the request id is, nil
+    /// (and nothing written) when the head did not fit the room reserved for it, which its bound rules out.
     private func writeHead(into buffer: inout ByteBuffer, identity: FileIdentity, name: UnsafeRawBufferPointer)
-        -> Range<Int>
+        -> Range<Int>?
     {
         let type = FileContentType.forName(name)
-        buffer.writeStaticString("HTTP/1.1 200 OK\r\nETag: ")
-        identity.writeETag(into: &buffer)
-        buffer.writeStaticString("\r\nLast-Modified: ")
-        HTTPDate.write(secondsSinceEpoch: identity.modifiedSeconds, into: &buffer)
-        buffer.writeStaticString("\r\nAccept-Ranges: bytes\r\nContent-Type: ")
-        buffer.writeString(type)
-        buffer.writeStaticString("\r\nContent-Disposition: ")
-        buffer.writeStaticString(FileContentType.isInline(type) ? "inline; filename=\"" : "attachment; filename=\"")
-        buffer.writeBytes(name)
-        buffer.writeStaticString("\"\r\nContent-Length: ")
-        buffer.writeDecimal(identity.size)
-        buffer.writeStaticString("\r\nX-Request-ID: ")
-        let idStart = buffer.writerIndex
-        WireRequestID.next(into: &buffer)
-        let id = idStart..<buffer.writerIndex
-        buffer.writeStaticString("\r\nDate: ")
-        buffer.writeString(dates.format(time(nil)))
-        buffer.writeStaticString("\r\nServer: flat-manager\r\n\r\n")
-        return id
+        let date = dates.format(time(nil))
+        let bound = 256 + FileIdentity.eTagCapacity + 2 * HTTPDate.length + 20 + 32 + type.utf8.count
+            + date.utf8.count + name.count
+        let start = buffer.writerIndex
+        var idStart = 0
+        var idEnd = 0
+        let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory -> Int in
+            var cursor = ByteCursor(memory)
+            cursor.write("HTTP/1.1 200 OK\r\nETag: ")
+            identity.writeETag(into: &cursor)
+            cursor.write("\r\nLast-Modified: ")
+            HTTPDate.write(secondsSinceEpoch: identity.modifiedSeconds, into: &cursor)
+            cursor.write("\r\nAccept-Ranges: bytes\r\nContent-Type: ")
+            cursor.write(type)
+            cursor.write("\r\nContent-Disposition: ")
+            cursor.write(FileContentType.isInline(type) ? "inline; filename=\"" : "attachment; filename=\"")
+            cursor.write(name)
+            cursor.write("\"\r\nContent-Length: ")
+            cursor.writeDecimal(UInt64(clamping: identity.size))
+            cursor.write("\r\nX-Request-ID: ")
+            idStart = cursor.count
+            WireRequestID.next(into: &cursor)
+            idEnd = cursor.count
+            cursor.write("\r\nDate: ")
+            cursor.write(date)
+            cursor.write("\r\nServer: flat-manager\r\n\r\n")
+            return cursor.overflowed ? 0 : cursor.count
+        }
+        guard written > 0 else { return nil }
+        return (start + idStart)..<(start + idEnd)
     }
 }
 
@@ -424,55 +445,27 @@ enum WireRequestID {
     private static let high = UInt64.random(in: .min ... .max)
     private static let counter = Atomic<UInt64>(UInt64.random(in: .min ... .max))
 
-    static func next(into buffer: inout ByteBuffer) {
+    static func next(into cursor: inout ByteCursor) {
         let low = counter.wrappingAdd(1, ordering: .relaxed).oldValue
-        buffer.writeHex(high, digits: 16)
-        buffer.writeHex(low, digits: 16)
-    }
-}
-
-extension ByteBuffer {
-    /// `value` in decimal (a negative value as 0: sizes only).
-    mutating func writeDecimal(_ value: Int64) {
-        let value = UInt64(clamping: value)
-        var divisor: UInt64 = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        while divisor > 0 {
-            writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
-            divisor /= 10
-        }
-    }
-
-    /// `value` in decimal, left-padded with zeros to `digits`.
-    mutating func writePadded(_ value: Int64, digits: Int) {
-        var divisor: Int64 = 1
-        for _ in 1..<max(digits, 1) { divisor *= 10 }
-        while divisor > value, divisor > 1 {
-            writeStaticString("0")
-            divisor /= 10
-        }
-        writeDecimal(value)
-    }
-
-    /// `value` in lowercase hex, left-padded with zeros to `digits` (at most 16).
-    mutating func writeHex(_ value: UInt64, digits: Int) {
-        let digits = min(max(digits, 1), 16)
-        writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { space in
-            for position in 0..<digits {
-                let nibble = UInt8(truncatingIfNeeded: value >> UInt64((digits - 1 - position) * 4)) & 0xF
-                space[position] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
-            }
-            return digits
-        }
+        cursor.writeHex(high, digits: 16)
+        cursor.writeHex(low, digits: 16)
     }
 }
 
 extension FileIdentity {
-    /// Writes `eTag` onto the end of `buffer`.
-    func writeETag(into buffer: inout ByteBuffer) {
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.eTagCapacity) { raw in
-            writeETag(into: raw.bindMemory(to: UInt8.self))
-        }
+    /// Writes `eTag` at `cursor`.
+    func writeETag(into cursor: inout ByteCursor) {
+        cursor.write(byte: UInt8(ascii: "\""))
+        cursor.writeHex(UInt64(bitPattern: size))
+        cursor.write(byte: UInt8(ascii: "-"))
+        cursor.writeHex(UInt64(bitPattern: Int64(modifiedSeconds)))
+        cursor.write(byte: UInt8(ascii: "-"))
+        cursor.writeHex(UInt64(bitPattern: Int64(modifiedNanoseconds)))
+        cursor.write(byte: UInt8(ascii: "-"))
+        cursor.writeHex(UInt64(bitPattern: Int64(changedSeconds)))
+        cursor.write(byte: UInt8(ascii: "-"))
+        cursor.writeHex(UInt64(bitPattern: Int64(changedNanoseconds)))
+        cursor.write(byte: UInt8(ascii: "\""))
     }
 
     /// The identity of a file from its `stat`.

@@ -1,0 +1,70 @@
+import Testing
+
+@testable import FlatManagerAPI
+
+@Suite("ByteCursor")
+struct ByteCursorTests {
+    /// What `body` writes into `capacity` bytes, and whether it overflowed.
+    private func written(capacity: Int, _ body: (inout ByteCursor) -> Void) -> (String, Bool) {
+        var bytes = [UInt8](repeating: 0xEE, count: capacity + 8)
+        let (count, overflowed) = bytes.withUnsafeMutableBytes { memory -> (Int, Bool) in
+            var cursor = ByteCursor(UnsafeMutableRawBufferPointer(rebasing: memory[0..<capacity]))
+            body(&cursor)
+            return (cursor.count, cursor.overflowed)
+        }
+        // Nothing past the reserved memory is touched.
+        #expect(bytes[capacity...].allSatisfy { $0 == 0xEE })
+        return (String(decoding: bytes[0..<count], as: UTF8.self), overflowed)
+    }
+
+    @Test("numbers in decimal, padded decimal and hex, as the router writes them")
+    func numbers() {
+        let (text, overflowed) = written(capacity: 128) { cursor in
+            cursor.writeDecimal(0)
+            cursor.write(byte: UInt8(ascii: " "))
+            cursor.writeDecimal(UInt64.max)
+            cursor.write(" ")
+            cursor.writePadded(42, digits: 6)
+            cursor.write(" ")
+            cursor.writeHex(0)
+            cursor.write(" ")
+            cursor.writeHex(0xABC)
+            cursor.write(" ")
+            cursor.writeHex(0xABC, digits: 16)
+        }
+        #expect(!overflowed)
+        #expect(text == "0 18446744073709551615 000042 0 abc 0000000000000abc")
+        for value: UInt64 in [1, 9, 10, 99, 100, 12345, 1 << 40] {
+            #expect(written(capacity: 32) { $0.writeDecimal(value) }.0 == String(value))
+            #expect(written(capacity: 32) { $0.writeHex(value) }.0 == String(value, radix: 16))
+        }
+    }
+
+    @Test("a piece that does not fit is dropped and marks the cursor; nothing is written past the memory")
+    func overflow() {
+        let (text, overflowed) = written(capacity: 10) { cursor in
+            cursor.write("12345")
+            cursor.write("678901")  // Does not fit: dropped.
+            cursor.write("x")  // After an overflow nothing more is written.
+            cursor.writeDecimal(UInt64.max)
+        }
+        #expect(overflowed)
+        #expect(text == "12345")
+        let (empty, none) = written(capacity: 0) { $0.writeHex(1, digits: 16) }
+        #expect(empty.isEmpty && none)
+    }
+
+    @Test("the fast path's ETag is the router's")
+    func eTag() {
+        for identity in [
+            FileIdentity(size: 0, modifiedSeconds: 0, modifiedNanoseconds: 0, changedSeconds: 0, changedNanoseconds: 0),
+            FileIdentity(
+                size: 16384, modifiedSeconds: 1_764_000_000, modifiedNanoseconds: 123_456_789,
+                changedSeconds: -5, changedNanoseconds: 999_999_999),
+        ] {
+            let (text, overflowed) = written(capacity: FileIdentity.eTagCapacity) { identity.writeETag(into: &$0) }
+            #expect(!overflowed)
+            #expect(text == identity.eTag)
+        }
+    }
+}
