@@ -69,24 +69,32 @@ struct TextAccessLog: FastAccessLog {
     let sink: LogSink
     /// `TextLogHandler`'s source for the fast path's lines: the module that logs them.
     static let source = "FlatManagerAPI"
+    /// What follows the time stamp up to the repository's name, and what follows the request id up to the message:
+    /// the same for every line, so encoded once.
+    private let head: [UInt8]
+    private static let tail = Array(" [\(source)] ".utf8)
+
+    init(label: String, sink: LogSink) {
+        self.label = label
+        self.sink = sink
+        self.head = Array(" info \(label): repo=".utf8)
+    }
 
     func info(repo: UnsafeRawBufferPointer, requestID: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) {
         // The sink's own time stamp cache, under the lock it takes anyway (one lock per line, not two).
         sink.append(stamped: LogTimestamp.format) { line, timestamp in
             line.append(contentsOf: timestamp.utf8)
-            line.append(contentsOf: " info ".utf8)
-            line.append(contentsOf: label.utf8)
-            line.append(contentsOf: ": repo=".utf8)
+            line.append(contentsOf: head)
             line.append(contentsOf: repo)
-            line.append(contentsOf: " request_id=".utf8)
+            line.append(contentsOf: Self.requestIDKey)
             line.append(contentsOf: requestID)
-            line.append(contentsOf: " [".utf8)
-            line.append(contentsOf: Self.source.utf8)
-            line.append(contentsOf: "] ".utf8)
+            line.append(contentsOf: Self.tail)
             line.append(contentsOf: message)
             line.append(UInt8(ascii: "\n"))
         }
     }
+
+    private static let requestIDKey = Array(" request_id=".utf8)
 }
 
 /// Local time as `%Y-%m-%dT%H:%M:%S%z`, formatted when the second changes.
