@@ -15,16 +15,21 @@ func readRef(repo: FilePath, ref: String) throws(JobError) -> String {
     return commit
 }
 
-/// Checks out every appstream branch of `repo` (see `Appstream.checkouts`), logging each command's failure.
+/// Checks out every appstream branch of `repo` (see `Appstream.checkouts`) as `ostree checkout --user-mode --union
+/// --bareuseronly-dirs` would, in this process (`ArchiveCheckout`, issue #13).
 func extractAppstream(repo: FilePath, in context: JobContext) async throws(JobError) {
     try FileManager.default.makeDirectory(repo.string + "/appstream")
-    let checkouts: [Command]
+    let checkouts: [(ref: String, destination: FilePath)]
     do {
         checkouts = try Appstream.checkouts(repo: repo)
     } catch {
         throw .io("Cannot list appstream refs of \(repo)", reason: "\(error)")
     }
-    for command in checkouts {
-        try await context.run(command)
+    for checkout in checkouts {
+        do {
+            try await ArchiveCheckout.checkout(repo: repo, ref: checkout.ref, into: checkout.destination)
+        } catch {
+            throw .io("Cannot check out \(checkout.ref) of \(repo) into \(checkout.destination)", reason: "\(error)")
+        }
     }
 }

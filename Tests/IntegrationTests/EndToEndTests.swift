@@ -32,6 +32,44 @@ struct EndToEndTests {
         }
     }
 
+    @Test("the commit job checks out the build's appstream branch, as ostree checks it out")
+    func commitChecksOutAppstream() async throws {
+        try await withTestServer(database: .sqlite) { server in
+            let client = try Client(token: server.adminToken)
+            let buildURL = try await Management.pushedBuild(version: "1", server: server, client: client)
+            try await client.check(["commit", "--wait", buildURL])
+            let build = server.buildRepoBase.appendingPathComponent(String(try Management.buildID(buildURL)))
+            let arch = try await ProcessRunner.check(try Management.tool("flatpak"), ["--default-arch"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let reference = try TempDirectory(prefix: "flat-manager-appstream")
+            let theirs = reference.appending("appstream")
+            try await ProcessRunner.check(
+                try Management.tool("ostree"),
+                [
+                    "--repo=\(build.path)", "checkout", "--user-mode", "--union", "--bareuseronly-dirs",
+                    "appstream/\(arch)", theirs.path,
+                ])
+            let ours = try Self.files(in: build.appendingPathComponent("appstream/\(arch)"))
+            #expect(ours.keys.contains("appstream.xml.gz"))
+            #expect(ours == (try Self.files(in: theirs)))
+        }
+    }
+
+    /// Every file and directory below `root` by relative path: its permission bits and content.
+    static func files(in root: URL) throws -> [String: String] {
+        var result: [String: String] = [:]
+        let manager = FileManager.default
+        for case let relative as String in manager.enumerator(atPath: root.path) ?? NSEnumerator() {
+            let path = root.appendingPathComponent(relative).path
+            let attributes = try manager.attributesOfItem(atPath: path)
+            let mode = (attributes[.posixPermissions] as? Int).map { String($0, radix: 8) } ?? "?"
+            let content = (attributes[.type] as? FileAttributeType) == .typeDirectory
+                ? "dir" : (manager.contents(atPath: path)?.base64EncodedString() ?? "unreadable")
+            result[relative] = mode + " " + content
+        }
+        return result
+    }
+
     @Test("the server stops gracefully on SIGTERM", arguments: TestEnvironment.databases)
     func serverStopsOnSIGTERM(database: DatabaseKind) async throws {
         // Arrange

@@ -1,0 +1,275 @@
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a checkout refused or could not do.
+public enum ArchiveCheckoutError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A name in a dirtree that is not one file name (empty, `.`, `..`, with a `/` or a NUL).
+    case badName(String)
+    /// Something in the destination that the tree cannot be written over (a symlink or a file where a directory
+    /// goes: ostree would follow the symlink, this checkout never does).
+    case inTheWay(String)
+    /// A tree deeper than ostree's own limit.
+    case tooDeep
+    /// An object that is not what its kind says, or a content size that does not match its header.
+    case badObject(String)
+    case io(String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .badName(let name): "Invalid file name in a tree: \(name.debugDescription)"
+        case .inTheWay(let path): "\(path) is in the way: not a directory"
+        case .tooDeep: "The tree is nested too deeply"
+        case .badObject(let what): "Invalid object: \(what)"
+        case .io(let what, let number): "\(what): \(String(cString: strerror(number)))"
+        }
+    }
+}
+
+/// A checkout of a commit of an archive repository, the way `ostree checkout --user-mode --union
+/// --bareuseronly-dirs <ref> <destination>` makes it (server.md §4.3 step 6, §4.6 step 5), in this process: the
+/// appstream checkout of a small build is a few files, and a run of the `ostree` tool for them costs more than the
+/// files do (issue #13).
+///
+/// What it writes, as the tool does (compared with it in the tests):
+/// - regular files with the object's permission bits less setuid and setgid, written afresh (a file already there is
+///   replaced by a rename, so a reader never sees half a file); symbolic links with their target;
+/// - directories it creates with the dirmeta's mode masked to `0775` and their times set to the epoch; a directory
+///   that exists already is used as it is (`--union`), and what else is in it stays.
+///
+/// Where it differs on purpose: a symbolic link (or anything but a directory) where the tree has a directory is
+/// refused (`inTheWay`). The tool follows such a link and writes wherever it points; nothing here ever follows a
+/// symbolic link below the destination, nor the destination itself.
+public struct ArchiveCheckout {
+    /// ostree's own nesting limit (`OSTREE_MAX_RECURSION`).
+    static let maximumDepth = 256
+
+    let repo: LocalRepo
+    /// The content of a regular file, for `write`: the same buffer for every file.
+    private var content: [UInt8] = []
+
+    public init(repo: LocalRepo) {
+        self.repo = repo
+    }
+
+    /// Checks out `commit` into `destination`, whose parent must exist.
+    public mutating func checkout(commit: String, into destination: FilePath) throws {
+        let object = try repo.loadCommit(commit)
+        let path = destination.string
+        let created: Bool
+        if mkdir(path, 0o700) == 0 {
+            created = true
+        } else if errno == EEXIST {
+            created = false
+        } else {
+            throw ArchiveCheckoutError.io("Cannot create \(path)", errno: errno)
+        }
+        let directory = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard directory >= 0 else {
+            if errno == ELOOP || errno == ENOTDIR { throw ArchiveCheckoutError.inTheWay(path) }
+            throw ArchiveCheckoutError.io("Cannot open \(path)", errno: errno)
+        }
+        defer { close(directory) }
+        try fill(directory, path: path, tree: object.rootTree, meta: object.rootMeta, created: created, depth: 0)
+    }
+
+    /// Writes the tree `tree` into the open directory `directory`; sets its mode and times from `meta` if it was
+    /// `created` by this checkout.
+    private mutating func fill(
+        _ directory: Int32, path: String, tree: String, meta: String, created: Bool, depth: Int
+    ) throws {
+        guard depth < Self.maximumDepth else { throw ArchiveCheckoutError.tooDeep }
+        let listing = try repo.loadDirTree(tree)
+        for file in listing.files {
+            try Self.check(file.name)
+            try write(file: file.checksum, named: file.name, in: directory, path: path)
+        }
+        for child in listing.directories {
+            try Self.check(child.name)
+            let childPath = path + "/" + child.name
+            let made: Bool
+            if mkdirat(directory, child.name, 0o700) == 0 {
+                made = true
+            } else if errno == EEXIST {
+                made = false
+            } else {
+                throw ArchiveCheckoutError.io("Cannot create \(childPath)", errno: errno)
+            }
+            let opened = openat(directory, child.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard opened >= 0 else {
+                if errno == ELOOP || errno == ENOTDIR { throw ArchiveCheckoutError.inTheWay(childPath) }
+                throw ArchiveCheckoutError.io("Cannot open \(childPath)", errno: errno)
+            }
+            defer { close(opened) }
+            try fill(opened, path: childPath, tree: child.tree, meta: child.meta, created: made, depth: depth + 1)
+        }
+        guard created else { return }
+        // Last, as the tool does: a directory without write permission for its owner is filled first.
+        let mode = try Self.directoryMode(repo.loadDirMeta(meta))
+        guard fchmod(directory, mode & 0o775) == 0 else {
+            throw ArchiveCheckoutError.io("Cannot set the mode of \(path)", errno: errno)
+        }
+        var epoch = (timespec(tv_sec: 0, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: 0))
+        let timed = withUnsafePointer(to: &epoch) {
+            $0.withMemoryRebound(to: timespec.self, capacity: 2) { futimens(directory, $0) }
+        }
+        guard timed == 0 else { throw ArchiveCheckoutError.io("Cannot set the times of \(path)", errno: errno) }
+    }
+
+    /// Writes the content object `checksum` as `name` in `directory`: under a temporary name first, then renamed
+    /// over whatever has that name (a directory there makes the rename fail).
+    private mutating func write(file checksum: String, named name: String, in directory: Int32, path: String) throws {
+        let object = try repo.readObject(ObjectName(checksum: checksum, type: .filez))
+        guard object.count >= 8 else { throw ArchiveCheckoutError.badObject("\(checksum).filez is truncated") }
+        let headerSize = Int(object[0]) << 24 | Int(object[1]) << 16 | Int(object[2]) << 8 | Int(object[3])
+        guard headerSize > 0, headerSize <= ObjectVerifier.maximumHeaderSize, 8 + headerSize <= object.count else {
+            throw ArchiveCheckoutError.badObject("\(checksum).filez has a bad header size")
+        }
+        let header: FileHeader
+        do {
+            header = try FileHeader(zlibHeader: Array(object[8..<(8 + headerSize)]))
+        } catch {
+            throw ArchiveCheckoutError.badObject("\(checksum).filez: \(error)")
+        }
+        let temporary = ".checkout-\(UInt64.random(in: .min ... .max))"
+        if header.isSymlink {
+            // The header keeps the string's NUL terminator (the checksum covers it).
+            let bytes = header.symlinkTarget.last == 0 ? header.symlinkTarget.dropLast() : header.symlinkTarget[...]
+            let target = String(decoding: bytes, as: UTF8.self)
+            guard !target.isEmpty, !target.utf8.contains(0) else {
+                throw ArchiveCheckoutError.badObject("\(checksum).filez is a symbolic link without a target")
+            }
+            guard symlinkat(target, directory, temporary) == 0 else {
+                throw ArchiveCheckoutError.io("Cannot create a link in \(path)", errno: errno)
+            }
+        } else if header.isRegularFile {
+            try inflate(object[(8 + headerSize)...], size: header.size, checksum: checksum)
+            let mode = mode_t(header.mode & 0o7777 & ~0o6000)
+            let file = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard file >= 0 else { throw ArchiveCheckoutError.io("Cannot create a file in \(path)", errno: errno) }
+            do {
+                try Self.writeAll(file, content, path: path)
+                guard fchmod(file, mode) == 0 else {
+                    throw ArchiveCheckoutError.io("Cannot set a file's mode in \(path)", errno: errno)
+                }
+            } catch {
+                close(file)
+                unlinkat(directory, temporary, 0)
+                throw error
+            }
+            close(file)
+        } else {
+            throw ArchiveCheckoutError.badObject("\(checksum).filez is neither a regular file nor a symbolic link")
+        }
+        guard renameat(directory, temporary, directory, name) == 0 else {
+            let number = errno
+            unlinkat(directory, temporary, 0)
+            if number == EISDIR { throw ArchiveCheckoutError.inTheWay(path + "/" + name) }
+            throw ArchiveCheckoutError.io("Cannot write \(path)/\(name)", errno: number)
+        }
+    }
+
+    /// Inflates the raw deflate `compressed` into `content`, which must come to exactly `size` bytes.
+    private mutating func inflate(_ compressed: ArraySlice<UInt8>, size: UInt64, checksum: String) throws {
+        content.removeAll(keepingCapacity: true)
+        guard size > 0 || !compressed.isEmpty else { return }
+        let inflater: Inflater
+        do {
+            inflater = try Inflater()
+            try compressed.withUnsafeBytes { bytes in
+                try inflater.inflate(bytes) { piece in
+                    guard UInt64(content.count) + UInt64(piece.count) <= size else {
+                        throw ArchiveCheckoutError.badObject("\(checksum).filez has more content than its header says")
+                    }
+                    content.append(contentsOf: piece)
+                }
+            }
+            guard try inflater.isAtEnd() else {
+                throw ArchiveCheckoutError.badObject("\(checksum).filez has truncated content")
+            }
+        } catch let error as ArchiveCheckoutError {
+            throw error
+        } catch {
+            throw ArchiveCheckoutError.badObject("\(checksum).filez: \(error)")
+        }
+        guard UInt64(content.count) == size else {
+            throw ArchiveCheckoutError.badObject("\(checksum).filez has less content than its header says")
+        }
+    }
+
+    private static func writeAll(_ file: Int32, _ bytes: [UInt8], path: String) throws {
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                guard let base = buffer.baseAddress else { return }
+                let written = systemWrite(file, base + offset, buffer.count - offset)
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else { throw ArchiveCheckoutError.io("Cannot write a file in \(path)", errno: errno) }
+                offset += written
+            }
+        }
+    }
+
+    /// ostree's rule for a name in a tree: one path segment.
+    static func check(_ name: String) throws {
+        guard !name.isEmpty, name != ".", name != "..", !name.utf8.contains(UInt8(ascii: "/")),
+            !name.utf8.contains(0)
+        else { throw ArchiveCheckoutError.badName(name) }
+    }
+
+    /// The mode of a `.dirmeta` object, type `(uuua(ayay))` (uid, gid, mode big-endian; xattrs).
+    static func directoryMode(_ bytes: [UInt8]) throws -> mode_t {
+        let parts: [GVariantSlice]
+        do {
+            parts = try GVariantReader.tuple(
+                GVariantSlice(bytes), [.uint32, .uint32, .uint32, .byteArray], what: "dirmeta")
+        } catch {
+            throw ArchiveCheckoutError.badObject("a dirmeta: \(error)")
+        }
+        let mode = UInt32(truncatingIfNeeded: parts[2].bigEndian(at: 0, size: 4))
+        guard mode & 0o170000 == 0o040000 else { throw ArchiveCheckoutError.badObject("a dirmeta that is no directory") }
+        return mode_t(mode & 0o7777)
+    }
+}
+
+extension ArchiveCheckout {
+    /// `checkout(commit:into:)` of the commit `ref` points at, on a thread of its own: a big tree (a large
+    /// repository's appstream branch has thousands of icons) does not hold a thread of the concurrency pool.
+    public static func checkout(repo: FilePath, ref: String, into destination: FilePath) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                continuation.resume(
+                    with: Result {
+                        guard let commit = try Refs.read(repo: repo, ref: ref) else { throw RepoError.unknownRef(ref) }
+                        var checkout = ArchiveCheckout(repo: try LocalRepo(path: repo))
+                        try checkout.checkout(commit: commit, into: destination)
+                    })
+            }
+            thread.name = "appstream-checkout"
+            thread.start()
+        }
+    }
+}
+
+/// `write(2)`, outside `ArchiveCheckout` whose own `write` would shadow it.
+private func systemWrite(_ file: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(file, bytes, count)
+}
+
+extension LocalRepo {
+    /// The bytes of a `.dirmeta` object.
+    func loadDirMeta(_ checksum: String) throws -> [UInt8] {
+        try readObject(ObjectName(checksum: checksum, type: .dirmeta))
+    }
+
+    /// The bytes of an object file.
+    func readObject(_ name: ObjectName) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: objectPath(name).string) else {
+            throw RepoError.missingObject(name.fileName)
+        }
+        return [UInt8](data)
+    }
+}
