@@ -26,6 +26,8 @@ rounds=${1:-$rounds}
 work=${BENCH_DIR:-/tmp/fm-bench-latency}
 cd "$root"
 build=(swift build -c "$configuration" ${BENCH_SCRATCH:+--scratch-path "$BENCH_SCRATCH"})
+# A release build is linked as the Dockerfile ships it (--static-swift-stdlib): what an operator runs is measured.
+if [ "$configuration" = release ]; then build+=(--static-swift-stdlib); fi
 if [ -n "${BENCH_BIN:-}" ]; then
     bin=$BENCH_BIN
 else

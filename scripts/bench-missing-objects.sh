@@ -19,6 +19,8 @@ names=${1:-$names}
 scale=${2:-$scale}
 cd "$root"
 build=(swift build -c "$configuration" ${BENCH_SCRATCH:+--scratch-path "$BENCH_SCRATCH"})
+# A release build is linked as the Dockerfile ships it (--static-swift-stdlib): what an operator runs is measured.
+if [ "$configuration" = release ]; then build+=(--static-swift-stdlib); fi
 if [ -n "${BENCH_BIN:-}" ]; then
     bin=$BENCH_BIN
 else

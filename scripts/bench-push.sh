@@ -34,6 +34,8 @@ set -- -c "$configuration" ${BENCH_SCRATCH:+--scratch-path "$BENCH_SCRATCH"} -- 
 build_options=""
 while [ "$1" != "--" ]; do build_options="$build_options $1"; shift; done
 shift
+# A release build is linked as the Dockerfile ships it (--static-swift-stdlib): what an operator runs is measured.
+if [ "$configuration" = release ]; then build_options="$build_options --static-swift-stdlib"; fi
 if [ -z "${BENCH_BIN:-}" ] && [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     echo "Building $configuration binaries..."
     for product in flat-manager flat-manager-client gentoken; do

@@ -40,14 +40,17 @@ threads=${BENCH_THREADS:-2}
 configuration=${BENCH_CONFIGURATION:-release}
 
 cd "$root"
+build=(swift build -c "$configuration")
+# A release build is linked as the Dockerfile ships it (--static-swift-stdlib): what an operator runs is measured.
+if [ "$configuration" = release ]; then build+=(--static-swift-stdlib); fi
 if [ -n "${BENCH_BIN:-}" ]; then
     bin=$BENCH_BIN
 elif [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     echo "Building $configuration binaries..."
-    swift build -c "$configuration" --product flat-manager >/dev/null
-    swift build -c "$configuration" --product gentoken >/dev/null
+    "${build[@]}" --product flat-manager >/dev/null
+    "${build[@]}" --product gentoken >/dev/null
 fi
-[ -n "${BENCH_BIN:-}" ] || bin=$(swift build -c "$configuration" --show-bin-path)
+[ -n "${BENCH_BIN:-}" ] || bin=$("${build[@]}" --show-bin-path)
 
 # The fixture: an ostree-like repo with N objects in objects/xx/ and one large file; regenerated when the sizes change.
 data="$work/data"

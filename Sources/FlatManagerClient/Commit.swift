@@ -3,7 +3,7 @@ import FlatManagerCore
 
 /// `commit BUILD_URL`: commits an uploaded build and waits for its checks and commit job (client.md A.7.3).
 struct Commit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Commit a build.")
+    static let configuration = CommandConfiguration(commandName: "commit", abstract: "Commit a build.")
 
     @OptionGroup var global: GlobalOptions
 

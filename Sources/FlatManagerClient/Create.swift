@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// `create MANAGER_URL REPO [APP_ID]`: creates a build and prints its URL (client.md A.7.1).
 struct Create: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a new build.")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a new build.")
 
     @OptionGroup var global: GlobalOptions
 

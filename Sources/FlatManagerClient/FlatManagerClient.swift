@@ -4,6 +4,8 @@ import Foundation
 /// `flat-manager-client`: the upload client (client.md Part A, with the 0.5 improvements of Part B).
 @main
 struct FlatManagerClient: AsyncParsableCommand {
+    // Every command names itself: a name ArgumentParser derives from the type (`String(describing:)`) costs the
+    // client's start several milliseconds of protocol conformance look-ups (issue #13).
     static let configuration = CommandConfiguration(
         commandName: "flat-manager-client",
         abstract: "Upload builds to a flat-manager server, commit and publish them.",

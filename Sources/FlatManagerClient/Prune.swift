@@ -4,7 +4,8 @@ import NIOHTTP1
 
 /// `prune MANAGER_URL REPO` (0.5): queues a prune job for a repository.
 struct Prune: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Prune unreferenced objects from a repository.")
+    static let configuration = CommandConfiguration(
+        commandName: "prune", abstract: "Prune unreferenced objects from a repository.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `publish BUILD_URL`: publishes a committed build (client.md A.7.4).
 struct Publish: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Publish a build.")
+    static let configuration = CommandConfiguration(commandName: "publish", abstract: "Publish a build.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -5,7 +5,7 @@ import NIOHTTP1
 
 /// `purge BUILD_URL`: removes a build that is not published (client.md A.7.5; 0.5's tolerant answers).
 struct Purge: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Purge a build.")
+    static let configuration = CommandConfiguration(commandName: "purge", abstract: "Purge a build.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -12,7 +12,8 @@ import SystemPackage
 /// `push BUILD_URL REPO_PATH [BRANCH ...]`: uploads refs of a local archive repo to a build, optionally commits
 /// and publishes it (client.md A.7.2 with 0.5's improvements).
 struct Push: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Push refs from a local repo to a build.")
+    static let configuration = CommandConfiguration(
+        commandName: "push", abstract: "Push refs from a local repo to a build.")
 
     @OptionGroup var global: GlobalOptions
 

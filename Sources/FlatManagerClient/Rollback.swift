@@ -7,7 +7,7 @@ import NIOHTTP1
 /// as a new commit on top, and optionally follows the job and the repository update it queued.
 struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make an earlier commit of a ref current again (as a new commit).")
+        commandName: "rollback", abstract: "Make an earlier commit of a ref current again (as a new commit).")
 
     @OptionGroup var global: GlobalOptions
 

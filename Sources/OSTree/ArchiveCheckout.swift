@@ -230,7 +230,9 @@ public struct ArchiveCheckout {
             throw ArchiveCheckoutError.badObject("a dirmeta: \(error)")
         }
         let mode = UInt32(truncatingIfNeeded: parts[2].bigEndian(at: 0, size: 4))
-        guard mode & 0o170000 == 0o040000 else { throw ArchiveCheckoutError.badObject("a dirmeta that is no directory") }
+        guard mode & 0o170000 == 0o040000 else {
+            throw ArchiveCheckoutError.badObject("a dirmeta that is no directory")
+        }
         return mode_t(mode & 0o7777)
     }
 }

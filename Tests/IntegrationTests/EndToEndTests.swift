@@ -63,7 +63,8 @@ struct EndToEndTests {
             let path = root.appendingPathComponent(relative).path
             let attributes = try manager.attributesOfItem(atPath: path)
             let mode = (attributes[.posixPermissions] as? Int).map { String($0, radix: 8) } ?? "?"
-            let content = (attributes[.type] as? FileAttributeType) == .typeDirectory
+            let content =
+                (attributes[.type] as? FileAttributeType) == .typeDirectory
                 ? "dir" : (manager.contents(atPath: path)?.base64EncodedString() ?? "unreadable")
             result[relative] = mode + " " + content
         }

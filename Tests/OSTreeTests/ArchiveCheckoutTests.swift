@@ -100,7 +100,7 @@ struct ArchiveCheckoutTests {
         }
     }
 
-    @Test("a checkout over an earlier one replaces files, keeps other files, and leaves existing directories as they are")
+    @Test("a checkout over an earlier one replaces files, keeps other files, and leaves existing directories alone")
     func unionCheckout() async throws {
         try await withTemporaryDirectory { directory in
             let repo = try await makeRepo(in: directory)
@@ -151,7 +151,8 @@ struct ArchiveCheckoutTests {
             // The destination itself is not followed either.
             try FileManager.default.createSymbolicLink(atPath: directory + "/linked", withDestinationPath: outside)
             await #expect(throws: ArchiveCheckoutError.inTheWay(directory + "/linked")) {
-                try await ArchiveCheckout.checkout(repo: FilePath(repo), ref: "test", into: FilePath(directory + "/linked"))
+                try await ArchiveCheckout.checkout(
+                    repo: FilePath(repo), ref: "test", into: FilePath(directory + "/linked"))
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
         }

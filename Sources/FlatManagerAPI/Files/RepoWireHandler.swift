@@ -375,7 +375,8 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     {
         let type = FileContentType.forName(name)
         let date = dates.format(time(nil))
-        let bound = 256 + FileIdentity.eTagCapacity + 2 * HTTPDate.length + 20 + 32 + type.utf8.count
+        let bound =
+            256 + FileIdentity.eTagCapacity + 2 * HTTPDate.length + 20 + 32 + type.utf8.count
             + date.utf8.count + name.count
         let start = buffer.writerIndex
         var idStart = 0
