@@ -12,7 +12,7 @@
 #   --smoke   tiny sizes (50 files, 1 MB large file, 1 s runs) so that CI can check the script still works
 # Environment: BENCH_DIR (default /tmp/fm-bench-serve), BENCH_SKIP_BUILD=1, BENCH_CONFIGURATION (release|debug),
 #   BENCH_BIN (a directory with flat-manager and gentoken binaries to use instead, e.g. of another checkout),
-#   BENCH_THREADS (wrk threads, default 2), BENCH_ROUNDS (default 2), BENCH_PERF=1 (then perf record -g of our server
+#   BENCH_THREADS (wrk threads, default 2), BENCH_ROUNDS (default 3), BENCH_PERF=1 (then perf record -g of our server
 #   during one more 32-connection run, report in $BENCH_DIR/perf.txt), BENCH_SERVER_ENV (extra environment for our server, e.g. "RUST_LOG=warn").
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -229,9 +229,9 @@ print(f'{n / s:.1f} {b / s / 1e6:.1f} {cpu:.1f}')" "$2" "$3" "$4" "$cpu_before" 
 
 printf '%-28s %11s %9s %11s %9s %6s %9s %9s %6s\n' case "ours req/s" "ours MB/s" "nginx req/s" "nginx MB/s" ratio \
     "ours µs" "nginx µs" "cpu"
-# Each case runs BENCH_ROUNDS times (default 2), ours and nginx back to back each round; the best of each counts,
+# Each case runs BENCH_ROUNDS times (default 3), ours and nginx back to back each round; the best of each counts,
 # so that a burst of other work on a shared machine hurts neither side more than the other.
-rounds=${BENCH_ROUNDS:-$((smoke ? 1 : 2))}
+rounds=${BENCH_ROUNDS:-$((smoke ? 1 : 3))}
 best() { python3 -c "import sys; print(max(sys.argv[1:], key=lambda p: float(p.split()[1])))" "$@"; }
 compare() { # label connections target [token]; the ratio is of MB/s (that of req/s too: the same answers)
     local label=$1 connections=$2 target=$3 bearer=${4:-} ours=() nginx=() round
