@@ -48,8 +48,12 @@ public struct ArchiveCheckout {
     static let maximumDepth = 256
 
     let repo: LocalRepo
-    /// The content of a regular file, for `write`: the same buffer for every file.
+    /// The repository's `objects` directory while a checkout runs: objects are opened relative to it.
+    private var objects: Int32 = -1
+    /// The content of a regular file: the same buffer for every file.
     private var content: [UInt8] = []
+    /// One inflater for all files, reset between them.
+    private var inflater: Inflater?
 
     public init(repo: LocalRepo) {
         self.repo = repo
@@ -57,7 +61,15 @@ public struct ArchiveCheckout {
 
     /// Checks out `commit` into `destination`, whose parent must exist.
     public mutating func checkout(commit: String, into destination: FilePath) throws {
-        let object = try repo.loadCommit(commit)
+        objects = open(repo.path.string + "/objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard objects >= 0 else {
+            throw ArchiveCheckoutError.io("Cannot open the objects of \(repo.path)", errno: errno)
+        }
+        defer {
+            close(objects)
+            objects = -1
+        }
+        let object = try CommitObject(data: try read(ObjectName(checksum: commit, type: .commit)))
         let path = destination.string
         let created: Bool
         if mkdir(path, 0o700) == 0 {
@@ -82,10 +94,10 @@ public struct ArchiveCheckout {
         _ directory: Int32, path: String, tree: String, meta: String, created: Bool, depth: Int
     ) throws {
         guard depth < Self.maximumDepth else { throw ArchiveCheckoutError.tooDeep }
-        let listing = try repo.loadDirTree(tree)
+        let listing = try DirTree(data: try read(ObjectName(checksum: tree, type: .dirtree)))
         for file in listing.files {
             try Self.check(file.name)
-            try write(file: file.checksum, named: file.name, in: directory, path: path)
+            try write(file: file.checksum, named: file.name, in: directory, path: path, fresh: created)
         }
         for child in listing.directories {
             try Self.check(child.name)
@@ -108,7 +120,7 @@ public struct ArchiveCheckout {
         }
         guard created else { return }
         // Last, as the tool does: a directory without write permission for its owner is filled first.
-        let mode = try Self.directoryMode(repo.loadDirMeta(meta))
+        let mode = try Self.directoryMode(read(ObjectName(checksum: meta, type: .dirmeta)))
         guard fchmod(directory, mode & 0o775) == 0 else {
             throw ArchiveCheckoutError.io("Cannot set the mode of \(path)", errno: errno)
         }
@@ -120,9 +132,13 @@ public struct ArchiveCheckout {
     }
 
     /// Writes the content object `checksum` as `name` in `directory`: under a temporary name first, then renamed
-    /// over whatever has that name (a directory there makes the rename fail).
-    private mutating func write(file checksum: String, named name: String, in directory: Int32, path: String) throws {
-        let object = try repo.readObject(ObjectName(checksum: checksum, type: .filez))
+    /// over whatever has that name (a directory there makes the rename fail); in a `fresh` directory, one this
+    /// checkout created and is filling, under its name at once (nothing can be in the way, and a name twice in a
+    /// tree fails as it exists).
+    private mutating func write(
+        file checksum: String, named name: String, in directory: Int32, path: String, fresh: Bool
+    ) throws {
+        let object = try read(ObjectName(checksum: checksum, type: .filez))
         guard object.count >= 8 else { throw ArchiveCheckoutError.badObject("\(checksum).filez is truncated") }
         let headerSize = Int(object[0]) << 24 | Int(object[1]) << 16 | Int(object[2]) << 8 | Int(object[3])
         guard headerSize > 0, headerSize <= ObjectVerifier.maximumHeaderSize, 8 + headerSize <= object.count else {
@@ -134,7 +150,7 @@ public struct ArchiveCheckout {
         } catch {
             throw ArchiveCheckoutError.badObject("\(checksum).filez: \(error)")
         }
-        let temporary = ".checkout-\(UInt64.random(in: .min ... .max))"
+        let temporary = fresh ? name : ".checkout-\(UInt64.random(in: .min ... .max))"
         if header.isSymlink {
             // The header keeps the string's NUL terminator (the checksum covers it).
             let bytes = header.symlinkTarget.last == 0 ? header.symlinkTarget.dropLast() : header.symlinkTarget[...]
@@ -164,7 +180,7 @@ public struct ArchiveCheckout {
         } else {
             throw ArchiveCheckoutError.badObject("\(checksum).filez is neither a regular file nor a symbolic link")
         }
-        guard renameat(directory, temporary, directory, name) == 0 else {
+        guard fresh || renameat(directory, temporary, directory, name) == 0 else {
             let number = errno
             unlinkat(directory, temporary, 0)
             if number == EISDIR { throw ArchiveCheckoutError.inTheWay(path + "/" + name) }
@@ -176,9 +192,10 @@ public struct ArchiveCheckout {
     private mutating func inflate(_ compressed: ArraySlice<UInt8>, size: UInt64, checksum: String) throws {
         content.removeAll(keepingCapacity: true)
         guard size > 0 || !compressed.isEmpty else { return }
-        let inflater: Inflater
         do {
-            inflater = try Inflater()
+            let inflater = try self.inflater ?? Inflater()
+            self.inflater = inflater
+            try inflater.reset()
             try compressed.withUnsafeBytes { bytes in
                 try inflater.inflate(bytes) { piece in
                     guard UInt64(content.count) + UInt64(piece.count) <= size else {
@@ -211,6 +228,37 @@ public struct ArchiveCheckout {
                 offset += written
             }
         }
+    }
+
+    /// The bytes of an object of the repository, read relative to its open `objects` directory.
+    private func read(_ name: ObjectName) throws -> [UInt8] {
+        let path = "\(name.checksum.prefix(2))/\(name.checksum.dropFirst(2)).\(name.type.rawValue)"
+        let file = openat(objects, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard file >= 0 else {
+            if errno == ENOENT { throw RepoError.missingObject(name.fileName) }
+            throw ArchiveCheckoutError.io("Cannot open \(name.fileName)", errno: errno)
+        }
+        defer { close(file) }
+        var info = stat()
+        guard fstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw ArchiveCheckoutError.badObject("\(name.fileName) is not a regular file")
+        }
+        let size = Int(info.st_size)
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = 0
+            while count < size, let base = buffer.baseAddress {
+                let got = systemRead(file, base + count, size - count)
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else {
+                    failure = got < 0 ? errno : EIO
+                    return
+                }
+                count += got
+            }
+        }
+        guard bytes.count == size else { throw ArchiveCheckoutError.io("Cannot read \(name.fileName)", errno: failure) }
+        return bytes
     }
 
     /// ostree's rule for a name in a tree: one path segment.
@@ -256,22 +304,13 @@ extension ArchiveCheckout {
     }
 }
 
+/// `read(2)`, outside `ArchiveCheckout` whose own `read` would shadow it.
+private func systemRead(_ file: Int32, _ bytes: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(file, bytes, count)
+}
+
 /// `write(2)`, outside `ArchiveCheckout` whose own `write` would shadow it.
 private func systemWrite(_ file: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
     write(file, bytes, count)
 }
 
-extension LocalRepo {
-    /// The bytes of a `.dirmeta` object.
-    func loadDirMeta(_ checksum: String) throws -> [UInt8] {
-        try readObject(ObjectName(checksum: checksum, type: .dirmeta))
-    }
-
-    /// The bytes of an object file.
-    func readObject(_ name: ObjectName) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: objectPath(name).string) else {
-            throw RepoError.missingObject(name.fileName)
-        }
-        return [UInt8](data)
-    }
-}

@@ -244,6 +244,16 @@ final class Inflater: @unchecked Sendable {
         }
     }
 
+    /// Makes the inflater ready for a new stream (reused across objects: no new zlib state per file).
+    func reset() throws {
+        do {
+            try decompressor.reset()
+        } catch {
+            throw ObjectVerificationError.malformed("cannot reset inflating: \(error)")
+        }
+        output.clear()
+    }
+
     /// Whether the deflate stream is complete. Probes with one byte: a finished zlib stream consumes nothing.
     func isAtEnd() throws -> Bool {
         var probe = ByteBuffer(bytes: [0])
