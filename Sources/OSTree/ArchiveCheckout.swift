@@ -313,4 +313,3 @@ private func systemRead(_ file: Int32, _ bytes: UnsafeMutableRawPointer, _ count
 private func systemWrite(_ file: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
     write(file, bytes, count)
 }
-
