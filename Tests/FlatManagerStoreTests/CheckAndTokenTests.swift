@@ -108,6 +108,25 @@ struct TokenTests {
         }
     }
 
+    @Test(
+        "A long list of ids, with repeats, is revoked whole across the statements it is split into",
+        arguments: TestDatabase.kinds)
+    func revokeManyIDs(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            try await store.revokeTokens(["early"])
+            let early = try #require(try await store.tokenUsages(["early"]).first?.revokedAt)
+            let ids = (0..<2_500).map { "bulk-\($0)" }
+
+            try await store.revokeTokens(ids + ids.prefix(1_200) + ["early", "early"])
+
+            let usages = try await store.tokenUsages(ids + ["early"])
+            #expect(usages.count == 2_501)
+            #expect(usages.allSatisfy { $0.revokedAt != nil })
+            #expect(usages.first { $0.tokenID == "early" }?.revokedAt == early)
+            #expect(!(try await store.recordTokenUse(jti: "bulk-2499", expires: Timestamp(secondsSinceEpoch: 1))))
+        }
+    }
+
     @Test("Revoked tokens are refused and keep their first revocation time", arguments: TestDatabase.kinds)
     func revocation(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
