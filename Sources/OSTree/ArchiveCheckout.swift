@@ -50,8 +50,6 @@ public struct ArchiveCheckout {
     let repo: LocalRepo
     /// The repository's `objects` directory while a checkout runs: objects are opened relative to it.
     private var objects: Int32 = -1
-    /// The content of a regular file: the same buffer for every file.
-    private var content: [UInt8] = []
     /// One inflater for all files, reset between them.
     private var inflater: Inflater?
 
@@ -134,21 +132,24 @@ public struct ArchiveCheckout {
     /// Writes the content object `checksum` as `name` in `directory`: under a temporary name first, then renamed
     /// over whatever has that name (a directory there makes the rename fail); in a `fresh` directory, one this
     /// checkout created and is filling, under its name at once (nothing can be in the way, and a name twice in a
-    /// tree fails as it exists).
+    /// tree fails as it exists). The content is inflated and written a piece at a time: a file of any size costs
+    /// the same memory.
     private mutating func write(
         file checksum: String, named name: String, in directory: Int32, path: String, fresh: Bool
     ) throws {
-        let object = try read(ObjectName(checksum: checksum, type: .filez))
-        guard object.count >= 8 else { throw ArchiveCheckoutError.badObject("\(checksum).filez is truncated") }
-        let headerSize = Int(object[0]) << 24 | Int(object[1]) << 16 | Int(object[2]) << 8 | Int(object[3])
-        guard headerSize > 0, headerSize <= ObjectVerifier.maximumHeaderSize, 8 + headerSize <= object.count else {
-            throw ArchiveCheckoutError.badObject("\(checksum).filez has a bad header size")
-        }
+        let objectName = ObjectName(checksum: checksum, type: .filez)
+        let object = try openObject(objectName)
+        defer { close(object) }
         let header: FileHeader
         do {
-            header = try FileHeader(zlibHeader: Array(object[8..<(8 + headerSize)]))
+            let headerSize = try FileHeader.headerSize(prefix: try Self.read(object, upTo: 8, name: objectName))
+            let bytes = try Self.read(object, upTo: headerSize, name: objectName)
+            guard bytes.count == headerSize else { throw ObjectVerificationError.malformed("truncated file header") }
+            header = try FileHeader(zlibHeader: bytes)
+        } catch let error as ArchiveCheckoutError {
+            throw error
         } catch {
-            throw ArchiveCheckoutError.badObject("\(checksum).filez: \(error)")
+            throw ArchiveCheckoutError.badObject("\(objectName.fileName): \(error)")
         }
         let temporary = fresh ? name : ".checkout-\(UInt64.random(in: .min ... .max))"
         if header.isSymlink {
@@ -156,19 +157,17 @@ public struct ArchiveCheckout {
             let bytes = header.symlinkTarget.last == 0 ? header.symlinkTarget.dropLast() : header.symlinkTarget[...]
             let target = String(decoding: bytes, as: UTF8.self)
             guard !target.isEmpty, !target.utf8.contains(0) else {
-                throw ArchiveCheckoutError.badObject("\(checksum).filez is a symbolic link without a target")
+                throw ArchiveCheckoutError.badObject("\(objectName.fileName) is a symbolic link without a target")
             }
             guard symlinkat(target, directory, temporary) == 0 else {
                 throw ArchiveCheckoutError.io("Cannot create a link in \(path)", errno: errno)
             }
         } else if header.isRegularFile {
-            try inflate(object[(8 + headerSize)...], size: header.size, checksum: checksum)
-            let mode = mode_t(header.mode & 0o7777 & ~0o6000)
             let file = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard file >= 0 else { throw ArchiveCheckoutError.io("Cannot create a file in \(path)", errno: errno) }
             do {
-                try Self.writeAll(file, content, path: path)
-                guard fchmod(file, mode) == 0 else {
+                try copyContent(from: object, to: file, size: header.size, name: objectName, path: path)
+                guard fchmod(file, mode_t(header.mode & 0o7777 & ~0o6000)) == 0 else {
                     throw ArchiveCheckoutError.io("Cannot set a file's mode in \(path)", errno: errno)
                 }
             } catch {
@@ -178,7 +177,8 @@ public struct ArchiveCheckout {
             }
             close(file)
         } else {
-            throw ArchiveCheckoutError.badObject("\(checksum).filez is neither a regular file nor a symbolic link")
+            throw ArchiveCheckoutError.badObject(
+                "\(objectName.fileName) is neither a regular file nor a symbolic link")
         }
         guard fresh || renameat(directory, temporary, directory, name) == 0 else {
             let number = errno
@@ -188,76 +188,101 @@ public struct ArchiveCheckout {
         }
     }
 
-    /// Inflates the raw deflate `compressed` into `content`, which must come to exactly `size` bytes.
-    private mutating func inflate(_ compressed: ArraySlice<UInt8>, size: UInt64, checksum: String) throws {
-        content.removeAll(keepingCapacity: true)
-        guard size > 0 || !compressed.isEmpty else { return }
+    /// Inflates the rest of `object` (raw deflate) into `file`; the content must come to exactly `size` bytes.
+    private mutating func copyContent(from object: Int32, to file: Int32, size: UInt64, name: ObjectName, path: String)
+        throws
+    {
+        let inflater = try self.inflater ?? Inflater()
+        self.inflater = inflater
+        var written: UInt64 = 0
+        var compressed = false
         do {
-            let inflater = try self.inflater ?? Inflater()
-            self.inflater = inflater
             try inflater.reset()
-            try compressed.withUnsafeBytes { bytes in
-                try inflater.inflate(bytes) { piece in
-                    guard UInt64(content.count) + UInt64(piece.count) <= size else {
-                        throw ArchiveCheckoutError.badObject("\(checksum).filez has more content than its header says")
+            while true {
+                let chunk = try Self.read(object, upTo: Self.chunkSize, name: name)
+                if chunk.isEmpty { break }
+                compressed = true
+                try chunk.withUnsafeBytes { bytes in
+                    try inflater.inflate(bytes) { piece in
+                        written += UInt64(piece.count)
+                        guard written <= size else {
+                            throw ArchiveCheckoutError.badObject(
+                                "\(name.fileName) has more content than its header says")
+                        }
+                        try Self.writeAll(file, piece, path: path)
                     }
-                    content.append(contentsOf: piece)
                 }
             }
-            guard try inflater.isAtEnd() else {
-                throw ArchiveCheckoutError.badObject("\(checksum).filez has truncated content")
+            // An empty file may come without any compressed bytes; otherwise the stream must be complete.
+            if compressed, !(try inflater.isAtEnd()) {
+                throw ArchiveCheckoutError.badObject("\(name.fileName) has truncated content")
             }
         } catch let error as ArchiveCheckoutError {
             throw error
         } catch {
-            throw ArchiveCheckoutError.badObject("\(checksum).filez: \(error)")
+            throw ArchiveCheckoutError.badObject("\(name.fileName): \(error)")
         }
-        guard UInt64(content.count) == size else {
-            throw ArchiveCheckoutError.badObject("\(checksum).filez has less content than its header says")
-        }
-    }
-
-    private static func writeAll(_ file: Int32, _ bytes: [UInt8], path: String) throws {
-        try bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                guard let base = buffer.baseAddress else { return }
-                let written = systemWrite(file, base + offset, buffer.count - offset)
-                if written < 0, errno == EINTR { continue }
-                guard written > 0 else { throw ArchiveCheckoutError.io("Cannot write a file in \(path)", errno: errno) }
-                offset += written
-            }
+        guard written == size else {
+            throw ArchiveCheckoutError.badObject("\(name.fileName) has less content than its header says")
         }
     }
 
-    /// The bytes of an object of the repository, read relative to its open `objects` directory.
-    private func read(_ name: ObjectName) throws -> [UInt8] {
-        let path = "\(name.checksum.prefix(2))/\(name.checksum.dropFirst(2)).\(name.type.rawValue)"
-        let file = openat(objects, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    /// How much of a compressed object is read at a time.
+    static let chunkSize = 64 * 1024
+
+    private static func writeAll(_ file: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws {
+        guard let base = buffer.baseAddress else { return }
+        var offset = 0
+        while offset < buffer.count {
+            let written = systemWrite(file, base + offset, buffer.count - offset)
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { throw ArchiveCheckoutError.io("Cannot write a file in \(path)", errno: errno) }
+            offset += written
+        }
+    }
+
+    /// Opens an object of the repository relative to its open `objects` directory.
+    private func openObject(_ name: ObjectName) throws -> Int32 {
+        let relative = "\(name.checksum.prefix(2))/\(name.checksum.dropFirst(2)).\(name.type.rawValue)"
+        let file = openat(objects, relative, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard file >= 0 else {
             if errno == ENOENT { throw RepoError.missingObject(name.fileName) }
             throw ArchiveCheckoutError.io("Cannot open \(name.fileName)", errno: errno)
         }
-        defer { close(file) }
         var info = stat()
         guard fstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(file)
             throw ArchiveCheckoutError.badObject("\(name.fileName) is not a regular file")
         }
-        let size = Int(info.st_size)
+        return file
+    }
+
+    /// The whole of a metadata object (commit, dirtree, dirmeta).
+    private func read(_ name: ObjectName) throws -> [UInt8] {
+        let file = try openObject(name)
+        defer { close(file) }
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = try Self.read(file, upTo: Self.chunkSize, name: name)
+            if chunk.isEmpty { return bytes }
+            bytes += chunk
+        }
+    }
+
+    /// Up to `count` bytes from the file's position: fewer only at its end.
+    private static func read(_ file: Int32, upTo count: Int, name: ObjectName) throws -> [UInt8] {
         var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = 0
-            while count < size, let base = buffer.baseAddress {
-                let got = systemRead(file, base + count, size - count)
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+            filled = 0
+            while filled < count, let base = buffer.baseAddress {
+                let got = systemRead(file, base + filled, count - filled)
                 if got < 0, errno == EINTR { continue }
-                guard got > 0 else {
-                    failure = got < 0 ? errno : EIO
-                    return
-                }
-                count += got
+                if got < 0 { failure = errno }
+                guard got > 0 else { return }
+                filled += got
             }
         }
-        guard bytes.count == size else { throw ArchiveCheckoutError.io("Cannot read \(name.fileName)", errno: failure) }
+        guard failure == 0 else { throw ArchiveCheckoutError.io("Cannot read \(name.fileName)", errno: failure) }
         return bytes
     }
 

@@ -108,14 +108,7 @@ public struct ObjectVerifier: Sendable {
     }
 
     private mutating func startHeader() throws {
-        headerSize = Int(pending[0]) << 24 | Int(pending[1]) << 16 | Int(pending[2]) << 8 | Int(pending[3])
-        guard headerSize > 0, headerSize <= Self.maximumHeaderSize else {
-            throw ObjectVerificationError.malformed("file header size \(headerSize) out of range")
-        }
-        // ostree always writes zero padding; anything else would be bytes the checksum does not cover.
-        guard pending[4..<8].allSatisfy({ $0 == 0 }) else {
-            throw ObjectVerificationError.malformed("non-zero padding after the header size")
-        }
+        headerSize = try FileHeader.headerSize(prefix: pending)
         pending = []
         pending.reserveCapacity(headerSize)
         stage = .header
@@ -162,6 +155,21 @@ struct FileHeader {
     let xattrs: [UInt8]
 
     var isSymlink: Bool { mode & 0o170000 == 0o120000 }
+
+    /// The size of the header that follows a `.filez`'s first 8 bytes (`prefix`): a big-endian `u32` in
+    /// `1...ObjectVerifier.maximumHeaderSize`, then 4 zero bytes (ostree always writes zero padding; anything else
+    /// would be bytes the checksum does not cover).
+    static func headerSize(prefix: [UInt8]) throws -> Int {
+        guard prefix.count == 8 else { throw ObjectVerificationError.malformed("truncated file header") }
+        let size = Int(prefix[0]) << 24 | Int(prefix[1]) << 16 | Int(prefix[2]) << 8 | Int(prefix[3])
+        guard size > 0, size <= ObjectVerifier.maximumHeaderSize else {
+            throw ObjectVerificationError.malformed("file header size \(size) out of range")
+        }
+        guard prefix[4..<8].allSatisfy({ $0 == 0 }) else {
+            throw ObjectVerificationError.malformed("non-zero padding after the header size")
+        }
+        return size
+    }
     var isRegularFile: Bool { mode & 0o170000 == 0o100000 }
 
     /// Reads `(tuuuusa(ayay))`.

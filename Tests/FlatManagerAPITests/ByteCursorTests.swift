@@ -54,17 +54,28 @@ struct ByteCursorTests {
         #expect(empty.isEmpty && none)
     }
 
-    @Test("the fast path's ETag is the router's")
+    @Test(
+        "the ETag (the router's and the fast path's) is size, times and nanoseconds in hex, negatives as two's complement"
+    )
     func eTag() {
-        for identity in [
-            FileIdentity(size: 0, modifiedSeconds: 0, modifiedNanoseconds: 0, changedSeconds: 0, changedNanoseconds: 0),
-            FileIdentity(
-                size: 16384, modifiedSeconds: 1_764_000_000, modifiedNanoseconds: 123_456_789,
-                changedSeconds: -5, changedNanoseconds: 999_999_999),
-        ] {
+        let cases: [(FileIdentity, String)] = [
+            (
+                FileIdentity(
+                    size: 0, modifiedSeconds: 0, modifiedNanoseconds: 0, changedSeconds: 0, changedNanoseconds: 0),
+                "\"0-0-0-0-0\""
+            ),
+            (
+                FileIdentity(
+                    size: 16384, modifiedSeconds: 1_764_000_000, modifiedNanoseconds: 123_456_789,
+                    changedSeconds: -5, changedNanoseconds: 999_999_999),
+                "\"4000-69248100-75bcd15-fffffffffffffffb-3b9ac9ff\""
+            ),
+        ]
+        for (identity, expected) in cases {
             let (text, overflowed) = written(capacity: FileIdentity.eTagCapacity) { identity.writeETag(into: &$0) }
             #expect(!overflowed)
-            #expect(text == identity.eTag)
+            #expect(text == expected)
+            #expect(identity.eTag == expected)
         }
     }
 }

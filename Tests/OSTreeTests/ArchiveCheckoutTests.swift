@@ -158,6 +158,38 @@ struct ArchiveCheckoutTests {
         }
     }
 
+    @Test("a file object whose content is cut short or runs long is refused, and no part of it is left behind")
+    func badContent() async throws {
+        for change in ["truncate", "extend"] {
+            try await withTemporaryDirectory { directory in
+                let tree = directory + "/tree"
+                try OSTreeFixtures.write(String(repeating: "content ", count: 20_000), to: tree + "/big")
+                let repo = directory + "/repo"
+                try await OSTreeFixtures.run("ostree", "init", "--repo=\(repo)", "--mode=archive-z2")
+                try await OSTreeFixtures.run(
+                    "ostree", "commit", "--repo=\(repo)", "--branch=test", "--tree=dir=\(tree)")
+                let enumerator = FileManager.default.enumerator(atPath: repo + "/objects")
+                let relative = try #require(
+                    (enumerator?.allObjects as? [String])?.first { $0.hasSuffix(".filez") })
+                let path = repo + "/objects/" + relative
+                var bytes = try OSTreeFixtures.readBytes(path)
+                if change == "truncate" { bytes.removeLast(20) } else { bytes += Array(repeating: 7, count: 20) }
+                #expect(chmod(path, 0o644) == 0)
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+                var refused = false
+                do {
+                    try await ArchiveCheckout.checkout(
+                        repo: FilePath(repo), ref: "test", into: FilePath(directory + "/out"))
+                } catch let error as ArchiveCheckoutError {
+                    if case .badObject = error { refused = true }
+                }
+                #expect(refused, "\(change)")
+                #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/out").isEmpty)
+            }
+        }
+    }
+
     @Test("a tree naming a file `..` or with a slash is refused before anything is written under that name")
     func forgedNames() async throws {
         for forged in ["..", "x/"] {

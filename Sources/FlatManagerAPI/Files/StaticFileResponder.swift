@@ -137,40 +137,16 @@ struct FileIdentity: Sendable, Equatable {
         return FileIdentity(info)
     }
 
-    /// A strong validator that changes whenever the file is replaced or rewritten.
+    /// A strong validator that changes whenever the file is replaced or rewritten: `"size-mtime-mtimens-ctime-ctimens"`
+    /// in lowercase hex (two's complement for negatives), as `writeETag(into:)` writes it.
     var eTag: String {
-        String(unsafeUninitializedCapacity: Self.eTagCapacity) { writeETag(into: $0) }
+        String(unsafeUninitializedCapacity: Self.eTagCapacity) { buffer in
+            var cursor = ByteCursor(UnsafeMutableRawBufferPointer(buffer))
+            writeETag(into: &cursor)
+            return cursor.count
+        }
     }
 
     /// The most bytes `eTag` takes: two quotes, five numbers of up to 16 hex digits, four dashes.
     static let eTagCapacity = 2 + 5 * 16 + 4
-
-    /// Writes `eTag` (`"size-mtime-mtimens-ctime-ctimens"` in lowercase hex, two's complement for negatives) into
-    /// `buffer` of at least `eTagCapacity` bytes; returns how many it wrote. The tag goes out with every file served.
-    func writeETag(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        var count = 0
-        buffer[count] = UInt8(ascii: "\"")
-        count += 1
-        let parts = [
-            size, Int64(modifiedSeconds), Int64(modifiedNanoseconds), Int64(changedSeconds), Int64(changedNanoseconds),
-        ]
-        for (index, part) in parts.enumerated() {
-            if index > 0 {
-                buffer[count] = UInt8(ascii: "-")
-                count += 1
-            }
-            Self.appendHex(UInt64(bitPattern: part), to: buffer, at: &count)
-        }
-        buffer[count] = UInt8(ascii: "\"")
-        return count + 1
-    }
-
-    private static func appendHex(_ value: UInt64, to buffer: UnsafeMutableBufferPointer<UInt8>, at count: inout Int) {
-        let digits = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
-        for position in (0..<digits).reversed() {
-            let nibble = UInt8(truncatingIfNeeded: value >> UInt64(position * 4)) & 0xF
-            buffer[count] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-            count += 1
-        }
-    }
 }
