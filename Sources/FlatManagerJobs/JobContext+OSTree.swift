@@ -26,6 +26,8 @@ func extractAppstream(repo: FilePath, in context: JobContext) async throws(JobEr
         throw .io("Cannot list appstream refs of \(repo)", reason: "\(error)")
     }
     for checkout in checkouts {
+        // The fencing `context.run` gives a tool: no write into a repository by a run that lost its job.
+        try await context.ensureLease()
         do {
             try await ArchiveCheckout.checkout(repo: repo, ref: checkout.ref, into: checkout.destination)
         } catch {
