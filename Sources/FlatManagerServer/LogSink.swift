@@ -1,4 +1,5 @@
 import Dispatch
+import FlatManagerAPI
 import Synchronization
 
 #if canImport(Glibc)
@@ -19,7 +20,7 @@ final class LogSink: Sendable {
         var pending: [UInt8] = []
         /// The second and text `append(stamped:)` formatted last.
         var stampSecond = -1
-        var stamp = ""
+        var stamp: [UInt8] = []
         /// Whether a drain is queued on `queue`.
         var scheduled = false
     }
@@ -60,16 +61,28 @@ final class LogSink: Sendable {
         }
     }
 
-    /// Queues a line written by `body` straight into the buffer (under the lock: `body` must only append), with the
-    /// current time as `format` writes it (formatted once per second).
-    func append(stamped format: (time_t) -> String, writing body: (inout [UInt8], String) -> Void) {
+    /// Queues a line that `body` writes straight into the buffer after the current time as `format` writes it
+    /// (formatted once per second): `body` gets `length` bytes of room (under the lock: it must only write there)
+    /// and returns how many it wrote; a line that did not fit (`ByteCursor.overflowed`) is dropped whole.
+    func append(
+        stamped format: (time_t) -> String, length: Int, writing body: (inout ByteCursor) -> Void
+    ) {
         let now = time(nil)
         let (schedule, full) = state.withLock { state -> (Bool, Bool) in
             if state.stampSecond != Int(now) {
                 state.stampSecond = Int(now)
-                state.stamp = format(now)
+                state.stamp = Array(format(now).utf8)
             }
-            body(&state.pending, state.stamp)
+            let start = state.pending.count
+            let room = state.stamp.count + max(length, 0)
+            state.pending.append(contentsOf: repeatElement(0, count: room))
+            let written = state.pending.withUnsafeMutableBytes { all -> Int in
+                var cursor = ByteCursor(UnsafeMutableRawBufferPointer(rebasing: all[start...]))
+                state.stamp.withUnsafeBytes { cursor.write($0) }
+                body(&cursor)
+                return cursor.overflowed ? 0 : cursor.count
+            }
+            state.pending.removeLast(room - written)
             let schedule = !state.scheduled
             state.scheduled = true
             return (schedule, state.pending.count >= limit)

@@ -78,4 +78,25 @@ struct ByteCursorTests {
             #expect(identity.eTag == expected)
         }
     }
+
+    @Test("request ids are 32 hex digits and unique across counter blocks and connections")
+    func requestIDs() {
+        var first = WireRequestID()
+        var second = WireRequestID()
+        var seen = Set<String>()
+        // Past a block's end on both, interleaved as two connections would take them.
+        for _ in 0..<(Int(WireRequestID.block) + 10) {
+            for index in 0..<2 {
+                let (id, overflowed) = written(capacity: 32) { cursor in
+                    if index == 0 { first.write(into: &cursor) } else { second.write(into: &cursor) }
+                }
+                #expect(!overflowed)
+                let isHex = id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+                #expect(id.count == 32 && isHex)
+                #expect(seen.insert(id).inserted, "\(id) twice")
+            }
+        }
+        // One process part for all.
+        #expect(Set(seen.map { $0.prefix(16) }).count == 1)
+    }
 }

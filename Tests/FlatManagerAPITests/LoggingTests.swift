@@ -128,6 +128,17 @@ struct LoggingTests {
         #expect(viaFastLane.first?.isNumber == true)
     }
 
+    @Test("a stamped line that does not fit the room asked for is dropped whole, and the lines around it are kept")
+    func stampedLineTooLong() throws {
+        let text = try Self.written { sink in
+            let stamp: (time_t) -> String = { _ in "T" }
+            sink.append(stamped: stamp, length: 8) { $0.write("one\n") }
+            sink.append(stamped: stamp, length: 8) { $0.write("far too long for eight\n") }
+            sink.append(stamped: stamp, length: 8) { $0.write("three\n") }
+        }
+        #expect(text == "Tone\nTthree\n")
+    }
+
     /// What `body` writes through a sink on a pipe.
     static func written(_ body: (LogSink) -> Void) throws -> String {
         var ends: [Int32] = [0, 0]

@@ -10,58 +10,64 @@
 ///
 /// It never writes past the reserved memory: a piece that does not fit is dropped and `overflowed` is set, and the
 /// caller then discards what was written (a wrong bound is a declined fast answer, never a trap or a stray write).
-struct ByteCursor {
-    private let base: UnsafeMutableRawPointer?
-    private let capacity: Int
-    /// How many bytes were written.
-    private(set) var count = 0
-    /// Whether a piece did not fit (and was not written).
-    private(set) var overflowed = false
+public struct ByteCursor {
+    @usableFromInline let base: UnsafeMutableRawPointer?
+    @usableFromInline let capacity: Int
+    @usableFromInline var written = 0
+    @usableFromInline var dropped = false
 
-    init(_ memory: UnsafeMutableRawBufferPointer) {
+    /// How many bytes were written.
+    @inlinable public var count: Int { written }
+    /// Whether a piece did not fit (and was not written).
+    @inlinable public var overflowed: Bool { dropped }
+
+    @inlinable
+    public init(_ memory: UnsafeMutableRawBufferPointer) {
         base = memory.baseAddress
         capacity = base == nil ? 0 : memory.count
     }
 
     /// Reserves `count` bytes, or marks the cursor overflowed; the start of the reserved bytes.
-    @inline(__always)
-    private mutating func reserve(_ needed: Int) -> UnsafeMutableRawPointer? {
-        guard let base, !overflowed, needed <= capacity &- count else {
-            overflowed = true
+    @inlinable @inline(__always)
+    mutating func reserve(_ needed: Int) -> UnsafeMutableRawPointer? {
+        guard let base, !dropped, needed <= capacity &- written else {
+            dropped = true
             return nil
         }
-        let start = base + count
-        count &+= needed
+        let start = base + written
+        written &+= needed
         return start
     }
 
-    @inline(__always)
-    mutating func write(_ text: StaticString) {
+    @inlinable @inline(__always)
+    public mutating func write(_ text: StaticString) {
         let length = text.utf8CodeUnitCount
         guard let start = reserve(length) else { return }
         memcpy(start, text.utf8Start, length)
     }
 
-    @inline(__always)
-    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always)
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress else { return }
         guard let start = reserve(bytes.count) else { return }
         memcpy(start, source, bytes.count)
     }
 
-    mutating func write(_ string: String) {
+    @inlinable
+    public mutating func write(_ string: String) {
         var string = string
         string.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
 
-    @inline(__always)
-    mutating func write(byte: UInt8) {
+    @inlinable @inline(__always)
+    public mutating func write(byte: UInt8) {
         guard let start = reserve(1) else { return }
         start.storeBytes(of: byte, as: UInt8.self)
     }
 
     /// `value` in decimal.
-    mutating func writeDecimal(_ value: UInt64) {
+    @inlinable
+    public mutating func writeDecimal(_ value: UInt64) {
         var digits = 1
         var limit: UInt64 = 10
         while digits < 20, value >= limit {
@@ -72,7 +78,8 @@ struct ByteCursor {
     }
 
     /// The lowest `digits` decimal digits of `value` (at most 20), left-padded with zeros.
-    mutating func writePadded(_ value: UInt64, digits: Int) {
+    @inlinable
+    public mutating func writePadded(_ value: UInt64, digits: Int) {
         let digits = min(max(digits, 1), 20)
         guard let start = reserve(digits) else { return }
         var rest = value
@@ -84,7 +91,8 @@ struct ByteCursor {
     }
 
     /// `value` in lowercase hex, left-padded with zeros to `digits` (at most 16).
-    mutating func writeHex(_ value: UInt64, digits: Int) {
+    @inlinable
+    public mutating func writeHex(_ value: UInt64, digits: Int) {
         let digits = min(max(digits, 1), 16)
         guard let start = reserve(digits) else { return }
         for position in 0..<digits {
@@ -96,7 +104,8 @@ struct ByteCursor {
     }
 
     /// `value` in lowercase hex without leading zeros (`0` for zero).
-    mutating func writeHex(_ value: UInt64) {
+    @inlinable
+    public mutating func writeHex(_ value: UInt64) {
         writeHex(value, digits: max(1, (64 - value.leadingZeroBitCount + 3) / 4))
     }
 }

@@ -34,21 +34,26 @@ enum FileContentType {
         return name.withUTF8 { forName(UnsafeRawBufferPointer($0)) }
     }
 
-    /// `forName` of a name's bytes. ostree's own suffixes are answered without building a lowercased key.
+    /// `forName` of a name's bytes.
     static func forName(_ name: UnsafeRawBufferPointer) -> String {
-        let octetStream = "application/octet-stream"
-        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != 0 else { return octetStream }
+        known(name) ?? "application/octet-stream"
+    }
+
+    /// The type for a name's bytes when it is not `application/octet-stream`. ostree's own suffixes are answered
+    /// without building a lowercased key (the fast path's commonest case: no string at all).
+    static func known(_ name: UnsafeRawBufferPointer) -> String? {
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != 0 else { return nil }
         let suffix = UnsafeRawBufferPointer(rebasing: name[(dot + 1)...])
-        guard (2...11).contains(suffix.count) else { return octetStream }
+        guard (2...11).contains(suffix.count) else { return nil }
         switch suffix.count {
         case 3 where suffix.elementsEqual("sig".utf8), 5 where suffix.elementsEqual("filez".utf8),
             7 where suffix.elementsEqual("dirtree".utf8) || suffix.elementsEqual("dirmeta".utf8),
             10 where suffix.elementsEqual("commitmeta".utf8):
-            return octetStream
+            return nil
         default:
             break
         }
-        return types[String(decoding: suffix, as: UTF8.self).lowercased()] ?? octetStream
+        return types[String(decoding: suffix, as: UTF8.self).lowercased()]
     }
 
     /// Whether files of `type` are shown (`inline`) rather than saved (`attachment`).

@@ -24,10 +24,17 @@ import NIOCore
 /// revocation and use the database records).
 public final class RepoFastPath: Sendable {
     /// A main repository's open root (the one `FileController` serves from) and its name.
-    struct Root: Sendable {
+    /// A class: a `Target` carries one reference to it, not three (issue #13).
+    final class Root: Sendable {
         let name: [UInt8]
         let repo: String
         let root: RepoRoot
+
+        init(name: [UInt8], repo: String, root: RepoRoot) {
+            self.name = name
+            self.repo = repo
+            self.root = root
+        }
     }
 
     /// The roots, looked up by a scan of the name bytes (a server has a few repositories).
@@ -79,14 +86,15 @@ public final class RepoFastPath: Sendable {
     /// asked only for a path the fast path would serve.
     func target(method: WireRequestHead.Method, uri: UnsafeRawBufferPointer, authorized: () -> Bool) -> Target? {
         let prefix = Self.repoPrefix
-        guard uri.count > prefix.count else { return nil }
-        for index in 0..<prefix.count where uri[index] != prefix[index] { return nil }
+        let prefixCount = prefix.utf8CodeUnitCount
+        guard uri.count > prefixCount, let start = uri.baseAddress, memcmp(start, prefix.utf8Start, prefixCount) == 0
+        else { return nil }
         // "/repo/<name>/<rest>": every segment non-empty, of the plain characters, not starting with `.` (the
         // router's segment rules would refuse or rewrite anything else).
         var segmentStart = true
         var firstSlash: Int?
-        var lastSlash = prefix.count - 1
-        for index in prefix.count..<uri.count {
+        var lastSlash = prefixCount - 1
+        for index in prefixCount..<uri.count {
             let byte = uri[index]
             if byte == UInt8(ascii: "/") {
                 if segmentStart { return nil }
@@ -101,7 +109,7 @@ public final class RepoFastPath: Sendable {
         }
         if segmentStart { return nil }  // Ends with `/`.
         guard let slash = firstSlash else { return nil }
-        let repoName = UnsafeRawBufferPointer(rebasing: uri[prefix.count..<slash])
+        let repoName = UnsafeRawBufferPointer(rebasing: uri[prefixCount..<slash])
         guard let root = roots.first(where: { $0.name.elementsEqual(repoName) }) else { return nil }
         let relative = (slash + 1)..<uri.count
         // `media` may be a symlink to another disk, by design.
@@ -117,7 +125,7 @@ public final class RepoFastPath: Sendable {
         return Target(repo: root, relative: relative, name: name, method: method)
     }
 
-    static let repoPrefix: [UInt8] = Array("/repo/".utf8)
+    static let repoPrefix: StaticString = "/repo/"
 
     /// `[A-Za-z0-9._+,=@~-]`: what ostree's object, ref, delta and summary names are made of.
     @inline(__always)
@@ -152,20 +160,6 @@ public final class RepoFastPath: Sendable {
             "request_id": .string(String(decoding: requestID, as: UTF8.self)), "repo": .string(repo.repo),
         ]
         accessLogger.info(Logger.Message(stringLiteral: String(decoding: message, as: UTF8.self)), metadata: metadata)
-    }
-}
-
-/// `Date` and `Last-Modified` values: the formatted text of the last second asked for, per event loop.
-struct HTTPDateCache {
-    private var second = Int.min
-    private var text = ""
-
-    mutating func format(_ seconds: Int) -> String {
-        if seconds != second {
-            second = seconds
-            text = HTTPDate.format(secondsSinceEpoch: seconds)
-        }
-        return text
     }
 }
 

@@ -58,7 +58,11 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var acceptedToken: (value: [UInt8], expiry: Int64)?
     /// The access-log message being written (kept for its capacity).
     private var scratch: ByteBuffer?
-    private var dates = HTTPDateCache()
+    /// The channel's allocator and writability, kept here: reaching them through `context.channel` for every
+    /// answer costs an existential's retains and atomics (issue #13).
+    private var allocator = ByteBufferAllocator()
+    private var requestIDs = WireRequestID()
+    private var writable = true
 
     /// Bytes held while the router answers; a client that sends more than this meanwhile has them all handed to the
     /// decoder (which handles pipelining itself).
@@ -70,6 +74,8 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
+        writable = context.channel.isWritable
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -157,7 +163,7 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
                 pending = nil
                 return
             }
-            guard context.channel.isWritable else {
+            guard writable else {
                 pauseReading(context)
                 return
             }
@@ -186,8 +192,9 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
         context.fireChannelWritabilityChanged()
-        guard pausedForWrites, context.channel.isWritable else { return }
+        guard pausedForWrites, writable else { return }
         pausedForWrites = false
         try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         guard mode == .fast else { return }
@@ -212,7 +219,7 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         if head.upgradeLines.isEmpty, let slice = buffer.getSlice(at: start, length: head.length) {
             bytes = slice
         } else {
-            bytes = context.channel.allocator.buffer(capacity: head.length)
+            bytes = allocator.buffer(capacity: head.length)
             var from = 0
             for line in head.upgradeLines + [head.length..<head.length] {
                 if var part = buffer.getSlice(at: start + from, length: line.lowerBound - from) {
@@ -266,7 +273,7 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
             let size = identity.size
             let isGet = head.method == .get
             let inline = !isGet || size <= RepoFastPath.inlineLimit
-            var response = context.channel.allocator.buffer(capacity: 512 + (isGet && inline ? Int(size) : 0))
+            var response = allocator.buffer(capacity: 512 + (isGet && inline ? Int(size) : 0))
             let name = UnsafeRawBufferPointer(rebasing: uri[target.name])
             guard let requestID = writeHead(into: &response, identity: identity, name: name) else {
                 closeDescriptor(descriptor)
@@ -331,7 +338,9 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         if remote == nil { remote = context.channel.remoteAddress?.description ?? "-" }
         let remote = remote ?? "-"
-        var line = scratch ?? context.channel.allocator.buffer(capacity: 256)
+        // Taken out of `scratch`, so that the buffer is not shared and `clear` keeps its memory.
+        var line = scratch ?? allocator.buffer(capacity: 256)
+        scratch = nil
         line.clear()
         let bound = 96 + remote.utf8.count + uri.count + (userAgent?.count ?? 0)
         line.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory -> Int in
@@ -373,11 +382,9 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func writeHead(into buffer: inout ByteBuffer, identity: FileIdentity, name: UnsafeRawBufferPointer)
         -> Range<Int>?
     {
-        let type = FileContentType.forName(name)
-        let date = dates.format(time(nil))
+        let type = FileContentType.known(name)
         let bound =
-            256 + FileIdentity.eTagCapacity + 2 * HTTPDate.length + 20 + 32 + type.utf8.count
-            + date.utf8.count + name.count
+            256 + FileIdentity.eTagCapacity + 2 * HTTPDate.length + 20 + 32 + (type?.utf8.count ?? 0) + name.count
         let start = buffer.writerIndex
         var idStart = 0
         var idEnd = 0
@@ -388,18 +395,22 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
             cursor.write("\r\nLast-Modified: ")
             HTTPDate.write(secondsSinceEpoch: identity.modifiedSeconds, into: &cursor)
             cursor.write("\r\nAccept-Ranges: bytes\r\nContent-Type: ")
-            cursor.write(type)
-            cursor.write("\r\nContent-Disposition: ")
-            cursor.write(FileContentType.isInline(type) ? "inline; filename=\"" : "attachment; filename=\"")
+            if let type {
+                cursor.write(type)
+                cursor.write("\r\nContent-Disposition: ")
+                cursor.write(FileContentType.isInline(type) ? "inline; filename=\"" : "attachment; filename=\"")
+            } else {
+                cursor.write("application/octet-stream\r\nContent-Disposition: attachment; filename=\"")
+            }
             cursor.write(name)
             cursor.write("\"\r\nContent-Length: ")
             cursor.writeDecimal(UInt64(clamping: identity.size))
             cursor.write("\r\nX-Request-ID: ")
             idStart = cursor.count
-            WireRequestID.next(into: &cursor)
+            requestIDs.write(into: &cursor)
             idEnd = cursor.count
             cursor.write("\r\nDate: ")
-            cursor.write(date)
+            HTTPDate.write(secondsSinceEpoch: time(nil), into: &cursor)
             cursor.write("\r\nServer: flat-manager\r\n\r\n")
             return cursor.overflowed ? 0 : cursor.count
         }
@@ -442,12 +453,26 @@ final class RepoWireRouterWatch: ChannelDuplexHandler, RemovableChannelHandler {
 
 /// Request ids for fast answers in the router's format: a random process part, then a counter, each 16 hex digits
 /// (the router's process part drops leading zeros; this one keeps them, so an id is always 32 digits).
-enum WireRequestID {
-    private static let high = UInt64.random(in: .min ... .max)
+///
+/// A connection takes the counter's values in blocks (`block`), so that the event loops do not increment one shared
+/// atomic (one cache line bounced between the cores) for every answer; ids stay unique, not in order.
+struct WireRequestID {
+    private static let process = UInt64.random(in: .min ... .max)
     private static let counter = Atomic<UInt64>(UInt64.random(in: .min ... .max))
+    static let block: UInt64 = 256
 
-    static func next(into cursor: inout ByteCursor) {
-        let low = counter.wrappingAdd(1, ordering: .relaxed).oldValue
+    private let high = Self.process
+    private var next: UInt64 = 0
+    private var left: UInt64 = 0
+
+    mutating func write(into cursor: inout ByteCursor) {
+        if left == 0 {
+            next = Self.counter.wrappingAdd(Self.block, ordering: .relaxed).oldValue
+            left = Self.block
+        }
+        let low = next
+        next &+= 1
+        left -= 1
         cursor.writeHex(high, digits: 16)
         cursor.writeHex(low, digits: 16)
     }
