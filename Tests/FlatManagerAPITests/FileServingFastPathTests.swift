@@ -14,6 +14,14 @@ import Testing
 /// hand-over to the general path, through the server's router.
 @Suite("Repo file serving fast path")
 struct FileServingFastPathTests {
+    @Test("the fast path's name characters are exactly [A-Za-z0-9._+,=@~-]")
+    func plainCharacters() {
+        let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+,=@~-".utf8)
+        for byte in UInt8.min...UInt8.max {
+            #expect(RepoFastPath.isPlain(byte) == plain.contains(byte), "byte \(byte)")
+        }
+    }
+
     @Test("RepoRoot opens plain files, reports missing ones, and leaves symlinks and escapes to the general path")
     func repoRootOutcomes() throws {
         let directory = try HTTPTestDirectory()

@@ -110,12 +110,19 @@ public final class RepoFastPath: Sendable {
         if segmentStart { return nil }  // Ends with `/`.
         guard let slash = firstSlash else { return nil }
         let repoName = UnsafeRawBufferPointer(rebasing: uri[prefixCount..<slash])
-        guard let root = roots.first(where: { $0.name.elementsEqual(repoName) }) else { return nil }
+        guard
+            let root = roots.first(where: { root in
+                root.name.count == repoName.count
+                    && root.name.withUnsafeBytes { name in
+                        name.baseAddress.map { memcmp($0, start + prefixCount, repoName.count) == 0 } ?? false
+                    }
+            })
+        else { return nil }
         let relative = (slash + 1)..<uri.count
         // `media` may be a symlink to another disk, by design.
-        if relative.count > 6,
-            UnsafeRawBufferPointer(rebasing: uri[relative.lowerBound..<relative.lowerBound + 6])
-                .elementsEqual("media/".utf8)
+        let media: StaticString = "media/"
+        if relative.count > media.utf8CodeUnitCount,
+            memcmp(start + relative.lowerBound, media.utf8Start, media.utf8CodeUnitCount) == 0
         {
             return nil
         }
@@ -127,17 +134,17 @@ public final class RepoFastPath: Sendable {
 
     static let repoPrefix: StaticString = "/repo/"
 
-    /// `[A-Za-z0-9._+,=@~-]`: what ostree's object, ref, delta and summary names are made of.
+    /// `[A-Za-z0-9._+,=@~-]`: what ostree's object, ref, delta and summary names are made of. One bit per byte in
+    /// two words (the bytes below 64 and those from 64 to 127): a shift and a test per byte of every request target.
     @inline(__always)
     static func isPlain(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "+"),
-            UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "@"), UInt8(ascii: "~"), UInt8(ascii: "-"):
-            return true
-        default:
-            return false
+        let word: UInt64
+        switch byte >> 6 {
+        case 0: word = 0x23ff_7800_0000_0000  // + , - . 0-9 =
+        case 1: word = 0x47ff_fffe_87ff_ffff  // @ A-Z _ a-z ~
+        default: return false
         }
+        return (word >> UInt64(byte & 63)) & 1 == 1
     }
 
     /// When an `Authorization` header's token lets the fast path serve a file, the token's expiry: the router has
