@@ -22,6 +22,46 @@ struct FileServingFastPathTests {
         }
     }
 
+    @Test("the fast path's segment check takes exactly what a per-byte reading of the rules takes")
+    func plainSegmentsMatchTheRules() {
+        // The rules read byte by byte: segments non-empty, plain, not starting with a dot; at least two.
+        func reference(_ bytes: [UInt8]) -> (Int, Int)? {
+            var segmentStart = true
+            var first: Int?
+            var last = -1
+            for (index, byte) in bytes.enumerated() {
+                if byte == UInt8(ascii: "/") {
+                    if segmentStart { return nil }
+                    segmentStart = true
+                    if first == nil { first = index }
+                    last = index
+                    continue
+                }
+                if segmentStart, byte == UInt8(ascii: ".") { return nil }
+                guard RepoFastPath.isPlain(byte) else { return nil }
+                segmentStart = false
+            }
+            if segmentStart { return nil }
+            return first.map { ($0, last) }
+        }
+        let alphabet = Array("ab./.%~ \u{7f}".utf8) + [0, 0x80, 0xff]
+        var generator = SystemRandomNumberGenerator()
+        var cases: [[UInt8]] = [
+            [], Array("stable".utf8), Array("stable/".utf8), Array("stable/x".utf8), Array("stable//x".utf8),
+            Array("stable/.x".utf8), Array(".stable/x".utf8), Array("/stable/x".utf8), Array("stable/x.y/z".utf8),
+            Array("stable/objects/ab/cd.filez".utf8), Array("stable/x%2e".utf8),
+        ]
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...9, using: &generator)
+            cases.append((0..<length).map { _ in alphabet.randomElement(using: &generator) ?? 0 })
+        }
+        for bytes in cases {
+            let found = bytes.withUnsafeBytes { RepoFastPath.plainSegments($0, from: 0) }
+            let expected = reference(bytes)
+            #expect(found?.first == expected?.0 && found?.last == expected?.1, "\(bytes)")
+        }
+    }
+
     @Test("RepoRoot opens plain files, reports missing ones, and leaves symlinks and escapes to the general path")
     func repoRootOutcomes() throws {
         let directory = try HTTPTestDirectory()
