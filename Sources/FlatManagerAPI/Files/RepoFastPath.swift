@@ -119,36 +119,49 @@ public final class RepoFastPath: Sendable {
     /// segments the fast path takes: at least two, every one non-empty, of the plain characters (`isPlain`), and not
     /// starting with `.` (the router's segment rules would refuse or rewrite anything else); nil otherwise.
     ///
-    /// Without a branch per byte (a request target is some 90 bytes, and this is the fast path's own hottest loop):
-    /// flaws are gathered in `bad`.
+    /// Without a branch per byte (a request target is some 90 bytes of random hex digits, and this was the fast
+    /// path's own hottest loop: the compiler's branches for `isPlain` and `/` mispredicted): flaws are gathered in
+    /// `bad` with arithmetic only.
     static func plainSegments(_ uri: UnsafeRawBufferPointer, from start: Int) -> (first: Int, last: Int)? {
-        guard start >= 0, start <= uri.count else { return nil }
+        guard start >= 0, start < uri.count else { return nil }
+        // `isPlain`'s two words, `/` added, and two empty words for the bytes from 128: indexed by `byte >> 6`.
+        let words = (plainBelow64 | 1 << 47, plainBelow128, UInt64(0), UInt64(0))
         var bad: UInt64 = 0
         var afterSlash: UInt64 = 1
-        var first = -1
-        var last = -1
-        for index in start..<uri.count {
-            let byte = uri[index]
-            let slash: UInt64 = byte == UInt8(ascii: "/") ? 1 : 0
-            let dot: UInt64 = byte == UInt8(ascii: ".") ? 1 : 0
-            bad |= (isPlain(byte) || slash == 1 ? 0 : 1) | (afterSlash & (slash | dot))
-            afterSlash = slash
-            last = slash == 1 ? index : last
-            first = slash == 1 && first < 0 ? index : first
+        withUnsafeBytes(of: words) { words in
+            for index in start..<uri.count {
+                let byte = uri[index]
+                let word = words.load(fromByteOffset: Int(byte >> 6) &* 8, as: UInt64.self)
+                let allowed = (word >> UInt64(byte & 63)) & 1
+                // 1 when the byte is `/` (or `.`), else 0: `x - 1` has its top bit set only for x == 0.
+                let slash = (UInt64(byte ^ UInt8(ascii: "/")) &- 1) >> 63
+                let dot = (UInt64(byte ^ UInt8(ascii: ".")) &- 1) >> 63
+                bad |= (allowed ^ 1) | (afterSlash & (slash | dot))
+                afterSlash = slash
+            }
         }
-        // A flaw, an empty last segment (or none at all), or only one segment.
-        guard bad == 0, afterSlash == 0, first >= 0 else { return nil }
+        // A flaw, or an empty last segment.
+        guard bad == 0, afterSlash == 0 else { return nil }
+        var first = start
+        while first < uri.count, uri[first] != UInt8(ascii: "/") { first += 1 }
+        var last = uri.count - 1
+        while last > first, uri[last] != UInt8(ascii: "/") { last -= 1 }
+        // Only one segment.
+        guard first < uri.count else { return nil }
         return (first, last)
     }
 
-    /// `[A-Za-z0-9._+,=@~-]`: what ostree's object, ref, delta and summary names are made of. One bit per byte in
-    /// two words (the bytes below 64: `+ , - . 0-9 =`; those from 64 to 127: `@ A-Z _ a-z ~`), chosen without a
-    /// branch: a shift and a test per byte of every request target.
+    /// `[A-Za-z0-9._+,=@~-]`: what ostree's object, ref, delta and summary names are made of: one bit per byte in
+    /// two words (the bytes below 64, and those from 64 to 127).
     @inline(__always)
     static func isPlain(_ byte: UInt8) -> Bool {
-        let word: UInt64 = byte < 64 ? 0x23ff_7800_0000_0000 : (byte < 128 ? 0x47ff_fffe_87ff_ffff : 0)
+        let word: UInt64 = byte < 64 ? plainBelow64 : (byte < 128 ? plainBelow128 : 0)
         return (word >> UInt64(byte & 63)) & 1 == 1
     }
+
+    /// `+ , - . 0-9 =` and `@ A-Z _ a-z ~`, one bit per byte.
+    static let plainBelow64: UInt64 = 0x23ff_7800_0000_0000
+    static let plainBelow128: UInt64 = 0x47ff_fffe_87ff_ffff
 
     /// When an `Authorization` header's token lets the fast path serve a file, the token's expiry: the router has
     /// verified it before, and it has no `jti` (the repo routes use no claims for plain files; a bad token must still
