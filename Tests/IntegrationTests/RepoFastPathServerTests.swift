@@ -87,6 +87,17 @@ struct RepoFastPathServerTests {
                 }
             }
         }
+        // Every line starts its message with the client's address (written once per connection, then kept): the
+        // same on all five, and the address the connection came from.
+        let output = await server.output()
+        let peers = output.split(separator: "\n").compactMap { line -> Substring? in
+            guard line.contains("\"GET /repo/stable/objects/ab/small.filez "),
+                let source = line.range(of: "] "), let get = line.range(of: " \"GET ")
+            else { return nil }
+            return line[source.upperBound..<get.lowerBound]
+        }
+        #expect(peers.count == 5 && Set(peers).count == 1, "\(peers)")
+        #expect(peers.first?.contains("127.0.0.1") == true, "\(peers)")
         await server.stop()
     }
 

@@ -51,12 +51,13 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// request, and fails its negotiation when the connection ends.
     private var routerUsed = false
     private var context: ChannelHandlerContext?
-    private var remote: String?
+    /// How many bytes the client's address takes at the start of `scratch`.
+    private var remoteLength = 0
     /// Fast answers not yet added to `/metrics` (`tally`).
     private var answers = ServerMetrics.FastPathTally()
     /// The `Authorization` value last accepted on this connection, and its token's expiry.
     private var acceptedToken: (value: [UInt8], expiry: Int64)?
-    /// The access-log message being written (kept for its capacity).
+    /// The access-log message being written (kept for its capacity, and its first `remoteLength` bytes).
     private var scratch: ByteBuffer?
     /// The channel's allocator and writability, kept here: reaching them through `context.channel` for every
     /// answer costs an existential's retains and atomics (issue #13).
@@ -103,7 +104,13 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        guard forwarded || mode != .fast else { return }
+        guard forwarded || mode != .fast else {
+            // Only the fast path read these bytes: ask for the next read from here, at the head of the pipeline. NIO
+            // would otherwise send its automatic read from the tail through every handler (a retain and a call per
+            // handler, per read), and none of them holds a read back while nothing went their way (issue #13).
+            if !pausedForWrites, !quiescing { context.read() }
+            return
+        }
         forwarded = false
         context.fireChannelReadComplete()
     }
@@ -336,16 +343,20 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
         userAgent: UnsafeRawBufferPointer?, size: Int64, elapsed: TimeAmount,
         _ write: (UnsafeRawBufferPointer) -> Void
     ) {
-        if remote == nil { remote = context.channel.remoteAddress?.description ?? "-" }
-        let remote = remote ?? "-"
-        // Taken out of `scratch`, so that the buffer is not shared and `clear` keeps its memory.
+        // Taken out of `scratch`, so that the buffer is not shared and keeps its memory. It starts with the
+        // client's address, written once per connection (no string of it retained per answer: with hundreds of
+        // connections, their objects are cold in the cache).
+        let first = scratch == nil
         var line = scratch ?? allocator.buffer(capacity: 256)
         scratch = nil
-        line.clear()
-        let bound = 96 + remote.utf8.count + uri.count + (userAgent?.count ?? 0)
-        line.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory -> Int in
+        if first {
+            remoteLength = line.writeString(context.channel.remoteAddress?.description ?? "-")
+        } else {
+            line.moveWriterIndex(to: line.readerIndex + remoteLength)
+        }
+        let bound = 96 + uri.count + (userAgent?.count ?? 0)
+        let written = line.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory -> Int in
             var cursor = ByteCursor(memory)
-            cursor.write(remote)
             cursor.write(target.method == .get ? " \"GET " : " \"HEAD ")
             cursor.write(uri)
             cursor.write(" HTTP/1.1\" 200 ")
@@ -360,7 +371,7 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
             cursor.writePadded(micros % 1_000_000, digits: 6)
             return cursor.overflowed ? 0 : cursor.count
         }
-        line.withUnsafeReadableBytes { write($0) }
+        if written > 0 { line.withUnsafeReadableBytes { write($0) } }
         scratch = line
     }
 
