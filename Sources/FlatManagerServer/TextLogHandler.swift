@@ -82,15 +82,18 @@ struct TextAccessLog: FastAccessLog {
         // The sink's own time stamp cache, under the lock it takes anyway (one lock per line, not two). Only plain
         // stores into the sink's buffer: no array or string of the line is retained, appended or released (the
         // sink and its buffer are shared by every event loop, and so are their reference counts).
-        let length = head.count + repo.count + requestID.count + message.count + 64
-        sink.append(stamped: LogTimestamp.format, length: length) { cursor in
-            head.withUnsafeBytes { cursor.write($0) }
-            cursor.write(repo)
-            cursor.write(" request_id=")
-            cursor.write(requestID)
-            cursor.write(" [FlatManagerAPI] ")
-            cursor.write(message)
-            cursor.write(byte: UInt8(ascii: "\n"))
+        // The closure captures bytes only, not `self` (a copy of it would retain the label, the sink and `head`).
+        head.withUnsafeBytes { head in
+            let length = head.count + repo.count + requestID.count + message.count + 64
+            sink.append(stamped: LogTimestamp.format, length: length) { cursor in
+                cursor.write(head)
+                cursor.write(repo)
+                cursor.write(" request_id=")
+                cursor.write(requestID)
+                cursor.write(" [FlatManagerAPI] ")
+                cursor.write(message)
+                cursor.write(byte: UInt8(ascii: "\n"))
+            }
         }
     }
 }

@@ -267,8 +267,11 @@ final class RepoWireHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return authorized(UnsafeRawBufferPointer(rebasing: bytes[range]))
             }
             guard let target else { return false }
+            // Not retained for the call: the fast path holds its roots for as long as the server runs, and a retain
+            // here is an atomic on a cache line every event loop writes (issue #13).
+            unowned(unsafe) let root = target.repo.root
             guard
-                case .descriptor(let descriptor) = target.repo.root.open(
+                case .descriptor(let descriptor) = root.open(
                     UnsafeRawBufferPointer(rebasing: uri[target.relative]))
             else { return false }
             var info = stat()
