@@ -8,8 +8,9 @@
 #   raw   the same work done by hand on copies of the same repositories: `flatpak build-commit-from --timestamp=NOW
 #         --untrusted --force` of every ref into a fresh build repo, `flatpak build-update-repo` of it, then
 #         `flatpak build-commit-from` of every ref into the main repo and `flatpak build-update-repo` of that
-# and the ratio ours / raw. After the last round the app is installed from our /repo with a real `flatpak install`
-# into a throwaway user installation, so "installable" is checked, not assumed.
+# and the ratio ours / raw; once before the rounds, the 0.4.2 client's job waits (emulated, see upstream_waits).
+# After the last round the app is installed from our /repo with a real `flatpak install` into a throwaway user
+# installation, so "installable" is checked, not assumed.
 #
 # Usage: scripts/bench-latency.sh [--smoke] [ROUNDS]      (--smoke: 1 round, the debug build; part of test.sh)
 # Environment: BENCH_DIR (default /tmp/fm-bench-latency), BENCH_SKIP_BUILD=1, BENCH_CONFIGURATION (release|debug),
@@ -79,6 +80,67 @@ done
 token=$("$bin/gentoken" --secret secret --name bench --scope build upload publish jobs --prefix "" --repo stable)
 client=("$bin/flat-manager-client" --token "$token")
 
+# The 0.4.2 client's waits, reported as the issue asks: its `commit --wait` and `publish --wait --wait-update`
+# follow jobs by polling with fixed sleeps (1 s after a poll without news, 3 s and more later; /extended every 2 s
+# while the build commits). That client is not available here, so its waits are emulated step by step as
+# ../shared/spec/client.md A.5-A.7 describes them, on a build our client uploaded (the upload is not timed).
+upstream_waits() { # build_url token
+    python3 - "$1" "$2" <<'PY'
+import json, sys, time, urllib.request
+
+build_url, token = sys.argv[1], sys.argv[2]
+
+def call(method, url, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.headers.get("Location"), json.loads(response.read() or b"null")
+
+def follow(url):  # A.5: poll with the log offset, sleep by how many polls brought no log
+    printed, quiet = 0, 0
+    while True:
+        _, job = call("GET", url, {"log-offset": printed})
+        log = job.get("log") or ""
+        if log:
+            printed, quiet = printed + len(log), 0
+        else:
+            quiet += 1
+        if job["status"] == 2:
+            return job
+        if job["status"] == 3:
+            sys.exit("bench-latency.sh: job %s failed" % url)
+        time.sleep(1 if quiet <= 1 else 3 if quiet <= 4 else 5 if quiet <= 14 else 10 if quiet <= 29 else 60)
+
+def checks():  # A.6: /extended every 2 s while the build is committing, then each check's job
+    while True:
+        _, extended = call("GET", build_url + "/extended")
+        if extended["build"]["repo_state"] != 1:
+            break
+        time.sleep(2)
+    for check in extended.get("checks") or []:
+        follow(build_url + "/check/" + check["check_name"] + "/job")
+
+start = time.time()
+job_url, _ = call("POST", build_url + "/commit", {"endoflife": None, "endoflife_rebase": None})
+checks()
+follow(job_url)
+commit = time.time() - start
+start = time.time()
+job_url, _ = call("POST", build_url + "/publish", {})
+results = json.loads(follow(job_url).get("results") or "{}")
+if "update-repo-job" in results:
+    follow(build_url.split("/api/v1/")[0] + "/api/v1/job/%d" % results["update-repo-job"])
+print("%.3f %.3f" % (commit, time.time() - start))
+PY
+}
+upstream_src="$work/src-upstream"
+bash "$root/scripts/make-test-app.sh" "$upstream_src" "upstream waits" >/dev/null
+upstream_build=$("${client[@]}" create "http://127.0.0.1:$port" stable)
+"${client[@]}" push "$upstream_build" "$upstream_src" >"$work/push-upstream.log" 2>&1
+read -r upstream_commit upstream_publish < <(upstream_waits "$upstream_build" "$token")
+wait_for_idle_jobs "$work/server/flat-manager.db"
+
 ours_times=() raw_times=()
 for round in $(seq 1 "$rounds"); do
     src="$work/src-$round"
@@ -129,3 +191,5 @@ raw=$(printf '%s\n' "${raw_times[@]}" | median)
 echo "installed from /repo and ran: $said"
 printf 'median of %d: ours %.3f s, raw tools %.3f s, ratio %.2f (target <= 1.3)\n' "$rounds" "$ours" "$raw" \
     "$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$ours" "$raw")"
+printf "0.4.2 client's waits (emulated, client.md A.5-A.7): commit --wait %.3f s, publish --wait --wait-update %.3f s\n" \
+    "$upstream_commit" "$upstream_publish"
