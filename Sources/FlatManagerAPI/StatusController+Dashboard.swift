@@ -84,8 +84,16 @@ extension StatusController {
         let viewer = try StatusViewer(context, required: requiresToken)
         guard let name = context.parameters.get("repo"), let config = repos[name] else { throw APIError.notFound }
         var values: [String: Any] = ["title": "Repo \(name)", "name": name]
+        let path = config.path
         do {
-            values["refs"] = try Self.refRows(of: config.path)
+            let rows = try await repoPages.rows(of: name, at: path) { try Self.refRows(of: path) }
+            values["refs"] = rows.map { row -> [String: Any] in
+                [
+                    "name": row.name, "commit": row.commit, "shortCommit": String(row.commit.prefix(12)),
+                    "deltas": row.deltas, "updated": row.updated ?? "", "installedSize": row.installedSize ?? "",
+                    "downloadSize": row.downloadSize ?? "",
+                ]
+            }
         } catch {
             values["error"] = "The repository could not be read."
             values["refs"] = [[String: Any]]()
@@ -97,24 +105,22 @@ extension StatusController {
         return html(render("repo", values, for: viewer))
     }
 
-    /// One row per ref under `refs/heads`, sorted by name.
-    static func refRows(of path: FilePath) throws -> [[String: Any]] {
+    /// One row per ref under `refs/heads`, sorted by name. The deltas are grouped by the commit they lead to once
+    /// (not scanned again for every ref: a large repository has thousands of each).
+    static func refRows(of path: FilePath) throws -> [RepoPageCache.Row] {
         let repo = try LocalRepo(path: path)
-        let deltas = DeltaPlanning.scanDeltas(repo: path).complete
-        var rows: [[String: Any]] = []
+        var deltasTo: [String: [String]] = [:]
+        for delta in DeltaPlanning.scanDeltas(repo: path).complete {
+            deltasTo[delta.to, default: []].append("from " + (delta.from.map { String($0.prefix(12)) } ?? "scratch"))
+        }
+        var rows: [RepoPageCache.Row] = []
         for ref in try Refs.list(repo: path).sorted() {
             guard let commit = try Refs.read(repo: path, ref: ref) else { continue }
-            var row: [String: Any] = [
-                "name": ref, "commit": commit, "shortCommit": String(commit.prefix(12)),
-                "deltas": deltas.filter { $0.to == commit }.map {
-                    "from " + ($0.from.map { String($0.prefix(12)) } ?? "scratch")
-                }
-                .sorted(),
-            ]
+            var row = RepoPageCache.Row(name: ref, commit: commit, deltas: (deltasTo[commit] ?? []).sorted())
             if let object = try? repo.loadCommit(commit) {
-                row["updated"] = StatusFormat.time(Timestamp(secondsSinceEpoch: Int64(clamping: object.timestamp)))
-                row["installedSize"] = Self.size(object.metadata["xa.installed-size"])
-                row["downloadSize"] = Self.size(object.metadata["xa.download-size"])
+                row.updated = StatusFormat.time(Timestamp(secondsSinceEpoch: Int64(clamping: object.timestamp)))
+                row.installedSize = Self.size(object.metadata["xa.installed-size"])
+                row.downloadSize = Self.size(object.metadata["xa.download-size"])
             }
             rows.append(row)
         }

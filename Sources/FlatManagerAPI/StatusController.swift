@@ -23,6 +23,8 @@ public struct StatusController: Sendable {
     let requiresToken: Bool
     /// The configured repositories, for the repo pages.
     let repos: [String: RepoConfig]
+    /// The repo pages' rows, read at most every few seconds (`RepoPageCache`).
+    let repoPages = RepoPageCache()
 
     public init(store: Store, redactor: PathRedactor, requiresToken: Bool, repos: [String: RepoConfig] = [:]) {
         self.store = store
