@@ -86,6 +86,38 @@ struct FileServingFastPathTests {
         #expect(RepoRoot(path: directory.path + "/none").open("config") == .unsupported)
     }
 
+    @Test("RepoRoot opens the new tree once the repository directory has been replaced, and nothing once it is gone")
+    func repoRootReplaced() throws {
+        let directory = try HTTPTestDirectory()
+        defer { directory.remove() }
+        try directory.write("repo/config", Array("old".utf8))
+        let root = RepoRoot(path: directory.path + "/repo")
+        func content(_ opened: RepoRoot.Opened) -> String? {
+            guard case .descriptor(let descriptor) = opened else { return nil }
+            defer { close(descriptor) }
+            var bytes = [UInt8](repeating: 0, count: 16)
+            let count = read(descriptor, &bytes, bytes.count)
+            return count >= 0 ? String(decoding: bytes.prefix(count), as: UTF8.self) : nil
+        }
+        #expect(content(root.open("config")) == "old")
+        let held = try #require(root.currentDescriptor(now: Int(time(nil))))
+
+        // An operator moves another tree to the configured path.
+        #expect(rename(directory.path + "/repo", directory.path + "/repo.old") == 0)
+        try directory.write("repo/config", Array("new".utf8))
+        let later = Int(time(nil)) + 2
+        let reopened = try #require(root.currentDescriptor(now: later))
+        #expect(reopened != held)
+        #expect(content(root.open("config")) == "new")
+        // Checked again within the same second: the same descriptor, no reopening.
+        #expect(root.currentDescriptor(now: later) == reopened)
+
+        // The directory gone: nothing is opened (the general path answers).
+        #expect(rename(directory.path + "/repo", directory.path + "/repo.gone") == 0)
+        #expect(root.currentDescriptor(now: later + 2) == nil)
+        #expect(root.open("config") == .unsupported)
+    }
+
     @Test("a symlink planted in objects/ pointing outside the repository is refused; one inside is still served")
     func plantedSymlinks() async throws {
         let harness = try await APIHarness.make()

@@ -12,10 +12,17 @@ import Synchronization
 /// with no `realpath` or per-component work). Anything that needs more — a symlink on the way, such as `media` on
 /// another disk, or a kernel without `openat2` — is answered `.unsupported`, and the caller takes the general path
 /// (`ConfinedPath`), which follows symlinks that stay inside the allowed roots.
+///
+/// The descriptor is checked against the path once a second: when the repository directory has been replaced (an
+/// operator moved another tree to the configured path), the new one is opened, so that the fast path serves what the
+/// general path serves (and nothing once nothing is there). The old descriptor is left open (a request on another event loop may be using it, and a
+/// closed number can be reused by any file): one descriptor per replacement.
 final class RepoRoot: Sendable {
     let path: String
     /// The directory's descriptor, -1 until first used: a repository may be created after the server starts.
     private let descriptor = Atomic<Int32>(-1)
+    /// The second (`time`) in which the descriptor was last found to be the path's directory.
+    private let checked = Atomic<Int>(Int.min)
 
     /// The outcome of opening a file below the root.
     enum Opened: Equatable {
@@ -64,16 +71,38 @@ final class RepoRoot: Sendable {
         }
     }
 
-    private func directory() -> Int32? {
+    private func directory(now: Int = time(nil)) -> Int32? {
         let current = descriptor.load(ordering: .acquiring)
-        if current >= 0 { return current }
+        if current >= 0 {
+            if checked.load(ordering: .relaxed) == now || isStillThePath(current) {
+                checked.store(now, ordering: .relaxed)
+                return current
+            }
+        }
         let opened = openDirectory(path)
         guard opened >= 0 else { return nil }
         let (exchanged, winner) = descriptor.compareExchange(
-            expected: -1, desired: opened, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
-        if exchanged { return opened }
+            expected: current, desired: opened, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+        if exchanged {
+            checked.store(now, ordering: .relaxed)
+            return opened
+        }
         close(opened)  // Another request opened it first.
         return winner
+    }
+
+    /// Whether the directory at `path` is still the one `descriptor` refers to (same device and inode).
+    private func isStillThePath(_ descriptor: Int32) -> Bool {
+        var atPath = stat()
+        var held = stat()
+        // Nothing at the path any more: not the held tree either (the reopen fails, and the general path decides).
+        guard stat(path, &atPath) == 0, fstat(descriptor, &held) == 0 else { return false }
+        return atPath.st_dev == held.st_dev && atPath.st_ino == held.st_ino
+    }
+
+    /// The descriptor in use (for tests): `directory()` after its once-a-second check.
+    func currentDescriptor(now: Int) -> Int32? {
+        directory(now: now)
     }
 }
 
