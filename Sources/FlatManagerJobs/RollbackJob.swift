@@ -39,8 +39,15 @@ struct RollbackJob: JobHandler {
                 try await context.db { try await store.setCheckpoint(jobID: jobID, step: step, value: head) }
             }
             await context.log("Rolling back \(ref) in repo \(repo.name) to the content of \(commit)")
+            // The extra collection ids the ref is published under get the rollback too (their mirror refs would
+            // otherwise keep serving the commit rolled back from).
+            let extraIDs =
+                repo.collectionID.map { Refs.extraCollectionIDs(repo: repo.path, collectionID: $0, ref: ref) } ?? []
+            if !extraIDs.isEmpty { await context.log("Also for: \(extraIDs.joined(separator: ", "))") }
             try await context.run(
-                .flatpakRollback(repo: repo.path, ref: ref, commit: commit, gpg: env.signing(for: repo)))
+                .flatpakRollback(
+                    repo: repo.path, ref: ref, commit: commit, gpg: env.signing(for: repo),
+                    extraCollectionIDs: extraIDs))
         }
         let newHead = try readRef(repo: repo.path, ref: ref)
         await context.log("\(ref) is now \(newHead) (parent \(head == newHead ? "unchanged" : head))")

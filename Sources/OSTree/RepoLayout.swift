@@ -117,6 +117,27 @@ public enum Refs {
         return names.sorted()
     }
 
+    /// The extra collection ids `ref` is published under: the `<collectionID>.<X>` directories of `refs/mirrors`
+    /// that hold a file for `ref` (`flatpak build-commit-from --extra-collection-id` writes them at a publish),
+    /// sorted. Only directory names whose part after the prefix is `.`-separated, non-empty, alphanumeric elements
+    /// (the rule of `add_extra_ids`) count: they go onto a command line.
+    public static func extraCollectionIDs(repo: FilePath, collectionID: String, ref: String) -> [String] {
+        let mirrors = repo.string + "/refs/mirrors"
+        guard let entries = DirectoryWalk.entries(of: FilePath(mirrors)) else { return [] }
+        let prefix = collectionID + "."
+        return entries.filter { entry in
+            guard entry.kind == .directory, entry.name.hasPrefix(prefix) else { return false }
+            let elements = entry.name.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+            let alphanumeric: (UInt8) -> Bool = {
+                (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0)
+            }
+            guard elements.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(alphanumeric) }) else { return false }
+            if case .regular = FileKind.at(FilePath(mirrors + "/" + entry.name + "/" + ref)) { return true }
+            return false
+        }
+        .map(\.name).sorted()
+    }
+
     private static func walk(directory: String, relative: String?, into names: inout [String]) throws {
         guard let entries = DirectoryWalk.entries(of: FilePath(directory)) else {
             throw RepoError.io(path: directory, reason: "cannot list the directory")

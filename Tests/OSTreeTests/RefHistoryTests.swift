@@ -54,4 +54,43 @@ struct RefHistoryTests {
             #expect(rolledBack.timestamp >= original.timestamp)
         }
     }
+
+    @Test("a rollback carries the extra collection ids the ref is published under, so their mirror refs move too")
+    func rollbackKeepsExtraCollectionIDs() async throws {
+        try await withTemporaryDirectory { directory in
+            // Arrange: the ref published again with an extra collection id (as a build with extra ids is).
+            let (repo, ref, first) = try await OSTreeFixtures.makeFlatpakRepo(in: directory)
+            try await OSTreeFixtures.run(
+                "flatpak", "build-commit-from", "--force", "--extra-collection-id=org.test.Repo.Free",
+                "--src-repo=\(repo)", "--src-ref=\(first)", repo, ref)
+            let second = try #require(try Refs.read(repo: FilePath(repo), ref: ref))
+            // Mirror directories that must not count: another collection, a name with a character outside the rule,
+            // and an extra id without this ref.
+            for (name, mirrored) in [
+                ("org.other.Repo.X", ref), ("org.test.Repo.Bad-Name", ref), ("org.test.Repo.Empty", "app/other"),
+            ] {
+                let path = URL(fileURLWithPath: repo + "/refs/mirrors/\(name)/" + mirrored)
+                try FileManager.default.createDirectory(
+                    at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data((second + "\n").utf8).write(to: path)
+            }
+            let mirror = repo + "/refs/mirrors/org.test.Repo.Free/" + ref
+            #expect(try String(contentsOfFile: mirror, encoding: .utf8).hasPrefix(second))
+
+            // Act
+            let extraIDs = Refs.extraCollectionIDs(repo: FilePath(repo), collectionID: "org.test.Repo", ref: ref)
+            try await CommandRunner(timeout: .seconds(120)).run(
+                .flatpakRollback(
+                    repo: FilePath(repo), ref: ref, commit: first, gpg: GPGSigning(), extraCollectionIDs: extraIDs))
+
+            // Assert
+            #expect(extraIDs == ["org.test.Repo.Free"])
+            let head = try #require(try Refs.read(repo: FilePath(repo), ref: ref))
+            #expect(head != second)
+            #expect(try String(contentsOfFile: mirror, encoding: .utf8).hasPrefix(head))
+            let bindings = try await OSTreeFixtures.run(
+                "ostree", "show", "--repo=\(repo)", "--print-metadata-key=ostree.collection-refs-binding", head)
+            #expect(bindings.contains("org.test.Repo.Free"), "\(bindings)")
+        }
+    }
 }
