@@ -131,6 +131,9 @@ struct DeltaTests {
             let worker = try await DeltaWorkerProcess(
                 server: server, extraPath: [workerTools.url], pruneIntervalSecs: 1)
             try await waitUntil("the worker to register") { await server.output().contains("registered with capacity") }
+            // The first prune comes a second after the worker starts: under a loaded suite the publish could reach
+            // the worker before it, and the check that prunes ran before the work would fail for nothing.
+            try await waitUntil("the worker's first prune") { worker.output.contains("Pruned") }
             let client = try Client(token: server.adminToken)
             let ref = try FixtureRepo.appRef(arch: await defaultArch())
 
