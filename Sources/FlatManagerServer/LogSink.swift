@@ -62,8 +62,8 @@ final class LogSink: Sendable {
     }
 
     /// Queues a line that `body` writes straight into the buffer after the current time as `format` writes it
-    /// (formatted once per second): `body` gets `length` bytes of room (under the lock: it must only write there)
-    /// and returns how many it wrote; a line that did not fit (`ByteCursor.overflowed`) is dropped whole.
+    /// (formatted once per second): `body` writes through a cursor on `length` bytes of room (under the lock); a line
+    /// that did not fit (`ByteCursor.overflowed`) is dropped whole, time stamp included.
     func append(
         stamped format: (time_t) -> String, length: Int, writing body: (inout ByteCursor) -> Void
     ) {

@@ -67,15 +67,18 @@ struct TextLogHandler: LogHandler {
 struct TextAccessLog: FastAccessLog {
     let label: String
     let sink: LogSink
-    /// `TextLogHandler`'s source for the fast path's lines: the module that logs them (`info` writes it as a literal).
+    /// `TextLogHandler`'s source for the fast path's lines: the module that logs them.
     static let source = "FlatManagerAPI"
-    /// What follows the time stamp up to the repository's name: the same for every line, so encoded once.
+    /// What follows the time stamp up to the repository's name, and what follows the request id up to the message:
+    /// the same for every line, so encoded once.
     private let head: [UInt8]
+    private let tail: [UInt8]
 
     init(label: String, sink: LogSink) {
         self.label = label
         self.sink = sink
         self.head = Array(" info \(label): repo=".utf8)
+        self.tail = Array(" [\(Self.source)] ".utf8)
     }
 
     func info(repo: UnsafeRawBufferPointer, requestID: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) {
@@ -84,15 +87,17 @@ struct TextAccessLog: FastAccessLog {
         // sink and its buffer are shared by every event loop, and so are their reference counts).
         // The closure captures bytes only, not `self` (a copy of it would retain the label, the sink and `head`).
         head.withUnsafeBytes { head in
-            let length = head.count + repo.count + requestID.count + message.count + 64
-            sink.append(stamped: LogTimestamp.format, length: length) { cursor in
-                cursor.write(head)
-                cursor.write(repo)
-                cursor.write(" request_id=")
-                cursor.write(requestID)
-                cursor.write(" [FlatManagerAPI] ")
-                cursor.write(message)
-                cursor.write(byte: UInt8(ascii: "\n"))
+            tail.withUnsafeBytes { tail in
+                let length = head.count + repo.count + requestID.count + tail.count + message.count + 16
+                sink.append(stamped: LogTimestamp.format, length: length) { cursor in
+                    cursor.write(head)
+                    cursor.write(repo)
+                    cursor.write(" request_id=")
+                    cursor.write(requestID)
+                    cursor.write(tail)
+                    cursor.write(message)
+                    cursor.write(byte: UInt8(ascii: "\n"))
+                }
             }
         }
     }

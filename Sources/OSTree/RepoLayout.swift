@@ -1,3 +1,4 @@
+import FlatManagerCore
 import Foundation
 import SystemPackage
 
@@ -127,11 +128,7 @@ public enum Refs {
         let prefix = collectionID + "."
         return entries.filter { entry in
             guard entry.kind == .directory, entry.name.hasPrefix(prefix) else { return false }
-            let elements = entry.name.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
-            let alphanumeric: (UInt8) -> Bool = {
-                (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0)
-            }
-            guard elements.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(alphanumeric) }) else { return false }
+            guard ExtraID.isValid(String(entry.name.dropFirst(prefix.count))) else { return false }
             if case .regular = FileKind.at(FilePath(mirrors + "/" + entry.name + "/" + ref)) { return true }
             return false
         }

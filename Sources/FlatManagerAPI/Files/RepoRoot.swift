@@ -15,8 +15,8 @@ import Synchronization
 ///
 /// The descriptor is checked against the path once a second: when the repository directory has been replaced (an
 /// operator moved another tree to the configured path), the new one is opened, so that the fast path serves what the
-/// general path serves (and nothing once nothing is there). The old descriptor is left open (a request on another event loop may be using it, and a
-/// closed number can be reused by any file): one descriptor per replacement.
+/// general path serves (and nothing once nothing is there). The old descriptor is left open (a request on another
+/// event loop may be using it, and a closed number can be reused by any file): one descriptor per replacement.
 final class RepoRoot: Sendable {
     let path: String
     /// The directory's descriptor, -1 until first used: a repository may be created after the server starts.
@@ -74,7 +74,10 @@ final class RepoRoot: Sendable {
     private func directory(now: Int = time(nil)) -> Int32? {
         let current = descriptor.load(ordering: .acquiring)
         if current >= 0 {
-            if checked.load(ordering: .relaxed) == now || isStillThePath(current) {
+            // Written only when a second's check was made: a store per request would move this cache line between
+            // the event loops' cores on every answer.
+            if checked.load(ordering: .relaxed) == now { return current }
+            if isStillThePath(current) {
                 checked.store(now, ordering: .relaxed)
                 return current
             }
